@@ -1,0 +1,69 @@
+/**
+ * The command-line entry logic: parse, report, pick the role, start it. It returns an exit code
+ * instead of exiting so tests can drive it; main.ts owns the process. Nothing here touches
+ * disk before the configuration is valid (the WAL probe only checks for existence).
+ */
+import { existsSync, readdirSync } from "node:fs";
+import { type Config, ConfigError, parseConfig } from "../config/config.ts";
+import { helpText, versionLines } from "./command.ts";
+
+export interface CliIo {
+  readonly stdout: (line: string) => void;
+  readonly stderr: (line: string) => void;
+}
+
+export interface CliDeps {
+  /** Starts the member role; the process then lives as long as its servers do. */
+  readonly runMember: (config: Config) => Promise<void>;
+  /** Whether a WAL exists in the directory (restart: bootstrap flags ignored). */
+  readonly walExists?: (walDir: string) => boolean;
+}
+
+/** Exit codes: 0 ok, 1 bad configuration, 2 role not implemented (Go's flag-usage code). */
+export const EXIT_OK = 0;
+export const EXIT_CONFIG = 1;
+export const EXIT_UNIMPLEMENTED = 2;
+
+/** A WAL exists when the directory holds at least one `*.wal` file. */
+export function walExistsOnDisk(walDir: string): boolean {
+  return existsSync(walDir) && readdirSync(walDir).some((f) => f.endsWith(".wal"));
+}
+
+/**
+ * Runs the CLI for argv (without program name) and env. Configuration errors print one line
+ * `etcd-bun: <message>` to stderr and return 1; warnings go to stderr as
+ * `etcd-bun: warning: <message>`.
+ */
+export async function runCli(
+  argv: readonly string[],
+  env: Readonly<Record<string, string | undefined>>,
+  io: CliIo,
+  deps: CliDeps,
+): Promise<number> {
+  let parsed: ReturnType<typeof parseConfig>;
+  try {
+    parsed = parseConfig(argv, env, { walExists: deps.walExists ?? walExistsOnDisk });
+  } catch (error) {
+    if (!(error instanceof ConfigError)) throw error;
+    io.stderr(`etcd-bun: ${error.message}`);
+    return EXIT_CONFIG;
+  }
+  for (const warning of parsed.warnings) io.stderr(`etcd-bun: warning: ${warning}`);
+  switch (parsed.role) {
+    case "help":
+      io.stdout(await helpText(parsed.helpTopic));
+      return EXIT_OK;
+    case "version":
+      for (const line of versionLines()) io.stdout(line);
+      return EXIT_OK;
+    case "discovery":
+      io.stderr("etcd-bun: discovery role is not yet implemented");
+      return EXIT_UNIMPLEMENTED;
+    case "proxy":
+      io.stderr("etcd-bun: proxy role is not yet implemented");
+      return EXIT_UNIMPLEMENTED;
+    case "member":
+      await deps.runMember(parsed.config);
+      return EXIT_OK;
+  }
+}

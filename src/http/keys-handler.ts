@@ -1,0 +1,75 @@
+/**
+ * `/v2/keys`: parses the request the way etcd does (query and form merged, body wins), serves
+ * plain GETs from the local store, watches from the watcher hub, and everything else through
+ * Raft. Knows the server only through its public methods.
+ */
+import type { EtcdServer } from "../server/etcd-server.ts";
+import type { Event } from "../store/event.ts";
+import { eventToJson } from "../store/render.ts";
+import type { V2Request } from "../store/v2-apply.ts";
+import { mergeParams, parseKeyRequest } from "./key-request.ts";
+import {
+  etcdHeaders,
+  keysErrorResponse,
+  methodNotAllowed,
+  toEtcdError,
+} from "./responses.ts";
+import { watchResponse } from "./watch.ts";
+
+const KEYS_PREFIX = "/v2/keys";
+const METHODS = new Set(["GET", "HEAD", "PUT", "POST", "DELETE"]);
+const clock = { now: () => Date.now() };
+
+export interface KeysContext {
+  readonly server: EtcdServer;
+  /** Lifts the idle timeout of a long-lived (watch) request. */
+  readonly keepOpen: (request: Request) => void;
+}
+
+export async function handleKeys(ctx: KeysContext, request: Request, url: URL): Promise<Response> {
+  const { server } = ctx;
+  const method = request.method;
+  if (!METHODS.has(method)) return methodNotAllowed("HEAD,GET,PUT,POST,DELETE");
+  let req: V2Request;
+  try {
+    const keyPath = decodeURIComponent(url.pathname.slice(KEYS_PREFIX.length));
+    const body = method === "GET" || method === "HEAD" ? "" : await request.text();
+    const params = mergeParams(url.search, body, request.headers.get("content-type"));
+    req = parseKeyRequest(method, keyPath, params, Date.now());
+  } catch (error) {
+    return keysErrorResponse(server.clusterId, toEtcdError(error, 0));
+  }
+  if (req.wait) return watchResponse(ctx, request, req);
+  try {
+    if ((method === "GET" || method === "HEAD") && !req.quorum) {
+      const event = server.localGet(req);
+      return eventResponse(server, event, req, method === "HEAD", server.raftIndex);
+    }
+    const result = await server.proposeV2(req);
+    if (result.error !== undefined) return keysErrorResponse(server.clusterId, result.error);
+    if (result.event === undefined) throw new Error("applied request produced no event");
+    return eventResponse(server, result.event, req, method === "HEAD", result.raftIndex);
+  } catch (error) {
+    return keysErrorResponse(server.clusterId, toEtcdError(error, server.store.index()));
+  }
+}
+
+function eventResponse(
+  server: EtcdServer,
+  event: Event,
+  req: V2Request,
+  headOnly: boolean,
+  raftIndex: number,
+): Response {
+  const headers = etcdHeaders(server.clusterId, event.etcdIndex);
+  headers["X-Raft-Index"] = String(raftIndex);
+  headers["X-Raft-Term"] = String(server.raftTerm);
+  const created = event.action === "create" || (event.action === "set" && !event.prevNode);
+  const status = created ? 201 : 200;
+  if (headOnly) return new Response(null, { status, headers });
+  const body =
+    req.noValueOnSuccess && req.method !== "GET" && req.method !== "QGET"
+      ? `{"action":"${event.action}"}\n`
+      : eventToJson(event, clock);
+  return new Response(body, { status, headers });
+}

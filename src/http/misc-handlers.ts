@@ -1,0 +1,31 @@
+/** `/version`, `/health`, `/v2/machines`. */
+import type { EtcdServer } from "../server/etcd-server.ts";
+import { listMembers } from "../server/membership.ts";
+import { JSON_TYPE, methodNotAllowed, textResponse } from "./responses.ts";
+
+/** The etcd release whose v2 API this member serves, and the cluster version it reports. */
+export const SERVER_VERSION = "2.3.8";
+export const CLUSTER_VERSION = "2.3.0";
+
+export function handleVersion(request: Request): Response {
+  if (request.method !== "GET" && request.method !== "HEAD") return methodNotAllowed("GET");
+  const body = JSON.stringify({ etcdserver: SERVER_VERSION, etcdcluster: CLUSTER_VERSION });
+  return new Response(body, { headers: { "Content-Type": JSON_TYPE } });
+}
+
+/** Client URLs of every member, joined by ", " (text/plain), as etcd's `/v2/machines`. */
+export function handleMachines(server: EtcdServer, request: Request): Response {
+  if (request.method !== "GET" && request.method !== "HEAD") return methodNotAllowed("GET,HEAD");
+  const urls = listMembers(server.store).flatMap((m) => m.clientURLs);
+  return textResponse(200, urls.join(", "));
+}
+
+/** Healthy when there is a leader and a Raft round trip (a quorum read) succeeds in time. */
+export async function handleHealth(server: EtcdServer, request: Request): Promise<Response> {
+  if (request.method !== "GET" && request.method !== "HEAD") return methodNotAllowed("GET");
+  const healthy = server.leader !== "" && (await server.probeQuorum(HEALTH_TIMEOUT_MS));
+  return textResponse(healthy ? 200 : 503, `{"health":"${healthy ? "true" : "false"}"}`);
+}
+
+/** How long `/health` waits for its quorum round trip (etcd 3.4: about one second). */
+const HEALTH_TIMEOUT_MS = 1000;

@@ -1,0 +1,54 @@
+/** Response builders shared by the client API handlers: etcd's headers, bodies and errors. */
+import { EtcdError } from "../store/errors.ts";
+import { errorToJson } from "../store/render.ts";
+
+export const JSON_TYPE = "application/json";
+
+/** The headers every keys response carries. */
+export function etcdHeaders(clusterId: string, etcdIndex: number): Record<string, string> {
+  return {
+    "Content-Type": JSON_TYPE,
+    "X-Etcd-Cluster-Id": clusterId,
+    "X-Etcd-Index": String(etcdIndex),
+  };
+}
+
+export function keysErrorResponse(clusterId: string, error: EtcdError): Response {
+  return new Response(errorToJson(error), {
+    status: error.status,
+    headers: etcdHeaders(clusterId, error.index),
+  });
+}
+
+/** Maps anything thrown by a keys handler to etcd's error JSON (non-store errors become 300). */
+export function toEtcdError(error: unknown, index: number): EtcdError {
+  if (error instanceof EtcdError) return error;
+  const message = error instanceof Error ? error.message : String(error);
+  return new EtcdError(300, message, index);
+}
+
+export function textResponse(status: number, body: string, extra?: Record<string, string>) {
+  return new Response(body, {
+    status,
+    headers: { "Content-Type": "text/plain; charset=utf-8", ...extra },
+  });
+}
+
+export function methodNotAllowed(allow: string): Response {
+  return textResponse(405, "Method Not Allowed\n", {
+    Allow: allow,
+    "X-Content-Type-Options": "nosniff",
+  });
+}
+
+export function notFound(): Response {
+  return textResponse(404, "404 page not found\n", { "X-Content-Type-Options": "nosniff" });
+}
+
+/** etcd's non-keys JSON errors: `{"message":".."}` without a trailing newline. */
+export function messageResponse(status: number, message: string, clusterId: string): Response {
+  return new Response(JSON.stringify({ message }), {
+    status,
+    headers: { "Content-Type": JSON_TYPE, "X-Etcd-Cluster-Id": clusterId },
+  });
+}

@@ -1,0 +1,82 @@
+/**
+ * Watch responses (`?wait=true`): 200 and the headers go out at once; then one event (long
+ * poll) or one JSON line per event (`stream=true`). A client that disconnects frees its watcher.
+ * A stream whose client does not keep up is ended after WATCH_BUFFER_EVENTS unread events, as
+ * etcd drops a watcher whose channel is full.
+ */
+import type { Event } from "../store/event.ts";
+import { eventToJson } from "../store/render.ts";
+import type { Watcher } from "../store/watcher-hub.ts";
+import type { V2Request } from "../store/v2-apply.ts";
+import type { KeysContext } from "./keys-handler.ts";
+import { etcdHeaders, keysErrorResponse, toEtcdError } from "./responses.ts";
+
+/** Unread events a stream watcher may queue before it is dropped (etcd's channel size). */
+const WATCH_BUFFER_EVENTS = 100;
+const USER_KEYS_PREFIX = "/1";
+const clock = { now: () => Date.now() };
+const encoder = new TextEncoder();
+
+export function watchResponse(ctx: KeysContext, request: Request, req: V2Request): Response {
+  const { server } = ctx;
+  ctx.keepOpen(request);
+  let watcher: Watcher | undefined;
+  let controller: ReadableStreamDefaultController<Uint8Array> | undefined;
+  let closed = false;
+  const pending: Event[] = [];
+  const close = () => {
+    if (closed) return;
+    closed = true;
+    watcher?.remove();
+    try {
+      controller?.close();
+    } catch {
+      // Already closed by a client disconnect: nothing left to release.
+    }
+  };
+  const deliver = (event: Event) => {
+    if (closed) return;
+    if (controller === undefined) {
+      pending.push(event);
+      return;
+    }
+    if ((controller.desiredSize ?? 0) < -WATCH_BUFFER_EVENTS) return close();
+    controller.enqueue(encoder.encode(eventToJson(event, clock)));
+    if (!req.stream) close();
+  };
+  try {
+    watcher = server.store.watch(
+      {
+        key: USER_KEYS_PREFIX + req.path,
+        recursive: req.recursive,
+        stream: req.stream,
+        sinceIndex: req.since,
+      },
+      deliver,
+      () => {
+        if (!req.stream) return;
+        close();
+      },
+    );
+  } catch (error) {
+    return keysErrorResponse(server.clusterId, toEtcdError(error, server.store.index()));
+  }
+  const startIndex = watcher.startIndex;
+  const body = new ReadableStream<Uint8Array>(
+    {
+      start(c) {
+        controller = c;
+        for (const event of pending.splice(0)) deliver(event);
+      },
+      cancel() {
+        close();
+      },
+    },
+    { highWaterMark: 0 },
+  );
+  request.signal.addEventListener("abort", close);
+  const headers = etcdHeaders(server.clusterId, startIndex);
+  headers["X-Raft-Index"] = String(server.raftIndex);
+  headers["X-Raft-Term"] = String(server.raftTerm);
+  return new Response(body, { status: 200, headers });
+}

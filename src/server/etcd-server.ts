@@ -1,0 +1,338 @@
+/**
+ * The member's event loop: the only scheduler. It drives the pure Raft state machine (ticks and
+ * Ready handling: persist → send → apply → advance), owns proposal waiters, applies committed
+ * entries to the v2 store, proposes TTL expiry (SYNC) while leader, and takes snapshots.
+ * It must not know HTTP: the http layer talks to it through `propose` and read-only accessors.
+ */
+import type { MemoryStorage } from "../raft/storage.ts";
+import type { RawNode } from "../raft/raw-node.ts";
+import type { ConfState, Entry, HardState, Ready, SoftState } from "../raft/types.ts";
+import type { Snapshotter } from "../snap/snapshotter.ts";
+import { EtcdError } from "../store/errors.ts";
+import type { Event } from "../store/event.ts";
+import type { Store } from "../store/store.ts";
+import { type V2Request, applyV2Request } from "../store/v2-apply.ts";
+import type { Wal } from "../wal/wal.ts";
+import { assert } from "../util/assert.ts";
+import { type ApplyContext, applyEntry } from "./apply.ts";
+import { type EntryPayload, encodePayload } from "./entry-payload.ts";
+import { Waiters } from "./waiters.ts";
+
+/** The outcome of an applied v2 request, with the Raft position it was applied at. */
+export interface ApplyResult {
+  readonly event: Event | undefined;
+  readonly error: EtcdError | undefined;
+  readonly raftIndex: number;
+  readonly raftTerm: number;
+}
+
+export interface ServerOptions {
+  readonly memberId: string;
+  readonly clusterId: string;
+  readonly name: string;
+  readonly heartbeatMs: number;
+  readonly electionMs: number;
+  readonly snapshotCount: number;
+  readonly maxSnapshots: number;
+  readonly maxWals: number;
+  readonly log: (line: string) => void;
+}
+
+export interface ServerParts {
+  readonly raft: RawNode;
+  readonly storage: MemoryStorage;
+  readonly wal: Wal;
+  readonly snapshotter: Snapshotter;
+  readonly store: Store;
+  readonly appliedIndex: number;
+  readonly hardState: HardState;
+  readonly confState: ConfState;
+}
+
+/** How often the leader proposes a SYNC so expired TTL keys are deleted (etcd: 500 ms). */
+const SYNC_INTERVAL_MS = 500;
+/** Entries kept in the Raft log behind a snapshot so slow followers catch up without one. */
+const CATCH_UP_ENTRIES = 5000;
+
+export class EtcdServer {
+  readonly store: Store;
+  readonly memberId: string;
+  readonly clusterId: string;
+  readonly name: string;
+  private readonly raft: RawNode;
+  private readonly storage: MemoryStorage;
+  private readonly wal: Wal;
+  private readonly snapshotter: Snapshotter;
+  private readonly options: ServerOptions;
+  private readonly waiters: Waiters<ApplyResult>;
+  private readonly applyContext: ApplyContext;
+  private appliedIndex: number;
+  private snapshotIndex: number;
+  private term: number;
+  private soft: SoftState = { lead: "", state: "follower" };
+  private scheduled = false;
+  private processing = false;
+  private stopping = false;
+  private fatal: ((error: unknown) => void) | undefined;
+  private timers: ReturnType<typeof setInterval>[] = [];
+  /** Proposals made while there was no leader; re-proposed once one is known. */
+  private parked: Uint8Array[] = [];
+  readonly startTime = new Date();
+  leaderSince = new Date();
+
+  constructor(parts: ServerParts, options: ServerOptions) {
+    this.raft = parts.raft;
+    this.storage = parts.storage;
+    this.wal = parts.wal;
+    this.snapshotter = parts.snapshotter;
+    this.store = parts.store;
+    this.appliedIndex = parts.appliedIndex;
+    this.snapshotIndex = parts.appliedIndex;
+    this.term = parts.hardState.term;
+    this.options = options;
+    this.memberId = options.memberId;
+    this.clusterId = options.clusterId;
+    this.name = options.name;
+    this.waiters = new Waiters(options.memberId, Date.now());
+    this.applyContext = { store: this.store, raft: this.raft, confState: parts.confState };
+  }
+
+  /** Starts ticking. `onFatal` is called once if persistence fails; the process must exit. */
+  start(onFatal: (error: unknown) => void): void {
+    this.fatal = onFatal;
+    this.timers.push(setInterval(() => this.tick(), this.options.heartbeatMs));
+    this.timers.push(setInterval(() => this.maybeSync(), SYNC_INTERVAL_MS));
+    this.schedule();
+  }
+
+  async stop(): Promise<void> {
+    this.stopping = true;
+    for (const t of this.timers) clearInterval(t);
+    while (this.processing) await Bun.sleep(1);
+    await this.wal.close();
+    this.snapshotter.close();
+  }
+
+  get stopped(): boolean {
+    return this.stopping;
+  }
+
+  /**
+   * Applies every entry already committed in the log (a restart's WAL replay) before the member
+   * serves, so the first reads see all acknowledged writes.
+   */
+  async replayCommitted(): Promise<void> {
+    await this.run();
+  }
+
+  /** True when the store holds `path` (internal paths such as `/0/version` included). */
+  hasKey(path: string): boolean {
+    try {
+      this.store.get(path, false, false);
+      return true;
+    } catch (error) {
+      if (error instanceof EtcdError) return false;
+      throw error;
+    }
+  }
+
+  /** Resolves true if an empty proposal commits and applies within timeoutMs. */
+  async probeQuorum(timeoutMs: number): Promise<boolean> {
+    const id = this.waiters.nextId();
+    const done = this.waiters.wait(id, timeoutMs, () => new Error("timeout"));
+    this.proposeData(encodePayload({ kind: "noop", id }));
+    return done.then(
+      () => true,
+      () => false,
+    );
+  }
+
+  /** A lone voter elects itself at once instead of waiting out an election timeout. */
+  private campaignIfAlone(): void {
+    const voters = this.applyContext.confState.voters;
+    if (this.soft.state !== "follower" || this.soft.lead !== "") return;
+    if (voters.length === 1 && voters[0] === this.memberId) this.raft.campaign();
+  }
+
+  get raftIndex(): number {
+    return this.appliedIndex;
+  }
+
+  get raftTerm(): number {
+    return this.term;
+  }
+
+  get leader(): string {
+    return this.soft.lead;
+  }
+
+  get state(): SoftState["state"] {
+    return this.soft.state;
+  }
+
+  /** Request timeout for writes and quorum reads: 5 s + 2 × election timeout, as etcd. */
+  get requestTimeoutMs(): number {
+    return 5000 + 2 * this.options.electionMs;
+  }
+
+  /** Proposes a v2 request through Raft and resolves when it has been applied locally. */
+  proposeV2(req: V2Request): Promise<ApplyResult> {
+    const id = this.waiters.nextId();
+    const done = this.waiters.wait(id, this.requestTimeoutMs, () => timeoutError(this.store));
+    this.proposeData(encodePayload({ kind: "v2", id, req }));
+    return done;
+  }
+
+  /** Proposes an internal metadata write under `/0`; resolves once applied. */
+  proposeInternal(path: string, value: string): Promise<ApplyResult> {
+    const id = this.waiters.nextId();
+    const done = this.waiters.wait(id, this.requestTimeoutMs, () => timeoutError(this.store));
+    const payload: EntryPayload = { kind: "internal", id, path, value };
+    this.proposeData(encodePayload(payload));
+    return done;
+  }
+
+  private proposeData(data: Uint8Array): void {
+    if (this.soft.lead === "") {
+      this.parked.push(data);
+      return;
+    }
+    try {
+      this.raft.propose(data);
+    } catch {
+      // Dropped (no leader or a leader transfer in progress): retry when a leader is known.
+      this.parked.push(data);
+    }
+    this.schedule();
+  }
+
+  private tick(): void {
+    if (this.stopping) return;
+    this.raft.tick();
+    this.schedule();
+  }
+
+  private maybeSync(): void {
+    if (this.stopping || this.soft.state !== "leader" || !this.store.hasTTLKeys()) return;
+    const req = syncRequest(Date.now());
+    this.proposeData(encodePayload({ kind: "v2", id: "", req }));
+  }
+
+  private schedule(): void {
+    if (this.scheduled || this.stopping) return;
+    this.scheduled = true;
+    // setImmediate, not a microtask: requests that arrive in the same I/O turn join one batch.
+    setImmediate(() => {
+      this.scheduled = false;
+      this.run().catch((error: unknown) => this.fatal?.(error));
+    });
+  }
+
+  private async run(): Promise<void> {
+    if (this.processing) return;
+    this.processing = true;
+    try {
+      while (!this.stopping && this.raft.hasReady()) {
+        const rd = this.raft.ready();
+        await this.handleReady(rd);
+        this.raft.advance(rd);
+      }
+    } finally {
+      this.processing = false;
+    }
+  }
+
+  private async handleReady(rd: Ready): Promise<void> {
+    if (rd.softState !== undefined) this.onSoftState(rd.softState);
+    if (rd.hardState !== undefined) this.term = rd.hardState.term;
+    if (rd.snapshot !== undefined) {
+      throw new Error("receiving snapshots from a leader is not supported by a one-member cluster");
+    }
+    // Group commit: every entry and the hard state of this Ready, one fdatasync.
+    if (rd.entries.length > 0 || rd.hardState !== undefined) {
+      await this.wal.save(rd.hardState, rd.entries);
+    }
+    if (rd.hardState !== undefined) this.storage.setHardState(rd.hardState);
+    if (rd.entries.length > 0) this.storage.append(rd.entries);
+    this.applyAll(rd.committedEntries);
+    this.campaignIfAlone();
+    await this.maybeSnapshot();
+  }
+
+  private onSoftState(soft: SoftState): void {
+    const leaderChanged = soft.lead !== this.soft.lead;
+    this.soft = soft;
+    if (leaderChanged) {
+      this.leaderSince = new Date();
+      this.options.log(`leader is now ${soft.lead === "" ? "unknown" : soft.lead}`);
+    }
+    if (soft.lead !== "" && this.parked.length > 0) {
+      const parked = this.parked;
+      this.parked = [];
+      for (const data of parked) this.proposeData(data);
+    }
+  }
+
+  private applyAll(entries: readonly Entry[]): void {
+    for (const entry of entries) {
+      if (entry.index <= this.appliedIndex) continue;
+      assert(entry.index === this.appliedIndex + 1, `apply gap: ${this.appliedIndex} → ${entry.index}`);
+      const outcome = applyEntry(this.applyContext, entry);
+      this.appliedIndex = entry.index;
+      if (outcome !== undefined && outcome.id !== "") {
+        this.waiters.trigger(outcome.id, {
+          event: outcome.event,
+          error: outcome.error,
+          raftIndex: entry.index,
+          raftTerm: this.term,
+        });
+      }
+    }
+  }
+
+  private async maybeSnapshot(): Promise<void> {
+    if (this.appliedIndex - this.snapshotIndex <= this.options.snapshotCount) return;
+    const index = this.appliedIndex;
+    const data = new TextEncoder().encode(this.store.save());
+    const snap = this.storage.createSnapshot(index, this.applyContext.confState, data);
+    this.snapshotter.save(snap);
+    await this.wal.saveSnapshot({ index: snap.meta.index, term: snap.meta.term });
+    this.snapshotIndex = index;
+    const compactTo = index - CATCH_UP_ENTRIES;
+    if (compactTo > this.storage.firstIndex()) this.storage.compact(compactTo);
+    this.snapshotter.prune(this.options.maxSnapshots);
+    await this.wal.purge(this.options.maxWals);
+    this.options.log(`saved snapshot at index ${index}`);
+  }
+
+  /** Reads a key locally (default v2 GET: served from this member's store, no Raft). */
+  localGet(req: V2Request): Event {
+    return applyV2Request(this.store, req) as Event;
+  }
+}
+
+function syncRequest(timeMs: number): V2Request {
+  return {
+    method: "SYNC",
+    path: "",
+    val: "",
+    dir: false,
+    prevValue: "",
+    prevIndex: 0,
+    prevExist: undefined,
+    expiration: 0,
+    wait: false,
+    since: 0,
+    recursive: false,
+    sorted: false,
+    quorum: false,
+    stream: false,
+    refresh: undefined,
+    noValueOnSuccess: false,
+    time: timeMs,
+  };
+}
+
+function timeoutError(store: Store): EtcdError {
+  return new EtcdError(300, "etcdserver: request timed out", store.index());
+}

@@ -1,0 +1,157 @@
+/**
+ * The member role: opens the data dir, starts the Raft loop, publishes this member's name and
+ * client URLs through Raft, and serves the client and peer listeners until stopped.
+ */
+import type { Server } from "bun";
+import type { Config } from "../config/config.ts";
+import { clusterIdFor, initialMembers } from "../config/ids.ts";
+import { formatUrl } from "../config/values.ts";
+import { clientApp, withClientLayers } from "../http/client-app.ts";
+import { corsPolicy } from "../http/cors.ts";
+import { CLUSTER_VERSION } from "../http/misc-handlers.ts";
+import { peerFetch } from "../http/peer-app.ts";
+import { WalError } from "../wal/errors.ts";
+import { BootstrapError, openMember } from "./bootstrap.ts";
+import { EtcdServer } from "./etcd-server.ts";
+import { clusterVersionPath, listMembers, membersDir } from "./membership.ts";
+import type { MemberSettings } from "./settings.ts";
+
+export interface RunningMember {
+  readonly server: EtcdServer;
+  /** Bound client URLs (ports resolved when a listen URL asked for port 0). */
+  readonly clientUrls: string[];
+  readonly peerUrls: string[];
+  stop(): Promise<void>;
+}
+
+type Log = (line: string) => void;
+const defaultLog: Log = (line) => console.error(`etcd-bun: ${line}`);
+
+export async function startMember(settings: MemberSettings, log: Log = defaultLog): Promise<RunningMember> {
+  const opened = await openMember(settings);
+  const server = new EtcdServer(opened, {
+    memberId: opened.memberId,
+    clusterId: opened.clusterId,
+    name: settings.name,
+    heartbeatMs: settings.heartbeatMs,
+    electionMs: settings.electionMs,
+    snapshotCount: settings.snapshotCount,
+    maxSnapshots: settings.maxSnapshots,
+    maxWals: settings.maxWals,
+    log,
+  });
+  await server.replayCommitted();
+  checkIdentity(server, settings);
+  let fatalSeen = false;
+  server.start((error) => {
+    if (fatalSeen) return;
+    fatalSeen = true;
+    log(`fatal: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}`);
+    process.exit(1);
+  });
+  log(`member ${server.memberId} of cluster ${server.clusterId} (${opened.restarted ? "restarted" : "new"})`);
+  const listeners = listen(server, settings);
+  void publishAttributes(server, settings, log);
+  return {
+    server,
+    clientUrls: listeners.client.map((s) => urlOf(s)),
+    peerUrls: listeners.peer.map((s) => urlOf(s)),
+    async stop() {
+      for (const s of [...listeners.client, ...listeners.peer]) s.stop(true);
+      await server.stop();
+    },
+  };
+}
+
+function urlOf(s: Server<unknown>): string {
+  return `http://${s.hostname}:${s.port}`;
+}
+
+function listen(server: EtcdServer, settings: MemberSettings) {
+  const cors = corsPolicy(settings.cors);
+  const app = clientApp({ server, cors, clientUrls: settings.advertiseClientUrls });
+  const fetch = withClientLayers(cors, (request) => app.fetch(request));
+  const client = settings.listenClientUrls.map((raw) => {
+    const url = new URL(raw);
+    return Bun.serve({ hostname: url.hostname, port: Number(url.port), fetch, idleTimeout: 120 });
+  });
+  const peer = settings.listenPeerUrls.map((raw) => {
+    const url = new URL(raw);
+    return Bun.serve({ hostname: url.hostname, port: Number(url.port), fetch: peerFetch(server) });
+  });
+  return { client, peer };
+}
+
+/** Refuses a data dir that belongs to a member with another name (a data dir mix-up). */
+function checkIdentity(server: EtcdServer, settings: MemberSettings): void {
+  const self = listMembers(server.store).find((m) => m.id === server.memberId);
+  if (self === undefined || self.name === "" || self.name === settings.name) return;
+  throw new BootstrapError(
+    `data dir ${settings.dataDir} belongs to member "${self.name}" (${server.memberId}) of cluster ${server.clusterId}; refusing to start it as "${settings.name}" (use --name ${self.name} or another --data-dir)`,
+  );
+}
+
+/** Publishes name and client URLs (and, as leader, the cluster version) until applied. */
+async function publishAttributes(server: EtcdServer, settings: MemberSettings, log: Log) {
+  const attributes = JSON.stringify({ name: settings.name, clientURLs: settings.advertiseClientUrls });
+  const path = `${membersDir}/${server.memberId}/attributes`;
+  for (;;) {
+    if (server.stopped) return;
+    try {
+      const result = await server.proposeInternal(path, attributes);
+      if (result.error === undefined) break;
+    } catch {
+      log("publishing member attributes timed out; retrying");
+    }
+  }
+  log(`published ${attributes} to cluster ${server.clusterId}`);
+  if (server.state === "leader" && !server.hasKey(clusterVersionPath)) {
+    await server.proposeInternal(clusterVersionPath, CLUSTER_VERSION).catch(() => undefined);
+  }
+}
+
+/** Settings for the member role from the validated CLI configuration. */
+export function settingsFromConfig(config: Config): MemberSettings {
+  const members = initialMembers(config);
+  const self = members.find((m) => m.name === config.name);
+  return {
+    name: config.name,
+    dataDir: config.dataDir,
+    walDir: config.dedicatedWalDir ? config.walDir : "",
+    snapshotCount: config.snapshotCount,
+    heartbeatMs: config.heartbeatIntervalMs,
+    electionMs: config.electionTimeoutMs,
+    maxSnapshots: config.maxSnapshots,
+    maxWals: config.maxWals,
+    initialClusterState: config.initialClusterState,
+    initialMembers: members,
+    memberId: self?.id ?? "",
+    clusterId: members.length > 0 ? clusterIdFor(members.map((m) => m.id)) : "",
+    forceNewCluster: config.forceNewCluster,
+    listenClientUrls: config.listenClientUrls.map(formatUrl),
+    advertiseClientUrls: config.advertiseClientUrls.map(formatUrl),
+    listenPeerUrls: config.listenPeerUrls.map(formatUrl),
+    cors: config.cors,
+  };
+}
+
+/** Runs the member role until SIGINT/SIGTERM; a data dir that cannot be used exits 1. */
+export async function runMember(config: Config): Promise<void> {
+  let member: RunningMember;
+  try {
+    member = await startMember(settingsFromConfig(config));
+  } catch (error) {
+    if (error instanceof BootstrapError || error instanceof WalError) {
+      console.error(`etcd-bun: ${error.message}`);
+      process.exit(1);
+    }
+    throw error;
+  }
+  const shutdown = async (signal: string) => {
+    defaultLog(`received ${signal}, shutting down`);
+    await member.stop();
+    process.exit(0);
+  };
+  process.once("SIGINT", () => void shutdown("SIGINT"));
+  process.once("SIGTERM", () => void shutdown("SIGTERM"));
+}

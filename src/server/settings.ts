@@ -1,0 +1,31 @@
+/**
+ * What a member needs from its configuration, already validated. Kept separate from the CLI's
+ * Config so the server can be started (and tested) without flag parsing.
+ */
+export interface InitialMember {
+  readonly id: string;
+  readonly name: string;
+  readonly peerUrls: readonly string[];
+}
+
+export interface MemberSettings {
+  readonly name: string;
+  readonly dataDir: string;
+  /** Empty: `<dataDir>/member/wal`. */
+  readonly walDir: string;
+  readonly snapshotCount: number;
+  readonly heartbeatMs: number;
+  readonly electionMs: number;
+  readonly maxSnapshots: number;
+  readonly maxWals: number;
+  readonly initialClusterState: "new" | "existing";
+  readonly initialMembers: readonly InitialMember[];
+  /** This member's id and the cluster's id as derived from the initial cluster and token. */
+  readonly memberId: string;
+  readonly clusterId: string;
+  readonly forceNewCluster: boolean;
+  readonly listenClientUrls: readonly string[];
+  readonly advertiseClientUrls: readonly string[];
+  readonly listenPeerUrls: readonly string[];
+  readonly cors: readonly string[];
+}

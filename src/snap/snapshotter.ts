@@ -1,0 +1,171 @@
+/**
+ * Saves and loads state-machine snapshots in one bun:sqlite database, `<dir>/snap.db`.
+ * It must not know what the snapshot data means, and it must not decide when to snapshot.
+ *
+ * Durability: journal_mode=WAL with synchronous=FULL, so save() returns only after the row is
+ * fsynced; the member writes the WAL's snapshot marker after that, never before.
+ * Integrity: every row carries a CRC-32 over (term, index, confState, data); a row that fails it
+ * is skipped with a log line and the next older one is tried, as etcd does with `.broken` files.
+ *
+ * Why sqlite rather than one CRC-checked file per snapshot (tmp + fsync + rename + dir fsync)?
+ * Measured with `npx bun test/snap/measure-store.ts 300 100` (2 vCPU VM, ext4, virtio disk with a
+ * write-back cache; each save followed by prune to 5 and a loadNewest), in ms:
+ *
+ *   store   size    saves  save mean / p50 / p99     loadNewest mean / p50 / p99
+ *   sqlite   1 MiB  300      3.9 /  2.6 /   9.1        0.55 /  0.36 /   1.9
+ *   file     1 MiB  300      1.9 /  1.9 /   2.3        0.24 /  0.14 /   1.5
+ *   sqlite  20 MiB  100     77   / 74   / 169         24   / 20   / 144
+ *   file    20 MiB  100     26   / 24   /  64         12   / 11   /  91
+ *
+ * Files are 2-3x faster (sqlite's WAL journal writes each blob twice: log, then checkpoint). We
+ * keep sqlite anyway: a snapshot is taken once per --snapshot-count (10,000) entries, so even a
+ * 20 MiB one costs under 1% of a 1,000 writes/s member's time; and one transactional file with
+ * no `.tmp`/`.broken` bookkeeping, shared with the project's other on-disk state, is simpler.
+ * Caveat: bun:sqlite is synchronous, so save() blocks the event loop for its whole duration
+ * (about 80 ms, p99 170 ms, at 20 MiB). If snapshots grow large enough to delay heartbeats, call
+ * it from a Worker or switch to an async file store; both keep this class's API.
+ */
+import { Database } from "bun:sqlite";
+import * as fs from "node:fs";
+import * as path from "node:path";
+import { assert } from "../util/assert.ts";
+import { crc32 } from "../util/crc.ts";
+import type { ConfState, Snapshot } from "./types.ts";
+
+/** The database file inside the snap directory. */
+export const SNAP_DB_FILE = "snap.db";
+const DIR_MODE = 0o700;
+
+export interface SnapshotterOptions {
+  /** Where skipped (corrupt) rows are reported. Default console.warn. */
+  log?: (message: string) => void;
+}
+
+interface Row {
+  term: number;
+  idx: number;
+  conf_state: string;
+  data: Uint8Array;
+  crc: number;
+}
+
+const textEncoder = new TextEncoder();
+
+/** CRC-32 over everything a row stores, so a damaged term, index or confState is caught too. */
+function rowCrc(term: number, index: number, confStateJson: string, data: Uint8Array): number {
+  return crc32(data, crc32(textEncoder.encode(`${term}/${index}/${confStateJson}`)));
+}
+
+export class Snapshotter {
+  private readonly db: Database;
+  private readonly log: (message: string) => void;
+
+  constructor(
+    readonly dir: string,
+    opts?: SnapshotterOptions,
+  ) {
+    fs.mkdirSync(dir, { recursive: true, mode: DIR_MODE });
+    this.log = opts?.log ?? ((message) => console.warn(message));
+    this.db = new Database(path.join(dir, SNAP_DB_FILE), { create: true, strict: true });
+    this.db.exec("PRAGMA journal_mode = WAL");
+    this.db.exec("PRAGMA synchronous = FULL");
+    this.db.exec(
+      `CREATE TABLE IF NOT EXISTS snapshot (
+        term INTEGER NOT NULL,
+        idx INTEGER NOT NULL,
+        conf_state TEXT NOT NULL,
+        data BLOB NOT NULL,
+        crc INTEGER NOT NULL,
+        UNIQUE (idx, term)
+      )`,
+    );
+  }
+
+  /** Stores `snap` durably (replacing a row with the same index and term). */
+  save(snap: Snapshot): void {
+    const { index, term, confState } = snap.meta;
+    assert(Number.isSafeInteger(index) && index >= 0, `snap: bad index ${index}`);
+    assert(Number.isSafeInteger(term) && term >= 0, `snap: bad term ${term}`);
+    const confJson = JSON.stringify({ voters: [...confState.voters] });
+    const crc = rowCrc(term, index, confJson, snap.data);
+    this.db
+      .query(
+        `INSERT OR REPLACE INTO snapshot (term, idx, conf_state, data, crc)
+         VALUES ($term, $idx, $conf, $data, $crc)`,
+      )
+      .run({ term, idx: index, conf: confJson, data: snap.data, crc });
+  }
+
+  /** The newest snapshot (highest index, then term) whose CRC checks out, or undefined. */
+  loadNewest(): Snapshot | undefined {
+    const keys = this.db
+      .query("SELECT idx, term FROM snapshot ORDER BY idx DESC, term DESC")
+      .all() as { idx: number; term: number }[];
+    for (const { idx, term } of keys) {
+      const snap = this.loadRow(idx, term);
+      if (snap !== undefined) return snap;
+    }
+    return undefined;
+  }
+
+  /** The snapshot at exactly (index, term), or undefined if absent or corrupt (logged). */
+  loadAt(index: number, term: number): Snapshot | undefined {
+    return this.loadRow(index, term);
+  }
+
+  /** Deletes all but the newest `maxSnapshots` rows (0 = keep all). Returns how many went. */
+  prune(maxSnapshots: number): number {
+    assert(
+      Number.isSafeInteger(maxSnapshots) && maxSnapshots >= 0,
+      `snap: bad max ${maxSnapshots}`,
+    );
+    if (maxSnapshots === 0) return 0;
+    const result = this.db
+      .query(
+        `DELETE FROM snapshot WHERE rowid NOT IN
+           (SELECT rowid FROM snapshot ORDER BY idx DESC, term DESC LIMIT $keep)`,
+      )
+      .run({ keep: maxSnapshots });
+    return result.changes;
+  }
+
+  close(): void {
+    this.db.close();
+  }
+
+  private loadRow(index: number, term: number): Snapshot | undefined {
+    const row = this.db
+      .query(
+        "SELECT term, idx, conf_state, data, crc FROM snapshot WHERE idx = $idx AND term = $term",
+      )
+      .get({ idx: index, term }) as Row | null;
+    if (row === null) return undefined;
+    const where = `${path.join(this.dir, SNAP_DB_FILE)} (index ${index}, term ${term})`;
+    if (rowCrc(row.term, row.idx, row.conf_state, row.data) !== row.crc) {
+      this.log(`snap: crc mismatch in snapshot ${where}; skipping it`);
+      return undefined;
+    }
+    const confState = parseConfState(row.conf_state);
+    if (confState === undefined) {
+      this.log(`snap: bad confState in snapshot ${where}; skipping it`);
+      return undefined;
+    }
+    assert(row.idx === index && row.term === term, "snap: row does not match its key");
+    return { meta: { index: row.idx, term: row.term, confState }, data: new Uint8Array(row.data) };
+  }
+}
+
+function parseConfState(json: string): ConfState | undefined {
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(json);
+  } catch {
+    return undefined;
+  }
+  if (typeof parsed !== "object" || parsed === null) return undefined;
+  const { voters } = parsed as Record<string, unknown>;
+  if (!Array.isArray(voters) || !voters.every((v): v is string => typeof v === "string")) {
+    return undefined;
+  }
+  return { voters };
+}

@@ -1,0 +1,363 @@
+/**
+ * Every flag in every spelling: `--f v`, `--f=v`, `-f v`, `-f=v` and `ETCD_F=v`, plus defaults.
+ * The table must list every documented flag (a test checks it against the flag table).
+ */
+import { describe, expect, test } from "bun:test";
+import { type Config, parseConfig } from "../../src/config/config.ts";
+import { FLAGS, flagByName } from "../../src/config/flags.ts";
+import { formatUrl } from "../../src/config/values.ts";
+
+interface FlagCase {
+  readonly flag: string;
+  readonly text: string;
+  readonly read: (c: Config) => unknown;
+  readonly expected: unknown;
+  /** Flags (always given on the command line) that make the combination valid. */
+  readonly extra?: readonly string[];
+}
+
+const urls = (list: readonly URL[]) => list.map(formatUrl);
+const PEER_A = "http://10.0.0.1:2380";
+
+const CASES: readonly FlagCase[] = [
+  {
+    flag: "name",
+    text: "infra0",
+    read: (c) => c.name,
+    expected: "infra0",
+  },
+  { flag: "data-dir", text: "/var/x", read: (c) => c.dataDir, expected: "/var/x" },
+  { flag: "wal-dir", text: "/var/w", read: (c) => c.walDir, expected: "/var/w" },
+  { flag: "snapshot-count", text: "42", read: (c) => c.snapshotCount, expected: 42 },
+  {
+    flag: "heartbeat-interval",
+    text: "50",
+    read: (c) => c.heartbeatIntervalMs,
+    expected: 50,
+  },
+  { flag: "election-timeout", text: "2500", read: (c) => c.electionTimeoutMs, expected: 2500 },
+  {
+    flag: "listen-peer-urls",
+    text: "http://10.0.0.1:2380,http://127.0.0.1:7001",
+    read: (c) => urls(c.listenPeerUrls),
+    expected: ["http://10.0.0.1:2380", "http://127.0.0.1:7001"],
+  },
+  {
+    flag: "listen-client-urls",
+    text: "http://127.0.0.1:4001,http://0.0.0.0:2379",
+    read: (c) => urls(c.listenClientUrls),
+    expected: ["http://0.0.0.0:2379", "http://127.0.0.1:4001"],
+    extra: ["--advertise-client-urls", "http://10.0.0.1:2379"],
+  },
+  { flag: "max-snapshots", text: "0", read: (c) => c.maxSnapshots, expected: 0 },
+  { flag: "max-wals", text: "9", read: (c) => c.maxWals, expected: 9 },
+  {
+    flag: "cors",
+    text: "http://a.example, http://b.example",
+    read: (c) => c.cors,
+    expected: ["http://a.example", "http://b.example"],
+  },
+  { flag: "force-new-cluster", text: "true", read: (c) => c.forceNewCluster, expected: true },
+  { flag: "enable-pprof", text: "true", read: (c) => c.enablePprof, expected: true },
+  { flag: "enable-v2", text: "true", read: (c) => c.name, expected: "default" },
+  {
+    flag: "initial-advertise-peer-urls",
+    text: PEER_A,
+    read: (c) => urls(c.initialAdvertisePeerUrls),
+    expected: [PEER_A],
+    extra: ["--initial-cluster", `default=${PEER_A}`],
+  },
+  {
+    flag: "initial-cluster",
+    text: "default=http://localhost:2380,b=http://10.0.0.2:2380",
+    read: (c) => [...c.initialCluster.entries()],
+    expected: [
+      ["default", ["http://localhost:2380"]],
+      ["b", ["http://10.0.0.2:2380"]],
+    ],
+  },
+  {
+    flag: "initial-cluster-state",
+    text: "existing",
+    read: (c) => c.initialClusterState,
+    expected: "existing",
+  },
+  {
+    flag: "initial-cluster-token",
+    text: "tok",
+    read: (c) => [c.initialClusterToken, c.clusterToken],
+    expected: ["tok", "tok"],
+  },
+  {
+    flag: "advertise-client-urls",
+    text: "http://10.0.0.1:2379",
+    read: (c) => urls(c.advertiseClientUrls),
+    expected: ["http://10.0.0.1:2379"],
+  },
+  {
+    flag: "discovery",
+    text: "https://discovery.etcd.io/abc",
+    read: (c) => [c.discovery, c.clusterToken, [...c.initialCluster.keys()]],
+    expected: ["https://discovery.etcd.io/abc", "https://discovery.etcd.io/abc", ["default"]],
+  },
+  {
+    flag: "discovery-fallback",
+    text: "exit",
+    read: (c) => c.discoveryFallback,
+    expected: "exit",
+  },
+  {
+    flag: "discovery-proxy",
+    text: "http://proxy:3128",
+    read: (c) => c.discoveryProxy,
+    expected: "http://proxy:3128",
+  },
+  {
+    flag: "discovery-srv",
+    text: "example.com",
+    read: (c) => [c.discoverySrv, c.initialCluster.size],
+    expected: ["example.com", 0],
+  },
+  {
+    flag: "strict-reconfig-check",
+    text: "false",
+    read: (c) => c.strictReconfigCheck,
+    expected: false,
+  },
+  { flag: "proxy", text: "readonly", read: (c) => c.proxy, expected: "readonly" },
+  { flag: "proxy-failure-wait", text: "7", read: (c) => c.proxyFailureWaitMs, expected: 7 },
+  {
+    flag: "proxy-refresh-interval",
+    text: "8",
+    read: (c) => c.proxyRefreshIntervalMs,
+    expected: 8,
+  },
+  { flag: "proxy-dial-timeout", text: "0", read: (c) => c.proxyDialTimeoutMs, expected: 0 },
+  { flag: "proxy-write-timeout", text: "9", read: (c) => c.proxyWriteTimeoutMs, expected: 9 },
+  { flag: "proxy-read-timeout", text: "10", read: (c) => c.proxyReadTimeoutMs, expected: 10 },
+  {
+    flag: "ca-file",
+    text: "/ca.pem",
+    read: (c) => [c.clientTls.trustedCaFile, c.clientTls.clientCertAuth],
+    expected: ["/ca.pem", true],
+  },
+  { flag: "cert-file", text: "/c.pem", read: (c) => c.clientTls.certFile, expected: "/c.pem" },
+  { flag: "key-file", text: "/k.pem", read: (c) => c.clientTls.keyFile, expected: "/k.pem" },
+  {
+    flag: "client-cert-auth",
+    text: "true",
+    read: (c) => c.clientTls.clientCertAuth,
+    expected: true,
+  },
+  {
+    flag: "trusted-ca-file",
+    text: "/t.pem",
+    read: (c) => c.clientTls.trustedCaFile,
+    expected: "/t.pem",
+  },
+  {
+    flag: "peer-ca-file",
+    text: "/pca.pem",
+    read: (c) => [c.peerTls.trustedCaFile, c.peerTls.clientCertAuth],
+    expected: ["/pca.pem", true],
+  },
+  {
+    flag: "peer-cert-file",
+    text: "/pc.pem",
+    read: (c) => c.peerTls.certFile,
+    expected: "/pc.pem",
+  },
+  { flag: "peer-key-file", text: "/pk.pem", read: (c) => c.peerTls.keyFile, expected: "/pk.pem" },
+  {
+    flag: "peer-client-cert-auth",
+    text: "true",
+    read: (c) => c.peerTls.clientCertAuth,
+    expected: true,
+  },
+  {
+    flag: "peer-trusted-ca-file",
+    text: "/pt.pem",
+    read: (c) => c.peerTls.trustedCaFile,
+    expected: "/pt.pem",
+  },
+  { flag: "debug", text: "true", read: (c) => c.debug, expected: true },
+  {
+    flag: "log-package-levels",
+    text: "etcdserver=DEBUG",
+    read: (c) => c.logPackageLevels,
+    expected: "etcdserver=DEBUG",
+  },
+  {
+    flag: "addr",
+    text: "10.0.0.1:4001",
+    read: (c) => [urls(c.advertiseClientUrls), urls(c.listenClientUrls)],
+    expected: [["http://10.0.0.1:4001"], ["http://[::]:4001"]],
+  },
+  {
+    flag: "bind-addr",
+    text: "127.0.0.1:4001",
+    read: (c) => urls(c.listenClientUrls),
+    expected: ["http://127.0.0.1:4001"],
+  },
+  {
+    flag: "peer-addr",
+    text: "10.0.0.1:7001",
+    read: (c) => [urls(c.initialAdvertisePeerUrls), urls(c.listenPeerUrls)],
+    expected: [["http://10.0.0.1:7001"], ["http://[::]:7001"]],
+    extra: ["--initial-cluster", "default=http://10.0.0.1:7001"],
+  },
+  {
+    flag: "peer-bind-addr",
+    text: "127.0.0.1:7001",
+    read: (c) => urls(c.listenPeerUrls),
+    expected: ["http://127.0.0.1:7001"],
+  },
+  {
+    flag: "experimental-v3demo",
+    text: "true",
+    read: (c) => c.name,
+    expected: "default",
+  },
+  { flag: "experimental-gRPC-addr", text: "true", read: (c) => c.name, expected: "default" },
+  {
+    flag: "experimental-auto-compaction-retention",
+    text: "true",
+    read: (c) => c.name,
+    expected: "default",
+  },
+];
+
+/**
+ * The five spellings. Go booleans never take a separate value (`--debug false` is a flag and a
+ * stray argument), so for them the space forms are the bare flag, meaning true.
+ */
+function spellings(flag: string, text: string): { argv: string[]; env: Record<string, string> }[] {
+  const env = `ETCD_${flag.toUpperCase().replaceAll("-", "_")}`;
+  const kind = flagByName(flag)?.kind.type;
+  const boolLike = kind === "bool" || kind === "ignored";
+  const spaced = boolLike
+    ? text === "true"
+      ? [[`--${flag}`], [`-${flag}`]]
+      : []
+    : [
+        [`--${flag}`, text],
+        [`-${flag}`, text],
+      ];
+  return [
+    ...spaced.map((argv) => ({ argv, env: {} })),
+    { argv: [`--${flag}=${text}`], env: {} },
+    { argv: [`-${flag}=${text}`], env: {} },
+    { argv: [], env: { [env]: text } },
+  ];
+}
+
+describe("every flag in every spelling", () => {
+  for (const c of CASES) {
+    test.each(spellings(c.flag, c.text))(`${c.flag} %j`, ({ argv, env }) => {
+      const { config } = parseConfig([...argv, ...(c.extra ?? [])], env);
+      expect(c.read(config)).toEqual(c.expected);
+      const kind = flagByName(c.flag)?.kind.type;
+      const kept = kind !== "ignored" && kind !== "address";
+      expect(config.explicitFlags.has(c.flag)).toBe(kept);
+    });
+  }
+
+  test("the table covers every flag that is not a 0.4-era leftover", () => {
+    const covered = new Set(CASES.map((c) => c.flag));
+    const documented = FLAGS.filter((f) => f.kind.type !== "ignored" || f.kind.reason !== "removed")
+      .filter((f) => f.kind.type !== "removed")
+      .map((f) => f.name);
+    expect(documented.filter((n) => !covered.has(n))).toEqual([]);
+  });
+
+  test("env names are ETCD_ + upper snake case", () => {
+    for (const f of FLAGS) {
+      if (f.env !== null) expect(f.env).toBe(`ETCD_${f.name.toUpperCase().replaceAll("-", "_")}`);
+    }
+  });
+});
+
+describe("booleans", () => {
+  test.each([
+    [["--debug"], true],
+    [["-debug"], true],
+    [["--debug=true"], true],
+    [["--debug=false"], false],
+    [["--debug=1"], true],
+    [["--debug=F"], false],
+    [["--debug", "--debug=false"], false],
+  ] as const)("%j → %p", (argv, expected) => {
+    expect(parseConfig([...argv], {}).config.debug).toBe(expected);
+  });
+
+  test("a bare boolean does not consume the next argument", () => {
+    expect(() => parseConfig(["--debug", "false"], {})).toThrow("'false' is not a valid flag");
+  });
+
+  test("env booleans accept Go's words", () => {
+    expect(parseConfig([], { ETCD_DEBUG: "TRUE" }).config.debug).toBe(true);
+    expect(parseConfig([], { ETCD_STRICT_RECONFIG_CHECK: "0" }).config.strictReconfigCheck).toBe(
+      false,
+    );
+  });
+});
+
+describe("defaults (etcd 3.4)", () => {
+  const { config, role, warnings } = parseConfig([], {});
+  const cases: [field: string, actual: unknown, expected: unknown][] = [
+    ["name", config.name, "default"],
+    ["dataDir", config.dataDir, "default.etcd"],
+    ["walDir", config.walDir, "default.etcd/member/wal"],
+    ["dedicatedWalDir", config.dedicatedWalDir, false],
+    ["snapshotCount", config.snapshotCount, 100000],
+    ["heartbeatIntervalMs", config.heartbeatIntervalMs, 100],
+    ["electionTimeoutMs", config.electionTimeoutMs, 1000],
+    ["listenPeerUrls", urls(config.listenPeerUrls), ["http://localhost:2380"]],
+    ["listenClientUrls", urls(config.listenClientUrls), ["http://localhost:2379"]],
+    ["initialAdvertisePeerUrls", urls(config.initialAdvertisePeerUrls), ["http://localhost:2380"]],
+    ["advertiseClientUrls", urls(config.advertiseClientUrls), ["http://localhost:2379"]],
+    ["maxSnapshots", config.maxSnapshots, 5],
+    ["maxWals", config.maxWals, 5],
+    ["cors", config.cors, ["*"]],
+    ["initialCluster", [...config.initialCluster], [["default", ["http://localhost:2380"]]]],
+    ["initialClusterState", config.initialClusterState, "new"],
+    ["initialClusterToken", config.initialClusterToken, "etcd-cluster"],
+    ["clusterToken", config.clusterToken, "etcd-cluster"],
+    ["discovery", config.discovery, ""],
+    ["discoveryFallback", config.discoveryFallback, "proxy"],
+    ["discoverySrv", config.discoverySrv, ""],
+    ["strictReconfigCheck", config.strictReconfigCheck, true],
+    ["proxy", config.proxy, "off"],
+    ["proxyFailureWaitMs", config.proxyFailureWaitMs, 5000],
+    ["proxyRefreshIntervalMs", config.proxyRefreshIntervalMs, 30000],
+    ["proxyDialTimeoutMs", config.proxyDialTimeoutMs, 1000],
+    ["proxyWriteTimeoutMs", config.proxyWriteTimeoutMs, 5000],
+    ["proxyReadTimeoutMs", config.proxyReadTimeoutMs, 0],
+    [
+      "clientTls",
+      config.clientTls,
+      { certFile: "", keyFile: "", trustedCaFile: "", clientCertAuth: false },
+    ],
+    ["debug", config.debug, false],
+    ["forceNewCluster", config.forceNewCluster, false],
+    ["enablePprof", config.enablePprof, false],
+    ["role", role, "member"],
+    ["warnings", warnings, []],
+  ];
+  test.each(cases)("%s", (_, actual, expected) => {
+    expect(actual).toEqual(expected);
+  });
+
+  test("snapshot-count 0 means the default", () => {
+    expect(parseConfig(["--snapshot-count", "0"], {}).config.snapshotCount).toBe(100000);
+  });
+
+  test("data-dir defaults to <name>.etcd", () => {
+    expect(parseConfig(["-name", "infra0"], {}).config.dataDir).toBe("infra0.etcd");
+    expect(parseConfig([], { ETCD_NAME: "n2" }).config.dataDir).toBe("n2.etcd");
+  });
+
+  test("cors can be emptied", () => {
+    expect(parseConfig(["--cors="], {}).config.cors).toEqual([]);
+  });
+});

@@ -1,0 +1,128 @@
+/**
+ * `etcdctl` (v2 mode) against etcd-bun, unchanged. When the real etcd is installed, each command
+ * sequence is also run against it and the outputs must be identical (member ids and URLs
+ * normalised); expectations of our own pin the key outputs either way.
+ */
+import { afterAll, beforeAll, describe, expect, test } from "bun:test";
+import { existsSync } from "node:fs";
+import { type MemberProcess, realEtcdInstalled, startMember } from "../support/cluster-process.ts";
+
+const ETCDCTL = "/usr/bin/etcdctl";
+const etcdctlInstalled = existsSync(ETCDCTL);
+
+interface CtlResult {
+  readonly code: number;
+  readonly out: string;
+}
+
+async function ctl(member: MemberProcess, args: readonly string[]): Promise<CtlResult> {
+  const proc = Bun.spawn([ETCDCTL, "--endpoints", member.clientUrl, ...args], {
+    env: { ...process.env, ETCDCTL_API: "2" },
+    stdout: "pipe",
+    stderr: "pipe",
+  });
+  const [out, err] = await Promise.all([new Response(proc.stdout).text(), new Response(proc.stderr).text()]);
+  const code = await proc.exited;
+  return { code, out: normalize(member, out + err) };
+}
+
+function normalize(member: MemberProcess, text: string): string {
+  return text
+    .replaceAll(member.clientUrl, "<client>")
+    .replaceAll(member.peerUrl, "<peer>")
+    .replace(/\b[0-9a-f]{12,16}\b/g, "<id>");
+}
+
+/** Commands run in order; each element is one etcdctl invocation. */
+const SCRIPT: readonly (readonly string[])[] = [
+  ["set", "/ctl/a", "1"],
+  ["get", "/ctl/a"],
+  ["mk", "/ctl/b", "2"],
+  ["mk", "/ctl/b", "2"],
+  ["mkdir", "/ctl/d"],
+  ["mkdir", "/ctl/d"],
+  ["setdir", "/ctl/d2"],
+  ["updatedir", "/ctl/d2", "--ttl", "100"],
+  ["update", "/ctl/a", "3"],
+  ["update", "/ctl/nope", "3"],
+  ["set", "/ctl/a", "4", "--swap-with-value", "3"],
+  ["set", "/ctl/a", "5", "--swap-with-value", "3"],
+  ["ls", "/ctl"],
+  ["ls", "-r", "-p", "--sort", "/"],
+  ["-o", "extended", "get", "/ctl/b"],
+  ["-o", "json", "get", "/ctl/b"],
+  ["get", "/ctl"],
+  ["get", "/ctl/nope"],
+  ["rm", "/ctl/a"],
+  ["rm", "/ctl/d"],
+  ["rmdir", "/ctl/d"],
+  ["rm", "-r", "/ctl"],
+  ["ls", "/"],
+  ["member", "list"],
+  ["cluster-health"],
+];
+
+async function runScript(member: MemberProcess): Promise<CtlResult[]> {
+  const results: CtlResult[] = [];
+  for (const args of SCRIPT) results.push(await ctl(member, args));
+  return results;
+}
+
+describe.skipIf(!etcdctlInstalled)("etcdctl v2 against etcd-bun", () => {
+  let ours: MemberProcess;
+  let reference: MemberProcess | undefined;
+  beforeAll(async () => {
+    ours = await startMember();
+    if (realEtcdInstalled) reference = await startMember({ kind: "etcd" });
+  });
+  afterAll(async () => {
+    await Promise.all([ours?.stop(), reference?.stop()]);
+  });
+
+  test("a command script gives the expected output (and the real etcd's, when installed)", async () => {
+    const results = await runScript(ours);
+    const byCommand = new Map(SCRIPT.map((args, i) => [args.join(" "), results[i]]));
+    expect(byCommand.get("set /ctl/a 1")).toEqual({ code: 0, out: "1\n" });
+    expect(byCommand.get("mk /ctl/b 2")).toEqual({ code: 0, out: "2\n" });
+    expect(byCommand.get("get /ctl")).toEqual({ code: 1, out: "/ctl: is a directory\n" });
+    expect(byCommand.get("get /ctl/nope")?.code).toBe(4);
+    expect(byCommand.get("get /ctl/nope")?.out).toMatch(/^Error: {2}100: Key not found \(\/ctl\/nope\) \[\d+\]\n$/);
+    expect(byCommand.get("member list")?.out).toBe(
+      "<id>: name=default peerURLs=<peer> clientURLs=<client> isLeader=true\n",
+    );
+    expect(byCommand.get("cluster-health")).toEqual({
+      code: 0,
+      out: "member <id> is healthy: got healthy result from <client>\ncluster is healthy\n",
+    });
+    if (reference !== undefined) {
+      const expected = await runScript(reference);
+      SCRIPT.forEach((args, i) => {
+        expect({ args: args.join(" "), ...results[i] }).toEqual({ args: args.join(" "), ...expected[i] });
+      });
+    }
+  });
+
+  test("watch prints the next change and exits; exec-watch runs a command per event", async () => {
+    const watch = Bun.spawn([ETCDCTL, "--endpoints", ours.clientUrl, "watch", "/w/key"], {
+      env: { ...process.env, ETCDCTL_API: "2" },
+      stdout: "pipe",
+    });
+    await Bun.sleep(300);
+    await ctl(ours, ["set", "/w/key", "first"]);
+    expect(await new Response(watch.stdout).text()).toBe("first\n");
+    expect(await watch.exited).toBe(0);
+
+    const exec = Bun.spawn(
+      [ETCDCTL, "--endpoints", ours.clientUrl, "exec-watch", "/w/key", "--", "sh", "-c",
+        'echo "$ETCD_WATCH_ACTION $ETCD_WATCH_KEY $ETCD_WATCH_VALUE"'],
+      { env: { ...process.env, ETCDCTL_API: "2" }, stdout: "pipe" },
+    );
+    await Bun.sleep(300);
+    await ctl(ours, ["set", "/w/key", "second"]);
+    const reader = exec.stdout.getReader();
+    const { value } = await reader.read();
+    exec.kill("SIGKILL");
+    await exec.exited;
+    expect(new TextDecoder().decode(value)).toBe("set /w/key second\n");
+  });
+});

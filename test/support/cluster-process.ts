@@ -1,0 +1,145 @@
+/**
+ * Starts single-member servers as real processes on 127.0.0.1 for end-to-end tests: etcd-bun
+ * from the source tree, or the real etcd 3.4 (when installed) as the reference. Ports are free
+ * ports chosen by the OS; a start that loses a port race is retried. Every process is stopped
+ * by its PID and its data dir removed by `stop()`.
+ */
+import { existsSync, mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join, resolve } from "node:path";
+import type { Subprocess } from "bun";
+
+const ROOT = resolve(import.meta.dir, "../..");
+const MAIN = join(ROOT, "src/main.ts");
+/** How long a member may take to serve its first request. */
+const START_TIMEOUT_MS = 20_000;
+const START_ATTEMPTS = 3;
+
+export const REAL_ETCD = "/usr/bin/etcd";
+export const realEtcdInstalled = existsSync(REAL_ETCD);
+
+export async function freePort(): Promise<number> {
+  const listener = Bun.listen({ hostname: "127.0.0.1", port: 0, socket: { data() {} } });
+  const port = listener.port;
+  listener.stop(true);
+  return port;
+}
+
+export interface MemberProcess {
+  readonly clientUrl: string;
+  readonly peerUrl: string;
+  readonly dataDir: string;
+  readonly name: string;
+  proc: Subprocess;
+  /** Output so far (stdout and stderr), for failure messages. */
+  output(): string;
+  kill(signal?: NodeJS.Signals | number): Promise<void>;
+  /** Restarts the process with the same data dir and ports. */
+  restart(): Promise<void>;
+  stop(): Promise<void>;
+}
+
+export interface StartOptions {
+  readonly kind?: "etcd-bun" | "etcd";
+  readonly name?: string;
+  readonly dataDir?: string;
+  readonly extraArgs?: readonly string[];
+  readonly env?: Record<string, string>;
+}
+
+function commandFor(kind: "etcd-bun" | "etcd"): string[] {
+  return kind === "etcd" ? [REAL_ETCD, "--enable-v2=true"] : [process.execPath, MAIN];
+}
+
+export async function startMember(options: StartOptions = {}): Promise<MemberProcess> {
+  const kind = options.kind ?? "etcd-bun";
+  const name = options.name ?? "default";
+  const dataDir = options.dataDir ?? mkdtempSync(join(tmpdir(), `${kind}-test-`));
+  let lastError: unknown;
+  for (let attempt = 0; attempt < START_ATTEMPTS; attempt++) {
+    const clientUrl = `http://127.0.0.1:${await freePort()}`;
+    const peerUrl = `http://127.0.0.1:${await freePort()}`;
+    const args = [
+      ...commandFor(kind),
+      "--name", name,
+      "--data-dir", dataDir,
+      "--listen-client-urls", clientUrl,
+      "--advertise-client-urls", clientUrl,
+      "--listen-peer-urls", peerUrl,
+      "--initial-advertise-peer-urls", peerUrl,
+      "--initial-cluster", `${name}=${peerUrl}`,
+      ...(options.extraArgs ?? []),
+    ];
+    const member = spawnMember(args, { clientUrl, peerUrl, dataDir, name, env: options.env ?? {} });
+    try {
+      await member.waitReady();
+      return member.handle;
+    } catch (error) {
+      lastError = error;
+      await member.handle.kill("SIGKILL");
+    }
+  }
+  rmSync(dataDir, { recursive: true, force: true });
+  throw lastError;
+}
+
+interface SpawnInfo {
+  clientUrl: string;
+  peerUrl: string;
+  dataDir: string;
+  name: string;
+  env: Record<string, string>;
+}
+
+function spawnMember(args: string[], info: SpawnInfo) {
+  let output = "";
+  const spawn = () => {
+    const proc = Bun.spawn(args, {
+      stdout: "pipe",
+      stderr: "pipe",
+      env: { ...process.env, ...info.env },
+    });
+    for (const stream of [proc.stdout, proc.stderr]) {
+      void (async () => {
+        const decoder = new TextDecoder();
+        for await (const chunk of stream) output += decoder.decode(chunk);
+      })();
+    }
+    return proc;
+  };
+  const waitReady = async () => {
+    const deadline = Date.now() + START_TIMEOUT_MS;
+    while (Date.now() < deadline) {
+      if (handle.proc.exitCode !== null) throw new Error(`member exited early:\n${output}`);
+      try {
+        const res = await fetch(`${info.clientUrl}/v2/keys/`, { signal: AbortSignal.timeout(1000) });
+        if (res.status === 200) return;
+      } catch {
+        // Not listening yet.
+      }
+      await Bun.sleep(50);
+    }
+    throw new Error(`member did not become ready in ${START_TIMEOUT_MS} ms:\n${output}`);
+  };
+  const handle: MemberProcess = {
+    ...info,
+    proc: spawn(),
+    output: () => output,
+    async kill(signal = "SIGTERM") {
+      if (handle.proc.exitCode === null && handle.proc.signalCode === null) {
+        handle.proc.kill(signal);
+      }
+      await handle.proc.exited;
+    },
+    async restart() {
+      await handle.kill("SIGKILL");
+      handle.proc = spawn();
+      await waitReady();
+    },
+    async stop() {
+      await handle.kill("SIGKILL");
+      rmSync(info.dataDir, { recursive: true, force: true });
+    },
+  };
+  return { handle, waitReady };
+}
