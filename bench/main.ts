@@ -55,11 +55,15 @@ async function putLoop(url: string, worker: number, until: number, latencies: nu
 async function measure(url: string, connections: number): Promise<Figures> {
   const warm: number[] = [];
   const warmUntil = performance.now() + WARMUP_MS;
-  await Promise.all(Array.from({ length: connections }, (_, w) => putLoop(url, w, warmUntil, warm)));
+  await Promise.all(
+    Array.from({ length: connections }, (_, w) => putLoop(url, w, warmUntil, warm)),
+  );
   const latencies: number[] = [];
   const start = performance.now();
   const until = start + RUN_MS;
-  await Promise.all(Array.from({ length: connections }, (_, w) => putLoop(url, w, until, latencies)));
+  await Promise.all(
+    Array.from({ length: connections }, (_, w) => putLoop(url, w, until, latencies)),
+  );
   const elapsedSec = (performance.now() - start) / 1000;
   const sorted = Float64Array.from(latencies).sort();
   return {
@@ -107,16 +111,26 @@ function summarize(runs: Figures[]) {
 
 async function main() {
   const compare = process.argv.includes("--compare") && process.argv.includes("etcd");
-  if (compare && !realEtcdInstalled) throw new Error("--compare etcd: /usr/bin/etcd is not installed");
-  process.stderr.write(`driver: in-process Bun fetch client; ${REPEATS} runs × ${RUN_MS} ms each\n`);
+  if (compare && !realEtcdInstalled)
+    throw new Error("--compare etcd: /usr/bin/etcd is not installed");
+  process.stderr.write(
+    `driver: in-process Bun fetch client; ${REPEATS} runs × ${RUN_MS} ms each\n`,
+  );
   const ours = await benchTarget("etcd-bun");
   const theirs = compare ? await benchTarget("etcd") : undefined;
   const rows = WORKLOADS.map((w) => {
     const a = summarize(ours[w.name] ?? []);
     const b = theirs === undefined ? undefined : summarize(theirs[w.name] ?? []);
-    return { workload: w.name, etcdBun: a, etcd: b, ratio: b === undefined ? undefined : a.writesPerSec / b.writesPerSec };
+    return {
+      workload: w.name,
+      etcdBun: a,
+      etcd: b,
+      ratio: b === undefined ? undefined : a.writesPerSec / b.writesPerSec,
+    };
   });
-  console.log("| workload | etcd-bun writes/s (min-max) | p50 ms | p99 ms | etcd writes/s | p50 ms | p99 ms | ratio |");
+  console.log(
+    "| workload | etcd-bun writes/s (min-max) | p50 ms | p99 ms | etcd writes/s | p50 ms | p99 ms | ratio |",
+  );
   console.log("|---|---|---|---|---|---|---|---|");
   for (const r of rows) {
     const a = r.etcdBun;
@@ -129,7 +143,10 @@ async function main() {
     );
   }
   mkdirSync(".bench", { recursive: true });
-  writeFileSync(".bench/results.json", `${JSON.stringify({ runMs: RUN_MS, repeats: REPEATS, rows }, null, 2)}\n`);
+  writeFileSync(
+    ".bench/results.json",
+    `${JSON.stringify({ runMs: RUN_MS, repeats: REPEATS, rows }, null, 2)}\n`,
+  );
   console.log("JSON: .bench/results.json");
 }
 

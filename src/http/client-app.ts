@@ -7,7 +7,7 @@ import type { Server } from "bun";
 import { Elysia } from "elysia";
 import type { EtcdServer } from "../server/etcd-server.ts";
 import { redirectIfUnclean } from "./clean-path.ts";
-import { type CorsPolicy, applyCors, preflightResponse } from "./cors.ts";
+import { applyCors, type CorsPolicy, preflightResponse } from "./cors.ts";
 import { handleKeys } from "./keys-handler.ts";
 import { handleMembers } from "./members-handler.ts";
 import { handleHealth, handleMachines, handleVersion } from "./misc-handlers.ts";

@@ -4,16 +4,11 @@
  * Raft. Knows the server only through its public methods.
  */
 import type { EtcdServer } from "../server/etcd-server.ts";
-import type { Event } from "../store/event.ts";
+import { type Event, isCreated } from "../store/event.ts";
 import { eventToJson } from "../store/render.ts";
 import type { V2Request } from "../store/v2-apply.ts";
 import { mergeParams, parseKeyRequest } from "./key-request.ts";
-import {
-  etcdHeaders,
-  keysErrorResponse,
-  methodNotAllowed,
-  toEtcdError,
-} from "./responses.ts";
+import { etcdHeaders, keysErrorResponse, methodNotAllowed, toEtcdError } from "./responses.ts";
 import { watchResponse } from "./watch.ts";
 
 const KEYS_PREFIX = "/v2/keys";
@@ -64,12 +59,8 @@ function eventResponse(
   const headers = etcdHeaders(server.clusterId, event.etcdIndex);
   headers["X-Raft-Index"] = String(raftIndex);
   headers["X-Raft-Term"] = String(server.raftTerm);
-  const created = event.action === "create" || (event.action === "set" && !event.prevNode);
-  const status = created ? 201 : 200;
+  const status = isCreated(event) ? 201 : 200;
   if (headOnly) return new Response(null, { status, headers });
-  const body =
-    req.noValueOnSuccess && req.method !== "GET" && req.method !== "QGET"
-      ? `{"action":"${event.action}"}\n`
-      : eventToJson(event, clock);
+  const body = eventToJson(event, clock, { noValueOnSuccess: req.noValueOnSuccess });
   return new Response(body, { status, headers });
 }

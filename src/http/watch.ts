@@ -6,8 +6,8 @@
  */
 import type { Event } from "../store/event.ts";
 import { eventToJson } from "../store/render.ts";
-import type { Watcher } from "../store/watcher-hub.ts";
 import type { V2Request } from "../store/v2-apply.ts";
+import type { Watcher } from "../store/watcher-hub.ts";
 import type { KeysContext } from "./keys-handler.ts";
 import { etcdHeaders, keysErrorResponse, toEtcdError } from "./responses.ts";
 
@@ -16,6 +16,7 @@ const WATCH_BUFFER_EVENTS = 100;
 const USER_KEYS_PREFIX = "/1";
 const clock = { now: () => Date.now() };
 const encoder = new TextEncoder();
+const HEADER_FLUSH = encoder.encode(" ");
 
 export function watchResponse(ctx: KeysContext, request: Request, req: V2Request): Response {
   const { server } = ctx;
@@ -34,15 +35,21 @@ export function watchResponse(ctx: KeysContext, request: Request, req: V2Request
       // Already closed by a client disconnect: nothing left to release.
     }
   };
+  let delivered = false;
   const deliver = (event: Event) => {
-    if (closed) return;
+    if (closed || delivered) return;
     if (controller === undefined) {
       pending.push(event);
       return;
     }
     if ((controller.desiredSize ?? 0) < -WATCH_BUFFER_EVENTS) return close();
     controller.enqueue(encoder.encode(eventToJson(event, clock)));
-    if (!req.stream) close();
+    if (!req.stream) {
+      // One event per long poll. Closing on the next turn lets the chunk go out first, as a
+      // chunked body like etcd's.
+      delivered = true;
+      setImmediate(close);
+    }
   };
   try {
     watcher = server.store.watch(
@@ -66,6 +73,12 @@ export function watchResponse(ctx: KeysContext, request: Request, req: V2Request
     {
       start(c) {
         controller = c;
+        if (pending.length === 0) {
+          // Bun sends the header block only with the first body chunk (oven-sh/bun#33660), so a
+          // waiting watch sends one space: JSON readers skip it, and the client sees 200 and
+          // the headers at once, as etcd's flushed headers give it.
+          c.enqueue(HEADER_FLUSH);
+        }
         for (const event of pending.splice(0)) deliver(event);
       },
       cancel() {

@@ -166,6 +166,10 @@ export class RaftLog {
     return this.slice(i, this.lastIndex() + 1, maxBytes);
   }
 
+  hasUnstableEntries(): boolean {
+    return this.unstableEntries.length > 0;
+  }
+
   unstableEntriesCopy(): Entry[] {
     return [...this.unstableEntries];
   }

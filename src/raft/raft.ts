@@ -49,8 +49,15 @@ export interface RaftConfig {
   preVote: boolean;
   /** Raft thesis §6.2: a leader steps down when it has not heard from a quorum for a while. */
   checkQuorum: boolean;
-  /** Seed for the randomized election timeout. */
+  /** Seed for the randomized election timeout (combined with `id`, so it may be shared). */
   seed: number;
+}
+
+/** A safe-integer seed from `seed` and a hash (FNV-1a) of `id`. */
+function mixSeed(seed: number, id: NodeId): number {
+  let h = 0x811c9dc5;
+  for (let i = 0; i < id.length; i++) h = Math.imul(h ^ id.charCodeAt(i), 0x01000193) >>> 0;
+  return (seed % 0x1_0000_0000) * 0x20_0000 + (h % 0x20_0000);
 }
 
 type CampaignKind = "preElection" | "election" | "transfer";
@@ -103,7 +110,8 @@ export class Raft {
     this.maxInflight = c.maxInflightMsgs;
     this.preVote = c.preVote;
     this.checkQuorum = c.checkQuorum;
-    this.prng = new Prng(c.seed);
+    // Mix in the id: members configured with the same seed must still time out differently.
+    this.prng = new Prng(mixSeed(c.seed, c.id));
     this.log = new RaftLog(c.storage);
     const { hardState, confState } = c.storage.initialState();
     for (const id of confState.voters) this.progress.set(id, this.newProgress());
@@ -217,10 +225,12 @@ export class Raft {
     assert(self !== undefined, "leader must be a voter");
     self.becomeReplicate();
     self.recentActive = true;
-    // Conservatively treat any unapplied entry as a possible pending conf change.
-    this.pendingConfIndex = this.log.lastIndex();
     // Raft §5.4.2 / §8: commit an entry of our own term to learn what is committed.
     this.appendEntries([{ term: 0, index: 0, type: "normal", data: new Uint8Array(0) }]);
+    // No conf change until that entry is applied: any unapplied entry may be a pending conf
+    // change, and a leader must commit an entry of its own term before changing membership
+    // (the single-server change fix to Raft thesis §4.1, raft-dev 2015).
+    this.pendingConfIndex = this.log.lastIndex();
   }
 
   // ---- ticks ----
@@ -678,6 +688,7 @@ export class Raft {
     const pr = this.progress.get(to);
     if (pr === undefined || pr.isPaused()) return false;
     const prevIndex = pr.next - 1;
+    assert(prevIndex <= this.log.lastIndex(), `next ${pr.next} for ${to} beyond our log`);
     const prevTerm = this.log.term(prevIndex);
     if (prevTerm === undefined) return this.sendSnapshot(to, pr);
     let entries: Entry[];

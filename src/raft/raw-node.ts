@@ -147,7 +147,7 @@ export class RawNode {
     if (ss.lead !== this.prevSoftState.lead || ss.state !== this.prevSoftState.state) return true;
     if (!sameHardState(r.hardState(), this.prevHardState)) return true;
     if (r.log.unstableSnap() !== undefined) return true;
-    if (r.log.unstableEntriesCopy().length > 0) return true;
+    if (r.log.hasUnstableEntries()) return true;
     if (r.msgs.length > 0 || r.readStates.length > 0) return true;
     return r.log.hasNextCommittedEntries();
   }

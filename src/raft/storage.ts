@@ -109,9 +109,16 @@ export class MemoryStorage implements Storage {
     if (lo <= offset) throw new CompactedError(lo);
     assert(hi <= this.lastIndex() + 1, `entries hi ${hi} beyond last ${this.lastIndex()}`);
     assert(lo <= hi, `entries lo ${lo} > hi ${hi}`);
-    // Only the dummy entry: nothing to return.
-    if (this.ents.length === 1) return [];
-    return limitSize(this.ents.slice(lo - offset, hi - offset), maxBytes);
+    // Stop at the byte limit while scanning, so a far-behind follower costs O(batch), not O(log).
+    const out: Entry[] = [];
+    let size = 0;
+    for (let i = lo - offset; i < hi - offset; i++) {
+      const e = this.ents[i] as Entry;
+      size += entrySizeBytes(e);
+      if (out.length > 0 && size > maxBytes) break;
+      out.push(e);
+    }
+    return out;
   }
 
   term(i: number): number {

@@ -56,7 +56,12 @@ export async function openMember(settings: MemberSettings): Promise<Opened> {
   return bootstrapNew(settings);
 }
 
-function newRaft(settings: MemberSettings, memberId: string, storage: MemoryStorage, applied: number) {
+function newRaft(
+  settings: MemberSettings,
+  memberId: string,
+  storage: MemoryStorage,
+  applied: number,
+) {
   const heartbeatTick = 1;
   const electionTick = Math.max(2, Math.round(settings.electionMs / settings.heartbeatMs));
   return new RawNode({
@@ -76,7 +81,10 @@ function newRaft(settings: MemberSettings, memberId: string, storage: MemoryStor
 async function bootstrapNew(settings: MemberSettings): Promise<Opened> {
   const { walDir, snapDir } = memberDirs(settings);
   mkdirSync(snapDir, { recursive: true, mode: 0o700 });
-  const wal = await Wal.create(walDir, { memberId: settings.memberId, clusterId: settings.clusterId });
+  const wal = await Wal.create(walDir, {
+    memberId: settings.memberId,
+    clusterId: settings.clusterId,
+  });
   const encoder = new TextEncoder();
   const entries: Entry[] = settings.initialMembers.map((m, i) => ({
     term: 1,
@@ -113,7 +121,8 @@ async function restart(settings: MemberSettings): Promise<Opened> {
   mkdirSync(snapDir, { recursive: true, mode: 0o700 });
   const snapshotter = new Snapshotter(snapDir);
   const snapshot: Snapshot | undefined = snapshotter.loadNewest();
-  const marker = snapshot === undefined ? undefined : { index: snapshot.meta.index, term: snapshot.meta.term };
+  const marker =
+    snapshot === undefined ? undefined : { index: snapshot.meta.index, term: snapshot.meta.term };
   const { wal, metadata, hardState, entries } = await Wal.open(walDir, marker);
   const storage = new MemoryStorage();
   if (snapshot !== undefined) storage.applySnapshot(snapshot);

@@ -7,7 +7,12 @@ import type { V2Request } from "../store/v2-apply.ts";
 
 export type EntryPayload =
   | { readonly kind: "v2"; readonly id: string; readonly req: V2Request }
-  | { readonly kind: "internal"; readonly id: string; readonly path: string; readonly value: string }
+  | {
+      readonly kind: "internal";
+      readonly id: string;
+      readonly path: string;
+      readonly value: string;
+    }
   | { readonly kind: "noop"; readonly id: string };
 
 const encoder = new TextEncoder();

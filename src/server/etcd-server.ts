@@ -4,16 +4,17 @@
  * entries to the v2 store, proposes TTL expiry (SYNC) while leader, and takes snapshots.
  * It must not know HTTP: the http layer talks to it through `propose` and read-only accessors.
  */
-import type { MemoryStorage } from "../raft/storage.ts";
+
 import type { RawNode } from "../raft/raw-node.ts";
+import type { MemoryStorage } from "../raft/storage.ts";
 import type { ConfState, Entry, HardState, Ready, SoftState } from "../raft/types.ts";
 import type { Snapshotter } from "../snap/snapshotter.ts";
 import { EtcdError } from "../store/errors.ts";
 import type { Event } from "../store/event.ts";
 import type { Store } from "../store/store.ts";
-import { type V2Request, applyV2Request } from "../store/v2-apply.ts";
-import type { Wal } from "../wal/wal.ts";
+import { applyV2Request, type V2Request } from "../store/v2-apply.ts";
 import { assert } from "../util/assert.ts";
+import type { Wal } from "../wal/wal.ts";
 import { type ApplyContext, applyEntry } from "./apply.ts";
 import { type EntryPayload, encodePayload } from "./entry-payload.ts";
 import { Waiters } from "./waiters.ts";
@@ -250,7 +251,7 @@ export class EtcdServer {
     }
     // Group commit: every entry and the hard state of this Ready, one fdatasync.
     if (rd.entries.length > 0 || rd.hardState !== undefined) {
-      await this.wal.save(rd.hardState, rd.entries);
+      await this.wal.save(rd.hardState, rd.entries, { sync: rd.mustSync });
     }
     if (rd.hardState !== undefined) this.storage.setHardState(rd.hardState);
     if (rd.entries.length > 0) this.storage.append(rd.entries);
@@ -276,7 +277,10 @@ export class EtcdServer {
   private applyAll(entries: readonly Entry[]): void {
     for (const entry of entries) {
       if (entry.index <= this.appliedIndex) continue;
-      assert(entry.index === this.appliedIndex + 1, `apply gap: ${this.appliedIndex} → ${entry.index}`);
+      assert(
+        entry.index === this.appliedIndex + 1,
+        `apply gap: ${this.appliedIndex} → ${entry.index}`,
+      );
       const outcome = applyEntry(this.applyContext, entry);
       this.appliedIndex = entry.index;
       if (outcome !== undefined && outcome.id !== "") {
@@ -301,7 +305,8 @@ export class EtcdServer {
     const compactTo = index - CATCH_UP_ENTRIES;
     if (compactTo > this.storage.firstIndex()) this.storage.compact(compactTo);
     this.snapshotter.prune(this.options.maxSnapshots);
-    await this.wal.purge(this.options.maxWals);
+    this.wal.releaseLockTo(index);
+    this.wal.purge(this.options.maxWals);
     this.options.log(`saved snapshot at index ${index}`);
   }
 

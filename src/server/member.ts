@@ -27,7 +27,10 @@ export interface RunningMember {
 type Log = (line: string) => void;
 const defaultLog: Log = (line) => console.error(`etcd-bun: ${line}`);
 
-export async function startMember(settings: MemberSettings, log: Log = defaultLog): Promise<RunningMember> {
+export async function startMember(
+  settings: MemberSettings,
+  log: Log = defaultLog,
+): Promise<RunningMember> {
   const opened = await openMember(settings);
   const server = new EtcdServer(opened, {
     memberId: opened.memberId,
@@ -49,9 +52,14 @@ export async function startMember(settings: MemberSettings, log: Log = defaultLo
     log(`fatal: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}`);
     process.exit(1);
   });
-  log(`member ${server.memberId} of cluster ${server.clusterId} (${opened.restarted ? "restarted" : "new"})`);
-  const listeners = listen(server, settings);
-  void publishAttributes(server, settings, log);
+  log(
+    `member ${server.memberId} of cluster ${server.clusterId} (${opened.restarted ? "restarted" : "new"})`,
+  );
+  // Like etcd, serve clients only once this member's attributes are published, so the first
+  // client request already sees the member in /v2/members.
+  const peer = listenPeers(server, settings);
+  await publishAttributes(server, settings, log);
+  const listeners = { client: listenClients(server, settings), peer };
   return {
     server,
     clientUrls: listeners.client.map((s) => urlOf(s)),
@@ -67,19 +75,21 @@ function urlOf(s: Server<unknown>): string {
   return `http://${s.hostname}:${s.port}`;
 }
 
-function listen(server: EtcdServer, settings: MemberSettings) {
+function listenClients(server: EtcdServer, settings: MemberSettings) {
   const cors = corsPolicy(settings.cors);
   const app = clientApp({ server, cors, clientUrls: settings.advertiseClientUrls });
   const fetch = withClientLayers(cors, (request) => app.fetch(request));
-  const client = settings.listenClientUrls.map((raw) => {
+  return settings.listenClientUrls.map((raw) => {
     const url = new URL(raw);
     return Bun.serve({ hostname: url.hostname, port: Number(url.port), fetch, idleTimeout: 120 });
   });
-  const peer = settings.listenPeerUrls.map((raw) => {
+}
+
+function listenPeers(server: EtcdServer, settings: MemberSettings) {
+  return settings.listenPeerUrls.map((raw) => {
     const url = new URL(raw);
     return Bun.serve({ hostname: url.hostname, port: Number(url.port), fetch: peerFetch(server) });
   });
-  return { client, peer };
 }
 
 /** Refuses a data dir that belongs to a member with another name (a data dir mix-up). */
@@ -93,7 +103,10 @@ function checkIdentity(server: EtcdServer, settings: MemberSettings): void {
 
 /** Publishes name and client URLs (and, as leader, the cluster version) until applied. */
 async function publishAttributes(server: EtcdServer, settings: MemberSettings, log: Log) {
-  const attributes = JSON.stringify({ name: settings.name, clientURLs: settings.advertiseClientUrls });
+  const attributes = JSON.stringify({
+    name: settings.name,
+    clientURLs: settings.advertiseClientUrls,
+  });
   const path = `${membersDir}/${server.memberId}/attributes`;
   for (;;) {
     if (server.stopped) return;

@@ -3,6 +3,7 @@
  * (etcd's layout, so snapshots carry it). Read-only helpers for the members and stats APIs.
  */
 import { EtcdError } from "../store/errors.ts";
+import type { NodeView } from "../store/event.ts";
 import type { Store } from "../store/store.ts";
 
 export const membersDir = "/0/members";
@@ -16,12 +17,6 @@ export interface MemberInfo {
   readonly clientURLs: string[];
 }
 
-interface StoreNode {
-  key?: string;
-  value?: string;
-  nodes?: StoreNode[];
-}
-
 function parseJson<T>(text: string | undefined, fallback: T): T {
   if (text === undefined) return fallback;
   try {
@@ -33,21 +28,21 @@ function parseJson<T>(text: string | undefined, fallback: T): T {
 
 /** Members sorted by id, as etcd lists them. */
 export function listMembers(store: Store): MemberInfo[] {
-  let root: StoreNode;
+  let root: NodeView;
   try {
-    root = store.get(membersDir, true, true).node as StoreNode;
-  } catch (error) {
+    root = store.get(membersDir, true, true).node;
+  } catch (error: unknown) {
     if (error instanceof EtcdError && error.code === 100) return [];
     throw error;
   }
   const members: MemberInfo[] = [];
   for (const dir of root.nodes ?? []) {
-    const id = (dir.key ?? "").slice(membersDir.length + 1);
+    const id = dir.key.slice(membersDir.length + 1);
     let raft: { peerURLs?: string[] } = {};
     let attrs: { name?: string; clientURLs?: string[] } = {};
     for (const child of dir.nodes ?? []) {
-      if (child.key?.endsWith("/raftAttributes")) raft = parseJson(child.value, raft);
-      if (child.key?.endsWith("/attributes")) attrs = parseJson(child.value, attrs);
+      if (child.key.endsWith("/raftAttributes")) raft = parseJson(child.value, raft);
+      if (child.key.endsWith("/attributes")) attrs = parseJson(child.value, attrs);
     }
     members.push({
       id,

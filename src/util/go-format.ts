@@ -9,7 +9,7 @@ export function rfc3339Nano(ms: number): string {
 
 /** A duration as Go's `time.Duration.String()` for durations of a second or more, e.g. 4m51.676s. */
 export function goDuration(ms: number): string {
-  if (ms < 1000) return `${trimZeros((ms).toFixed(3))}ms`;
+  if (ms < 1000) return `${trimZeros(ms.toFixed(3))}ms`;
   const hours = Math.floor(ms / 3_600_000);
   const minutes = Math.floor((ms % 3_600_000) / 60_000);
   const seconds = trimZeros(((ms % 60_000) / 1000).toFixed(3));

@@ -97,16 +97,32 @@ export class Wal {
   private tmpCounter = 0;
   private releasedIndex = 0;
 
+  private readonly metadata: WalMetadata;
+  private readonly segments: SegmentName[];
+  private tail: Tail;
+  private hardState: HardState;
+  private lastIndex: number;
+  private lastSnapshotIndex: number;
+
   private constructor(
     private readonly dir: string,
     private readonly opts: ResolvedOptions,
-    private readonly metadata: WalMetadata,
-    private readonly segments: SegmentName[],
-    private tail: Tail,
-    private hardState: HardState,
-    private lastIndex: number,
-    private lastSnapshotIndex: number,
-  ) {}
+    state: {
+      metadata: WalMetadata;
+      segments: SegmentName[];
+      tail: Tail;
+      hardState: HardState;
+      lastIndex: number;
+      lastSnapshotIndex: number;
+    },
+  ) {
+    this.metadata = state.metadata;
+    this.segments = state.segments;
+    this.tail = state.tail;
+    this.hardState = state.hardState;
+    this.lastIndex = state.lastIndex;
+    this.lastSnapshotIndex = state.lastSnapshotIndex;
+  }
 
   /** True if `dir` holds at least one WAL segment. */
   static exists(dir: string): boolean {
@@ -174,16 +190,7 @@ export class Wal {
     assert(last !== undefined, "wal: open without segments");
     const writer = await openSegmentWriter(o.writer, path.join(dir, last.name));
     const tail: Tail = { writer, offset: r.tailOffset, crc: r.tailCrc };
-    const wal = new Wal(
-      dir,
-      o,
-      r.metadata,
-      r.segments,
-      tail,
-      r.hardState,
-      r.lastIndex,
-      r.lastSnapshotIndex,
-    );
+    const wal = new Wal(dir, o, { ...r, tail, hardState: { ...r.hardState } });
     wal.prepareNext();
     return { wal, metadata: r.metadata, hardState: r.hardState, entries: r.entries };
   }
@@ -202,8 +209,16 @@ export class Wal {
    * Appends `entries` (consecutive indexes; the first may be <= the last written index, which
    * replaces the log from there) and then `hardState`, and makes them durable with one
    * fdatasync. Resolves when durable. No-op if there is nothing to write.
+   * A first index past the last written one + 1 is a bug, so when a Ready carries a snapshot,
+   * persist it first (snapshotter, then saveSnapshot) and its entries after (etcd 3.4's order).
+   * `sync: false` writes without the fdatasync, for a Ready whose only change is the commit
+   * index (Raft does not need it durable); the next synced save makes it durable too.
    */
-  async save(hardState: HardState | undefined, entries: readonly Entry[]): Promise<void> {
+  async save(
+    hardState: HardState | undefined,
+    entries: readonly Entry[],
+    options: { readonly sync: boolean } = { sync: true },
+  ): Promise<void> {
     if (hardState === undefined && entries.length === 0) return;
     await this.exclusive(async () => {
       checkEntries(entries, this.lastIndex);
@@ -216,7 +231,8 @@ export class Wal {
         await this.append({ type: "hardState", hardState: { ...hardState } });
         this.hardState = { ...hardState };
       }
-      await this.syncTail();
+      if (options.sync) await this.syncTail();
+      else this.flush();
     });
   }
 

@@ -31,11 +31,18 @@ export const DIFF_CASES: readonly DiffCase[] = [
   },
   {
     name: "create with prevExist=false",
-    requests: [put("/v2/keys/$/c?prevExist=false", "value=1"), put("/v2/keys/$/c?prevExist=false", "value=2")],
+    requests: [
+      put("/v2/keys/$/c?prevExist=false", "value=1"),
+      put("/v2/keys/$/c?prevExist=false", "value=2"),
+    ],
   },
   {
     name: "update with prevExist=true",
-    requests: [put("/v2/keys/$/u?prevExist=true", "value=1"), put("/v2/keys/$/u", "value=1"), put("/v2/keys/$/u?prevExist=true", "value=2")],
+    requests: [
+      put("/v2/keys/$/u?prevExist=true", "value=1"),
+      put("/v2/keys/$/u", "value=1"),
+      put("/v2/keys/$/u?prevExist=true", "value=2"),
+    ],
   },
   {
     name: "compare-and-swap on value and index",
@@ -143,7 +150,11 @@ export const DIFF_CASES: readonly DiffCase[] = [
   },
   {
     name: "the root is read-only",
-    requests: [put("/v2/keys", "value=1"), put("/v2/keys/", "value=1"), del("/v2/keys/?recursive=true")],
+    requests: [
+      put("/v2/keys", "value=1"),
+      put("/v2/keys/", "value=1"),
+      del("/v2/keys/?recursive=true"),
+    ],
   },
   {
     name: "form body wins over the query, first value of a repeated name",
@@ -184,6 +195,13 @@ export const DIFF_CASES: readonly DiffCase[] = [
   },
   {
     name: "stats, members, machines, version shapes",
-    requests: [get("/v2/stats/store"), get("/v2/stats/self"), get("/v2/members"), get("/v2/machines"), get("/version"), get("/v2/members/leader")],
+    requests: [
+      get("/v2/stats/store"),
+      get("/v2/stats/self"),
+      get("/v2/members"),
+      get("/v2/machines"),
+      get("/version"),
+      get("/v2/members/leader"),
+    ],
   },
 ];

@@ -44,7 +44,10 @@ async function runCase(member: MemberProcess, requests: readonly DiffRequest[], 
 
 describe.skipIf(!realEtcdInstalled)("differential: etcd-bun vs the real etcd 3.4", () => {
   beforeAll(async () => {
-    [etcd, ours] = await Promise.all([startMember({ kind: "etcd" }), startMember({ kind: "etcd-bun" })]);
+    [etcd, ours] = await Promise.all([
+      startMember({ kind: "etcd" }),
+      startMember({ kind: "etcd-bun" }),
+    ]);
   });
   afterAll(async () => {
     await Promise.all([etcd?.stop(), ours?.stop()]);

@@ -62,7 +62,10 @@ function normalizeText(text: string, ctx: Context): string {
     .replaceAll(ctx.member.clientUrl, "<client-url>")
     .replaceAll(ctx.member.peerUrl, "<peer-url>")
     .replace(/\/(\d{20})/g, (_, n: string) => `/<inorder:${relative(Number(n), ctx.base)}>`)
-    .replace(/\[(\d+)\/(\d+)\]/g, (_, a: string, b: string) => `[${relative(Number(a), ctx.base)}/${b}]`);
+    .replace(
+      /\[(\d+)\/(\d+)\]/g,
+      (_, a: string, b: string) => `[${relative(Number(a), ctx.base)}/${b}]`,
+    );
 }
 
 /** Replaces every value by its type, keeping keys and nesting (for per-server endpoints). */
@@ -97,5 +100,10 @@ export async function normalizeResponse(res: Response, ctx: Context): Promise<No
     const normalized = shapeOnly ? shapeOf(parsed) : normalizeIds(normalizeJson(parsed, ctx));
     body = { json: JSON.stringify(normalized), trailingNewline: text.endsWith("\n") };
   }
-  return { request: `${ctx.request.method} ${ctx.request.path}`, status: res.status, headers, body };
+  return {
+    request: `${ctx.request.method} ${ctx.request.path}`,
+    status: res.status,
+    headers,
+    body,
+  };
 }

@@ -16,7 +16,9 @@ const LOAD_MS = [700, 1100, 1500];
 let member: MemberProcess;
 
 beforeAll(async () => {
-  member = await startMember({ extraArgs: ["--snapshot-count", "300", "--max-snapshots", "2", "--max-wals", "2"] });
+  member = await startMember({
+    extraArgs: ["--snapshot-count", "300", "--max-snapshots", "2", "--max-wals", "2"],
+  });
 });
 afterAll(async () => {
   await member?.stop();
@@ -27,7 +29,13 @@ interface Ledger {
   readonly inFlight: Map<string, string>;
 }
 
-async function writer(url: string, id: string, round: number, ledger: Ledger, stop: { now: boolean }) {
+async function writer(
+  url: string,
+  id: string,
+  round: number,
+  ledger: Ledger,
+  stop: { now: boolean },
+) {
   for (let seq = 0; !stop.now; seq++) {
     const key = `/crash/r${round}/w${id}/k${seq}`;
     const value = `v${round}.${id}.${seq}.${"x".repeat(seq % 50)}`;
@@ -46,7 +54,7 @@ async function writer(url: string, id: string, round: number, ledger: Ledger, st
   }
 }
 
-async function valueOf(url: string, key: string): Promise<string | undefined> {
+async function storedValue(url: string, key: string): Promise<string | undefined> {
   const res = await fetch(`${url}/v2/keys${key}`);
   const body = (await res.json()) as { node?: { value?: string } };
   return res.status === 200 ? body.node?.value : undefined;
@@ -57,7 +65,9 @@ test("SIGKILL under write load loses no acknowledged write", async () => {
   for (let round = 0; round < ROUNDS; round++) {
     const ledger: Ledger = { acked: new Map(), inFlight: new Map() };
     const stop = { now: false };
-    const writers = Array.from({ length: WRITERS }, (_, w) => writer(member.clientUrl, String(w), round, ledger, stop));
+    const writers = Array.from({ length: WRITERS }, (_, w) =>
+      writer(member.clientUrl, String(w), round, ledger, stop),
+    );
     await Bun.sleep(LOAD_MS[round % LOAD_MS.length] ?? 1000);
     await member.kill("SIGKILL");
     stop.now = true;
@@ -67,11 +77,11 @@ test("SIGKILL under write load loses no acknowledged write", async () => {
     for (const [k, v] of ledger.acked) allAcked.set(k, v);
     const missing: string[] = [];
     for (const [key, value] of allAcked) {
-      if ((await valueOf(member.clientUrl, key)) !== value) missing.push(key);
+      if ((await storedValue(member.clientUrl, key)) !== value) missing.push(key);
     }
     expect(missing).toEqual([]);
     for (const [key, value] of ledger.inFlight) {
-      const found = await valueOf(member.clientUrl, key);
+      const found = await storedValue(member.clientUrl, key);
       expect(found === undefined || found === value).toBe(true);
     }
   }

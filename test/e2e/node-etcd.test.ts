@@ -35,7 +35,9 @@ test("node-etcd set, get, CAS, in-order create, list and delete", async () => {
   const swapped = await call((cb) => etcd.compareAndSwap("app/config", "v2", "v1", cb));
   expect(swapped.action).toBe("compareAndSwap");
   expect(swapped.prevNode?.value).toBe("v1");
-  await expect(call((cb) => etcd.compareAndSwap("app/config", "v3", "v1", cb))).rejects.toMatchObject({
+  await expect(
+    call((cb) => etcd.compareAndSwap("app/config", "v3", "v1", cb)),
+  ).rejects.toMatchObject({
     errorCode: 101,
   });
   const job = await call((cb) => etcd.create("app/queue", "job", cb));

@@ -3,7 +3,7 @@
  * the history (waitIndex) and its 401, and a client disconnect freeing its watcher.
  */
 import { afterAll, beforeAll, expect, test } from "bun:test";
-import { type TestMember, startTestMember } from "../support/in-process.ts";
+import { startTestMember, type TestMember } from "../support/in-process.ts";
 
 let m: TestMember;
 beforeAll(async () => {
@@ -14,8 +14,8 @@ afterAll(async () => {
 });
 
 const put = (key: string, value: string) =>
-  fetch(`${m.url}/v2/keys${key}`, { method: "PUT", body: new URLSearchParams({ value }) }).then((r) =>
-    r.json(),
+  fetch(`${m.url}/v2/keys${key}`, { method: "PUT", body: new URLSearchParams({ value }) }).then(
+    (r) => r.json(),
   );
 
 async function watchers(): Promise<number> {
@@ -27,7 +27,9 @@ test("a long poll waits for the next change and returns it", async () => {
   const response = await fetch(`${m.url}/v2/keys/lp?wait=true`);
   expect(response.status).toBe(200); // headers are sent before any event, as etcd does
   const body = response.text();
-  expect(await Promise.race([body, Bun.sleep(200).then(() => "still waiting")])).toBe("still waiting");
+  expect(await Promise.race([body, Bun.sleep(200).then(() => "still waiting")])).toBe(
+    "still waiting",
+  );
   await put("/lp", "changed");
   const event = JSON.parse(await body) as { action: string; node: { value: string } };
   expect(event.action).toBe("set");
@@ -50,7 +52,10 @@ test("a stream watch delivers every event as one JSON line", async () => {
     if (done) break;
     text += new TextDecoder().decode(value);
   }
-  const events = text.trim().split("\n").map((l) => JSON.parse(l) as { node: { key: string } });
+  const events = text
+    .trim()
+    .split("\n")
+    .map((l) => JSON.parse(l) as { node: { key: string } });
   expect(events.map((e) => e.node.key)).toEqual(["/st/k0", "/st/k1", "/st/k2"]);
   controller.abort();
 });
@@ -72,14 +77,13 @@ test("waitIndex in the history answers at once; an index older than 1000 events 
 test("a client that disconnects frees its watcher", async () => {
   const before = await watchers();
   const controller = new AbortController();
-  const pending = fetch(`${m.url}/v2/keys/gone?wait=true`, { signal: controller.signal }).catch(
-    () => "aborted",
-  );
-  const deadline = Date.now() + 5000;
-  while ((await watchers()) !== before + 1 && Date.now() < deadline) await Bun.sleep(20);
+  const res = await fetch(`${m.url}/v2/keys/gone?wait=true`, { signal: controller.signal });
+  expect(res.status).toBe(200);
+  const body = res.text().catch(() => "aborted");
   expect(await watchers()).toBe(before + 1);
   controller.abort();
-  expect(await pending).toBe("aborted");
+  expect(await body).toBe("aborted");
+  const deadline = Date.now() + 5000;
   while ((await watchers()) !== before && Date.now() < deadline) await Bun.sleep(20);
   expect(await watchers()).toBe(before);
 });

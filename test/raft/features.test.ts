@@ -254,7 +254,14 @@ describe("membership changes (Raft thesis §4.1)", () => {
     expect(c.node("1").confState.voters).toEqual(["1", "2", "3", "4"]);
     const storage = new MemoryStorage();
     const rn = new RawNode(config("4", storage));
-    c.nodes.set("4", { id: "4", rn, storage, applied: [], readStates: [], confState: { voters: [] } });
+    c.nodes.set("4", {
+      id: "4",
+      rn,
+      storage,
+      applied: [],
+      readStates: [],
+      confState: { voters: [] },
+    });
     c.tickAll(2);
     expect(c.appliedData("4")).toEqual(["a"]);
     expect(c.node("4").confState.voters).toEqual(["1", "2", "3", "4"]);
@@ -282,7 +289,11 @@ describe("membership changes (Raft thesis §4.1)", () => {
   test("removing a member shrinks the quorum", () => {
     const c = new Cluster(ids3);
     c.campaign("1");
-    c.node("1").rn.proposeConfChange({ type: "removeNode", nodeId: "3", context: new Uint8Array() });
+    c.node("1").rn.proposeConfChange({
+      type: "removeNode",
+      nodeId: "3",
+      context: new Uint8Array(),
+    });
     c.stabilize();
     c.isolated.add("3");
     c.isolated.add("2");
@@ -297,7 +308,11 @@ describe("membership changes (Raft thesis §4.1)", () => {
   test("a removed leader steps down and the rest elect a new one", () => {
     const c = new Cluster(ids3);
     c.campaign("1");
-    c.node("1").rn.proposeConfChange({ type: "removeNode", nodeId: "1", context: new Uint8Array() });
+    c.node("1").rn.proposeConfChange({
+      type: "removeNode",
+      nodeId: "1",
+      context: new Uint8Array(),
+    });
     c.stabilize();
     expect(c.node("1").rn.status().state).toBe("follower");
     c.isolated.add("1");

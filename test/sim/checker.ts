@@ -43,13 +43,18 @@ export class Checker {
   private readonly appliedAt = new Map<number, { term: number; data: string; digest: number }>();
   /** How far each node's leader commits have been recorded. */
   private readonly recordedCommit = new Map<NodeId, number>();
+  /** ReadIndex requests: the highest index known committed anywhere when each was issued. */
+  private readonly readFloor = new Map<string, number>();
+  private maxCommitted = 0;
   leaderElections = 0;
+  readsServed = 0;
   entriesApplied = 0;
 
   /** A node is leader in `term`: only one per term, and its log holds all earlier commits. */
   observeLeader(id: NodeId, term: number, disk: MemoryStorage): void {
     const known = this.leaderOfTerm.get(term);
-    if (known !== undefined && known !== id) fail(`two leaders in term ${term}: ${known} and ${id}`);
+    if (known !== undefined && known !== id)
+      fail(`two leaders in term ${term}: ${known} and ${id}`);
     if (known === id) return;
     this.leaderOfTerm.set(term, id);
     this.leaderElections++;
@@ -59,7 +64,9 @@ export class Checker {
       const t = termAt(disk, index);
       if (t !== undefined && t === c.term) continue;
       if (index < disk.firstIndex()) continue;
-      fail(`leader ${id} of term ${term} lacks entry ${index} (term ${c.term}) committed in term ${c.leaderTerm}, has ${t}`);
+      fail(
+        `leader ${id} of term ${term} lacks entry ${index} (term ${c.term}) committed in term ${c.leaderTerm}, has ${t}`,
+      );
     }
   }
 
@@ -96,6 +103,21 @@ export class Checker {
       }
     }
     this.recordedCommit.set(id, Math.max(from, commit));
+    this.maxCommitted = Math.max(this.maxCommitted, commit);
+  }
+
+  onReadRequest(context: string): void {
+    this.readFloor.set(context, this.maxCommitted);
+  }
+
+  /** Raft thesis §6.4: a read index is at least every commit that preceded the request. */
+  onReadState(id: NodeId, rs: { index: number; requestCtx: string }): void {
+    const floor = this.readFloor.get(rs.requestCtx);
+    if (floor === undefined) fail(`${id} got a read state for unknown request ${rs.requestCtx}`);
+    if (rs.index < floor) {
+      fail(`linearizability: ${id} read index ${rs.index} < ${floor} committed before the request`);
+    }
+    this.readsServed++;
   }
 
   /** `id` applied `e` and reached `digest`: every node applies the same entry at an index. */

@@ -61,13 +61,20 @@ export async function startMember(options: StartOptions = {}): Promise<MemberPro
     const peerUrl = `http://127.0.0.1:${await freePort()}`;
     const args = [
       ...commandFor(kind),
-      "--name", name,
-      "--data-dir", dataDir,
-      "--listen-client-urls", clientUrl,
-      "--advertise-client-urls", clientUrl,
-      "--listen-peer-urls", peerUrl,
-      "--initial-advertise-peer-urls", peerUrl,
-      "--initial-cluster", `${name}=${peerUrl}`,
+      "--name",
+      name,
+      "--data-dir",
+      dataDir,
+      "--listen-client-urls",
+      clientUrl,
+      "--advertise-client-urls",
+      clientUrl,
+      "--listen-peer-urls",
+      peerUrl,
+      "--initial-advertise-peer-urls",
+      peerUrl,
+      "--initial-cluster",
+      `${name}=${peerUrl}`,
       ...(options.extraArgs ?? []),
     ];
     const member = spawnMember(args, { clientUrl, peerUrl, dataDir, name, env: options.env ?? {} });
@@ -112,7 +119,9 @@ function spawnMember(args: string[], info: SpawnInfo) {
     while (Date.now() < deadline) {
       if (handle.proc.exitCode !== null) throw new Error(`member exited early:\n${output}`);
       try {
-        const res = await fetch(`${info.clientUrl}/v2/keys/`, { signal: AbortSignal.timeout(1000) });
+        const res = await fetch(`${info.clientUrl}/v2/keys/`, {
+          signal: AbortSignal.timeout(1000),
+        });
         if (res.status === 200) return;
       } catch {
         // Not listening yet.

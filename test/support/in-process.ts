@@ -42,7 +42,9 @@ export function testSettings(overrides: Partial<MemberSettings> = {}): MemberSet
 
 const quiet = () => {};
 
-export async function startTestMember(overrides: Partial<MemberSettings> = {}): Promise<TestMember> {
+export async function startTestMember(
+  overrides: Partial<MemberSettings> = {},
+): Promise<TestMember> {
   const settings = testSettings(overrides);
   const member = await startMember(settings, quiet);
   const url = member.clientUrls[0] ?? "";

@@ -1,0 +1,54 @@
+/**
+ * Named limits of the peer transport, with the reason for each value. Tests may shrink them
+ * through `TransportOptions.limits`; production uses the defaults.
+ */
+
+export interface TransportLimits {
+  /** Frames queued per peer while dialling or under socket backpressure. */
+  queueFramesMax: number;
+  /** Bytes queued per peer (sum of frame sizes). */
+  queueBytesMax: number;
+  /** Above this many bytes buffered in the socket, frames wait in our queue instead. */
+  socketBufferedBytesHigh: number;
+  /** A batch whose encoding would exceed this is split into several frames. */
+  frameBytesTarget: number;
+  /** The largest frame a receiver accepts (WebSocket `maxPayloadLength`). */
+  frameBytesMax: number;
+  /** The largest snapshot POST body a receiver reads. */
+  snapshotBytesMax: number;
+  /** First re-dial delay after a failure. */
+  backoffMsMin: number;
+  /** Longest re-dial delay. */
+  backoffMsMax: number;
+  /** A dial that has not opened by then is abandoned. */
+  dialTimeoutMs: number;
+  /** A frame unacknowledged for this long means the connection is dead (half-open TCP). */
+  ackTimeoutMs: number;
+  /** A snapshot POST that has not completed by then is aborted and reported failed. */
+  snapshotTimeoutMs: number;
+}
+
+export const DEFAULT_LIMITS: Readonly<TransportLimits> = {
+  // etcd's streamBufSize is 4096 messages; we queue frames (batches), which is at least as much.
+  queueFramesMax: 4096,
+  // 64 × Raft's MaxSizePerMsg (1 MiB): a few seconds of full-speed replication, bounded memory.
+  queueBytesMax: 64 * 1024 * 1024,
+  // 4 MiB keeps the kernel and the socket busy without hiding a stalled peer behind a huge buffer.
+  socketBufferedBytesHigh: 4 * 1024 * 1024,
+  // 4 × MaxSizePerMsg: large enough to batch a whole Ready, small enough to interleave peers.
+  frameBytesTarget: 4 * 1024 * 1024,
+  // A single message may carry an entry up to the client body limit; 64 MiB covers it.
+  frameBytesMax: 64 * 1024 * 1024,
+  // v2 store snapshots are JSON of the whole tree; 1 GiB is far beyond etcd 2's practical size.
+  snapshotBytesMax: 1024 * 1024 * 1024,
+  // Brief: 50 ms → 2 s. 50 ms rides out a restart without hammering a dead port.
+  backoffMsMin: 50,
+  // Below the default election timeout (1 s) × 2, so a returning peer is reached within a term.
+  backoffMsMax: 2000,
+  // etcd: peer dial timeout = 1 s + election/5; 1 s + 200 ms for the default election timeout.
+  dialTimeoutMs: 1200,
+  // etcd's conn read/write timeout is 5 s.
+  ackTimeoutMs: 5000,
+  // A 1 GiB snapshot at a slow 20 MB/s takes about 50 s; allow a minute.
+  snapshotTimeoutMs: 60_000,
+};
