@@ -11,7 +11,7 @@ import { MemoryStorage } from "../raft/storage.ts";
 import type { ConfState, Entry, HardState, Snapshot } from "../raft/types.ts";
 import { Snapshotter } from "../snap/snapshotter.ts";
 import { Store } from "../store/store.ts";
-import { Wal } from "../wal/wal.ts";
+import { Wal, type WalOptions } from "../wal/wal.ts";
 import type { MemberSettings } from "./settings.ts";
 
 export interface Opened {
@@ -38,6 +38,11 @@ const MAX_SIZE_PER_MSG = 1024 * 1024;
 /** Appends in flight per follower before the leader waits for acks (etcd: 256). */
 const MAX_INFLIGHT_MSGS = 256;
 const storeClock = { now: () => Date.now() };
+
+/** The WAL writer: mmap by default; ETCDBUN_WAL_WRITER=pwrite selects positioned writes. */
+function walOptions(): WalOptions {
+  return { writer: process.env.ETCDBUN_WAL_WRITER === "pwrite" ? "pwrite" : "mmap" };
+}
 
 export function memberDirs(settings: MemberSettings) {
   const memberDir = join(settings.dataDir, "member");
@@ -81,10 +86,14 @@ function newRaft(
 async function bootstrapNew(settings: MemberSettings): Promise<Opened> {
   const { walDir, snapDir } = memberDirs(settings);
   mkdirSync(snapDir, { recursive: true, mode: 0o700 });
-  const wal = await Wal.create(walDir, {
-    memberId: settings.memberId,
-    clusterId: settings.clusterId,
-  });
+  const wal = await Wal.create(
+    walDir,
+    {
+      memberId: settings.memberId,
+      clusterId: settings.clusterId,
+    },
+    walOptions(),
+  );
   const encoder = new TextEncoder();
   const entries: Entry[] = settings.initialMembers.map((m, i) => ({
     term: 1,
@@ -105,7 +114,7 @@ async function bootstrapNew(settings: MemberSettings): Promise<Opened> {
     raft: newRaft(settings, settings.memberId, storage, 0),
     storage,
     wal,
-    snapshotter: new Snapshotter(snapDir),
+    snapshotter: openSnapshotter(snapDir),
     store: new Store(storeClock),
     appliedIndex: 0,
     hardState,
@@ -119,11 +128,11 @@ async function bootstrapNew(settings: MemberSettings): Promise<Opened> {
 async function restart(settings: MemberSettings): Promise<Opened> {
   const { walDir, snapDir } = memberDirs(settings);
   mkdirSync(snapDir, { recursive: true, mode: 0o700 });
-  const snapshotter = new Snapshotter(snapDir);
+  const snapshotter = openSnapshotter(snapDir);
   const snapshot: Snapshot | undefined = snapshotter.loadNewest();
   const marker =
     snapshot === undefined ? undefined : { index: snapshot.meta.index, term: snapshot.meta.term };
-  const { wal, metadata, hardState, entries } = await Wal.open(walDir, marker);
+  const { wal, metadata, hardState, entries } = await Wal.open(walDir, marker, walOptions());
   const storage = new MemoryStorage();
   if (snapshot !== undefined) storage.applySnapshot(snapshot);
   storage.setHardState(hardState);
@@ -146,4 +155,13 @@ async function restart(settings: MemberSettings): Promise<Opened> {
     clusterId: metadata.clusterId,
     restarted: true,
   };
+}
+
+function openSnapshotter(snapDir: string): Snapshotter {
+  try {
+    return new Snapshotter(snapDir);
+  } catch (error) {
+    const message = error instanceof Error ? error.message : String(error);
+    throw new BootstrapError(`snapshot database in ${snapDir} is unreadable (${message})`);
+  }
 }

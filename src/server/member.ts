@@ -154,11 +154,13 @@ export async function runMember(config: Config): Promise<void> {
   try {
     member = await startMember(settingsFromConfig(config));
   } catch (error) {
-    if (error instanceof BootstrapError || error instanceof WalError) {
-      console.error(`etcd-bun: ${error.message}`);
-      process.exit(1);
-    }
-    throw error;
+    // A data dir that cannot be used (corrupt WAL or snapshot, wrong member) or a listener
+    // that cannot bind: one clear line, exit 1, nothing served.
+    const known = error instanceof BootstrapError || error instanceof WalError;
+    const message = error instanceof Error ? error.message : String(error);
+    console.error(`etcd-bun: cannot start member: ${message}`);
+    if (!known && config.debug && error instanceof Error) console.error(error.stack);
+    process.exit(1);
   }
   const shutdown = async (signal: string) => {
     defaultLog(`received ${signal}, shutting down`);

@@ -107,6 +107,9 @@ function partitionByKey<I, O, S>(
     if (ops === undefined) partitions.set(op.key, [op]);
     else ops.push(op);
   }
+  if (model.prepare !== undefined) {
+    for (const [key, ops] of partitions) partitions.set(key, model.prepare(ops));
+  }
   return partitions;
 }
 
@@ -201,7 +204,7 @@ class EntryList {
  */
 class OpSet {
   readonly words: Uint32Array;
-  /** Bit i set iff operation i has an unknown outcome. */
+  /** Bit i set iff operation i has an unknown outcome and no deadline. */
   readonly unknownMask: Uint32Array;
   knownHash = 0;
 
@@ -212,7 +215,8 @@ class OpSet {
     this.words = new Uint32Array(Math.ceil(ops.length / 32));
     this.unknownMask = new Uint32Array(this.words.length);
     ops.forEach((o, i) => {
-      if (o.status === "unknown") {
+      // Subsumption appends such operations last, which needs both properties.
+      if (o.status === "unknown" && o.returnMs === Number.POSITIVE_INFINITY) {
         this.unknownMask[i >>> 5] = (this.unknownMask[i >>> 5] ?? 0) | (1 << (i & 31));
       }
     });

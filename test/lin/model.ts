@@ -6,6 +6,8 @@
  * while backtracking, so a step must not mutate its arguments or depend on anything else.
  */
 
+import type { Operation } from "./history.ts";
+
 /**
  * Stands in for the output of an operation whose response never arrived. A model must accept
  * it in every state, returning the state the operation would leave if it did take effect (the
@@ -23,6 +25,12 @@ export interface Model<I, O, S> {
   equal(a: S, b: S): boolean;
   /** Consistent with `equal`; any 32-bit-ish number. Used for the search's memo table. */
   hash(state: S): number;
+  /**
+   * Optionally rewrites one key's operations before the search, only in ways that keep the
+   * verdict: e.g. bounding when an unknown-outcome write could have taken effect. Must not
+   * mutate its argument.
+   */
+  prepare?(ops: Operation<I, O>[]): Operation<I, O>[];
   /** Inputs that never change the state; unknown-outcome ones are dropped before the search. */
   readOnly?(input: I): boolean;
   describeInput?(input: I): string;
@@ -93,11 +101,52 @@ export function hashString(s: string | null): number {
   return h >>> 0;
 }
 
+function writtenValue(input: RegisterInput): string | undefined {
+  return input.kind === "put" || input.kind === "cas" || input.kind === "create"
+    ? input.value
+    : undefined;
+}
+
+/**
+ * Bounds unknown-outcome writes by their first observation. If a value has exactly one writer
+ * and a completed get returned it (or a cas expecting it succeeded) by time T, that writer took
+ * effect before T, so its return time can be T instead of infinity. This keeps the many
+ * unknown writes of a faulty run from staying candidates for the rest of the search.
+ */
+function boundUnknownWrites<I extends RegisterInput>(
+  ops: Operation<I, RegisterOutput>[],
+): Operation<I, RegisterOutput>[] {
+  const writers = new Map<string, number>();
+  const seenByMs = new Map<string, number>();
+  for (const o of ops) {
+    const v = writtenValue(o.input);
+    if (v !== undefined) writers.set(v, (writers.get(v) ?? 0) + 1);
+    if (o.status !== "ok") continue;
+    const seen =
+      o.input.kind === "get" && typeof o.output === "string"
+        ? o.output
+        : o.input.kind === "cas" && o.output === true
+          ? o.input.expected
+          : undefined;
+    if (seen !== undefined)
+      seenByMs.set(seen, Math.min(seenByMs.get(seen) ?? o.returnMs, o.returnMs));
+  }
+  return ops.map((o) => {
+    const v = writtenValue(o.input);
+    if (o.status !== "unknown" || v === undefined || writers.get(v) !== 1) return o;
+    const seenMs = seenByMs.get(v);
+    // Seen before it was even sent: leave it for the search to report.
+    if (seenMs === undefined || seenMs < o.callMs) return o;
+    return { ...o, returnMs: seenMs };
+  });
+}
+
 export const registerModel: Model<RegisterInput, RegisterOutput, RegisterState> = {
   init: () => null,
   step: registerStep,
   equal: (a, b) => a === b,
   hash: hashString,
+  prepare: boundUnknownWrites,
   readOnly: (input) => input.kind === "get",
   describeInput: (input) => {
     switch (input.kind) {

@@ -314,7 +314,6 @@ export class Simulation {
       const cc = decodeConfChange(e.data);
       node.confState = rn.applyConfChange(cc);
       this.log(`${node.id} applied ${cc.type} ${cc.nodeId} at ${e.index}`);
-      if (cc.type === "removeNode") this.stopRemoved(cc.nodeId);
     }
   }
 
