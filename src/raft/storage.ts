@@ -34,7 +34,10 @@ export class SnapOutOfDateError extends Error {
 }
 
 export interface Storage {
-  /** The persisted HardState and the ConfState as of the last snapshot plus applied changes. */
+  /**
+   * The persisted HardState and the ConfState as of the last snapshot. Conf changes after the
+   * snapshot are re-applied from the log, so restart with `applied` = the snapshot index.
+   */
   initialState(): { hardState: HardState; confState: ConfState };
   /**
    * Entries in [lo, hi), at least one if lo < hi, and then no more than `maxBytes` in total.

@@ -14,9 +14,11 @@ import { decodePayload } from "./entry-payload.ts";
 import { membersDir, removedMembersDir } from "./membership.ts";
 
 export interface ApplyContext {
-  readonly store: Store;
+  store: Store;
   readonly raft: RawNode;
   confState: ConfState;
+  /** Called after a membership change is applied (the peer network follows the store). */
+  readonly onMembersChanged: () => void;
 }
 
 export interface EntryOutcome {
@@ -66,6 +68,7 @@ function applyConfChangeEntry(ctx: ApplyContext, entry: Entry): void {
       const member = JSON.parse(decoder.decode(cc.context)) as MemberContext;
       const value = JSON.stringify({ peerURLs: member.peerURLs });
       ctx.store.set(`${membersDir}/${cc.nodeId}/raftAttributes`, false, value, PERMANENT);
+      ctx.onMembersChanged();
       return;
     }
     case "removeNode":
@@ -75,6 +78,7 @@ function applyConfChangeEntry(ctx: ApplyContext, entry: Entry): void {
         if (!(error instanceof EtcdError)) throw error;
       }
       ctx.store.set(`${removedMembersDir}/${cc.nodeId}`, false, "removed", PERMANENT);
+      ctx.onMembersChanged();
       return;
   }
 }

@@ -7,17 +7,28 @@
 
 import type { RawNode } from "../raft/raw-node.ts";
 import type { MemoryStorage } from "../raft/storage.ts";
-import type { ConfState, Entry, HardState, Ready, SoftState } from "../raft/types.ts";
+import type {
+  ConfState,
+  Entry,
+  HardState,
+  Message,
+  Ready,
+  Snapshot,
+  SoftState,
+} from "../raft/types.ts";
 import type { Snapshotter } from "../snap/snapshotter.ts";
 import { EtcdError } from "../store/errors.ts";
 import type { Event } from "../store/event.ts";
-import type { Store } from "../store/store.ts";
+import { Store } from "../store/store.ts";
 import { applyV2Request, type V2Request } from "../store/v2-apply.ts";
 import { assert } from "../util/assert.ts";
 import type { Wal } from "../wal/wal.ts";
 import { type ApplyContext, applyEntry } from "./apply.ts";
 import { type EntryPayload, encodePayload } from "./entry-payload.ts";
+import { listMembers } from "./membership.ts";
 import { Waiters } from "./waiters.ts";
+
+const storeClock = { now: () => Date.now() };
 
 /** The outcome of an applied v2 request, with the Raft position it was applied at. */
 export interface ApplyResult {
@@ -55,8 +66,16 @@ const SYNC_INTERVAL_MS = 500;
 /** Entries kept in the Raft log behind a snapshot so slow followers catch up without one. */
 const CATCH_UP_ENTRIES = 5000;
 
+/** Where Raft messages for other members go (the peer transport, or a test network). */
+export interface PeerNetwork {
+  send(msgs: readonly Message[]): void;
+  addPeer(id: string, peerUrls: string[]): void;
+  removePeer(id: string): void;
+  markRemoved(id: string): void;
+}
+
 export class EtcdServer {
-  readonly store: Store;
+  private currentStore: Store;
   readonly memberId: string;
   readonly clusterId: string;
   readonly name: string;
@@ -76,6 +95,8 @@ export class EtcdServer {
   private stopping = false;
   private fatal: ((error: unknown) => void) | undefined;
   private timers: ReturnType<typeof setInterval>[] = [];
+  private network: PeerNetwork | undefined;
+  private knownPeers = new Set<string>();
   /** Proposals made while there was no leader; re-proposed once one is known. */
   private parked: Uint8Array[] = [];
   readonly startTime = new Date();
@@ -86,7 +107,7 @@ export class EtcdServer {
     this.storage = parts.storage;
     this.wal = parts.wal;
     this.snapshotter = parts.snapshotter;
-    this.store = parts.store;
+    this.currentStore = parts.store;
     this.appliedIndex = parts.appliedIndex;
     this.snapshotIndex = parts.appliedIndex;
     this.term = parts.hardState.term;
@@ -95,7 +116,12 @@ export class EtcdServer {
     this.clusterId = options.clusterId;
     this.name = options.name;
     this.waiters = new Waiters(options.memberId, Date.now());
-    this.applyContext = { store: this.store, raft: this.raft, confState: parts.confState };
+    this.applyContext = {
+      store: this.currentStore,
+      raft: this.raft,
+      confState: parts.confState,
+      onMembersChanged: () => this.syncPeers(),
+    };
   }
 
   /** Starts ticking. `onFatal` is called once if persistence fails; the process must exit. */
@@ -112,6 +138,53 @@ export class EtcdServer {
     while (this.processing) await Bun.sleep(1);
     await this.wal.close();
     this.snapshotter.close();
+  }
+
+  /** The v2 store; replaced wholesale when a snapshot from the leader is installed. */
+  get store(): Store {
+    return this.currentStore;
+  }
+
+  /** Connects the member to its peers; messages are sent from the next Ready on. */
+  attachNetwork(network: PeerNetwork): void {
+    this.network = network;
+    this.syncPeers();
+  }
+
+  /** Raft messages from peers. */
+  receive(msgs: readonly Message[]): void {
+    if (this.stopping) return;
+    for (const m of msgs) this.raft.step(m);
+    this.schedule();
+  }
+
+  reportUnreachable(id: string): void {
+    this.raft.reportUnreachable(id);
+  }
+
+  reportSnapshot(id: string, ok: boolean): void {
+    this.raft.reportSnapshot(id, ok);
+    this.schedule();
+  }
+
+  /** Tells the network about every member in the store (other than this one). */
+  private syncPeers(): void {
+    const network = this.network;
+    if (network === undefined) return;
+    const members = listMembers(this.currentStore);
+    const current = new Set<string>();
+    for (const m of members) {
+      if (m.id === this.memberId) continue;
+      current.add(m.id);
+      network.addPeer(m.id, m.peerURLs);
+    }
+    for (const id of this.knownPeers) {
+      if (!current.has(id)) {
+        network.removePeer(id);
+        network.markRemoved(id);
+      }
+    }
+    this.knownPeers = current;
   }
 
   get stopped(): boolean {
@@ -246,18 +319,37 @@ export class EtcdServer {
   private async handleReady(rd: Ready): Promise<void> {
     if (rd.softState !== undefined) this.onSoftState(rd.softState);
     if (rd.hardState !== undefined) this.term = rd.hardState.term;
-    if (rd.snapshot !== undefined) {
-      throw new Error("receiving snapshots from a leader is not supported by a one-member cluster");
-    }
+    // A leader may send before its own fsync (Raft thesis §10.2.1): its entries count toward
+    // a commit only once it has persisted them. Everyone else's messages (acks, votes) promise
+    // durable state, so they go after.
+    const leaderSendsEarly = this.soft.state === "leader";
+    if (leaderSendsEarly) this.network?.send(rd.messages);
+    if (rd.snapshot !== undefined) await this.installSnapshot(rd.snapshot);
     // Group commit: every entry and the hard state of this Ready, one fdatasync.
     if (rd.entries.length > 0 || rd.hardState !== undefined) {
       await this.wal.save(rd.hardState, rd.entries, { sync: rd.mustSync });
     }
     if (rd.hardState !== undefined) this.storage.setHardState(rd.hardState);
     if (rd.entries.length > 0) this.storage.append(rd.entries);
+    if (!leaderSendsEarly) this.network?.send(rd.messages);
     this.applyAll(rd.committedEntries);
     this.campaignIfAlone();
     await this.maybeSnapshot();
+  }
+
+  /** A snapshot from the leader: persist it, then replace the store with its contents. */
+  private async installSnapshot(snap: Snapshot): Promise<void> {
+    this.snapshotter.save(snap);
+    await this.wal.saveSnapshot({ index: snap.meta.index, term: snap.meta.term });
+    this.storage.applySnapshot(snap);
+    const store = Store.recover(new TextDecoder().decode(snap.data), storeClock);
+    this.currentStore = store;
+    this.applyContext.store = store;
+    this.applyContext.confState = snap.meta.confState;
+    this.appliedIndex = snap.meta.index;
+    this.snapshotIndex = snap.meta.index;
+    this.syncPeers();
+    this.options.log(`installed snapshot at index ${snap.meta.index} from the leader`);
   }
 
   private onSoftState(soft: SoftState): void {

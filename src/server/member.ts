@@ -10,6 +10,7 @@ import { clientApp, withClientLayers } from "../http/client-app.ts";
 import { corsPolicy } from "../http/cors.ts";
 import { CLUSTER_VERSION } from "../http/misc-handlers.ts";
 import { peerFetch } from "../http/peer-app.ts";
+import { DEFAULT_LIMITS, type StreamSocketData, Transport } from "../transport/transport.ts";
 import { WalError } from "../wal/errors.ts";
 import { BootstrapError, openMember } from "./bootstrap.ts";
 import { EtcdServer } from "./etcd-server.ts";
@@ -57,15 +58,16 @@ export async function startMember(
   );
   // Like etcd, serve clients only once this member's attributes are published, so the first
   // client request already sees the member in /v2/members.
-  const peer = listenPeers(server, settings);
+  const peer = listenPeers(server, settings, log);
   await publishAttributes(server, settings, log);
-  const listeners = { client: listenClients(server, settings), peer };
+  const listeners = { client: listenClients(server, settings), peer: peer.servers };
   return {
     server,
     clientUrls: listeners.client.map((s) => urlOf(s)),
     peerUrls: listeners.peer.map((s) => urlOf(s)),
     async stop() {
       for (const s of [...listeners.client, ...listeners.peer]) s.stop(true);
+      await peer.transport.stop();
       await server.stop();
     },
   };
@@ -85,11 +87,41 @@ function listenClients(server: EtcdServer, settings: MemberSettings) {
   });
 }
 
-function listenPeers(server: EtcdServer, settings: MemberSettings) {
-  return settings.listenPeerUrls.map((raw) => {
-    const url = new URL(raw);
-    return Bun.serve({ hostname: url.hostname, port: Number(url.port), fetch: peerFetch(server) });
+/** The peer side: Raft streams and snapshots (transport), plus `/members` and `/version`. */
+function listenPeers(server: EtcdServer, settings: MemberSettings, log: Log) {
+  const transport = new Transport({
+    memberId: server.memberId,
+    clusterId: server.clusterId,
+    onMessages: (msgs) => server.receive(msgs),
+    onUnreachable: (id) => server.reportUnreachable(id),
+    onSnapshotStatus: (id, ok) => server.reportSnapshot(id, ok),
+    onPeerRejected: (id, reason, status) => {
+      if (status === 410) {
+        log(`this member has been permanently removed from the cluster (peer ${id}). Exiting.`);
+        process.exit(0);
+      }
+      log(`peer ${id} rejected this member (${status}): ${reason}`);
+    },
+    log,
   });
+  const raftRoutes = transport.upgradeHandler();
+  const otherRoutes = peerFetch(server);
+  const servers = settings.listenPeerUrls.map((raw) => {
+    const url = new URL(raw);
+    return Bun.serve<StreamSocketData>({
+      hostname: url.hostname,
+      port: Number(url.port),
+      maxRequestBodySize: DEFAULT_LIMITS.snapshotBytesMax,
+      websocket: raftRoutes.websocket,
+      fetch: (request, srv) => {
+        const path = new URL(request.url).pathname;
+        if (path.startsWith(raftRoutes.path)) return raftRoutes.fetch(request, srv);
+        return otherRoutes(request);
+      },
+    });
+  });
+  server.attachNetwork(transport);
+  return { servers, transport };
 }
 
 /** Refuses a data dir that belongs to a member with another name (a data dir mix-up). */

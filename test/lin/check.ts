@@ -313,6 +313,8 @@ class Search<I, O, S> {
   private readonly stack: Frame<S>[] = [];
   private state: S;
   private stuck: Stuck<S> | undefined;
+  /** Operations not yet linearized that have a deadline (a finite return time). */
+  private boundedLeft = 0;
 
   constructor(
     private readonly ops: readonly Operation<I, O>[],
@@ -322,13 +324,16 @@ class Search<I, O, S> {
     this.linearized = new OpSet(ops, zobristKeys(ops.length));
     this.failed = new FailedConfigs<S>(model as Model<unknown, unknown, S>);
     this.state = model.init();
+    for (let i = 0; i < ops.length; i++) if (!this.linearized.isUnknown(i)) this.boundedLeft++;
   }
 
   run(deadline: Deadline): SearchOutcome<S> {
     const { next, match } = this.list;
     const head = EntryList.head;
     let entry = next[head] ?? this.list.tail;
-    for (let steps = 1; next[head] !== this.list.tail; steps++) {
+    // Operations with an unknown outcome and no deadline fit after everything else in any
+    // state, so the search is done once only they remain.
+    for (let steps = 1; this.boundedLeft > 0; steps++) {
       if (steps % STEPS_PER_CLOCK_READ === 0 && deadline.now() > deadline.atMs) {
         return { kind: "timeout" };
       }
@@ -356,6 +361,10 @@ class Search<I, O, S> {
     assert(o !== undefined, `check: call node ${call} has no operation`);
     const r = this.model.step(this.state, o.input, outputOf(o));
     if (!r.ok) return false;
+    // An unbounded unknown operation that changes nothing now can as well go last, and a
+    // completion through here gives one from here that ends with it.
+    const unbounded = this.linearized.isUnknown(i);
+    if (unbounded && this.model.equal(r.next, this.state)) return false;
     this.linearized.toggle(i);
     if (this.failed.covers(this.linearized, r.next)) {
       this.linearized.toggle(i);
@@ -363,6 +372,7 @@ class Search<I, O, S> {
     }
     this.stack.push({ call, before: this.state });
     this.state = r.next;
+    if (!unbounded) this.boundedLeft--;
     this.list.lift(call);
     return true;
   }
@@ -376,7 +386,9 @@ class Search<I, O, S> {
     const frame = this.stack.pop();
     if (frame === undefined) return undefined;
     this.state = frame.before;
-    this.linearized.toggle(this.list.op[frame.call] ?? -1);
+    const i = this.list.op[frame.call] ?? -1;
+    if (!this.linearized.isUnknown(i)) this.boundedLeft++;
+    this.linearized.toggle(i);
     this.list.unlift(frame.call);
     return frame.call;
   }

@@ -334,3 +334,58 @@ describe("membership changes (Raft thesis §4.1)", () => {
     expect(e?.data).toEqual(encodeConfChange(cc));
   });
 });
+
+describe("stuck and restarted nodes", () => {
+  test("a partitioned candidate with a higher term rejoins a check-quorum cluster", () => {
+    // Raft thesis §6.2 with leases: followers ignore its votes, so the leader must learn the
+    // higher term from its replies to heartbeats, step down, and let a new election run.
+    const c = new Cluster(ids3, { checkQuorum: true });
+    c.campaign("1");
+    c.isolated.add("3");
+    for (let i = 0; i < 60; i++) c.node("3").rn.tick();
+    c.stabilize();
+    expect(c.node("3").rn.status().term).toBeGreaterThan(2);
+    c.isolated.clear();
+    c.tickAll(60);
+    const leaders = c.leaders();
+    expect(leaders.length).toBe(1);
+    const term = c.node(leaders[0] ?? "").rn.status().term;
+    for (const id of ids3) expect(c.node(id).rn.status()).toMatchObject({ term, lead: leaders[0] });
+  });
+
+  test("pre-vote and check-quorum: a leader in its lease keeps leading", () => {
+    const c = new Cluster(ids3, { checkQuorum: true, preVote: true });
+    c.campaign("1");
+    c.tickAll(1);
+    // 3 had missed nothing, yet campaigns (e.g. its timer fired late): nobody grants it.
+    c.campaign("3");
+    expect(c.leaders()).toEqual(["1"]);
+    expect(c.node("1").rn.status().term).toBe(2);
+  });
+
+  test("a vote survives a restart (Raft §5.2, persistent state)", () => {
+    const c = new Cluster(ids3);
+    c.isolated.add("3");
+    c.campaign("1");
+    const n2 = c.node("2");
+    expect(n2.rn.status().vote).toBe("1");
+    // Restart 2 from its storage alone, then 3 asks for a vote in the same term.
+    const rn = new RawNode(config("2", n2.storage));
+    c.nodes.set("2", { ...n2, rn });
+    c.stabilize();
+    expect(rn.status()).toMatchObject({ term: 2, vote: "1" });
+    rn.step({
+      type: "MsgVote",
+      from: "3",
+      to: "2",
+      term: 2,
+      index: 9,
+      logTerm: 9,
+      transfer: false,
+    });
+    const rd = rn.ready();
+    expect(rd.messages).toEqual([
+      { type: "MsgVoteResp", from: "2", to: "3", term: 2, reject: true },
+    ]);
+  });
+});

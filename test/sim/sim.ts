@@ -314,6 +314,7 @@ export class Simulation {
       const cc = decodeConfChange(e.data);
       node.confState = rn.applyConfChange(cc);
       this.log(`${node.id} applied ${cc.type} ${cc.nodeId} at ${e.index}`);
+      if (cc.type === "removeNode") this.stopRemoved(cc.nodeId);
     }
   }
 
@@ -467,9 +468,11 @@ export class Simulation {
     const adding = !voters.includes(id);
     // Keep at least three voters so the cluster can still make progress.
     if (!adding && voters.length <= 3) return;
+    // Half the time a random member proposes, so forwarding to the leader is exercised too.
+    const proposer = this.prng.chance(0.5) ? leader : (this.pickNode(this.liveNodes()) ?? leader);
     try {
       const type = adding ? "addNode" : "removeNode";
-      leader.rn.proposeConfChange({ type, nodeId: id, context: new Uint8Array(0) });
+      proposer.rn?.proposeConfChange({ type, nodeId: id, context: new Uint8Array(0) });
       this.stats.confChanges++;
       this.log(`propose ${type} ${id}`);
     } catch (e) {
@@ -477,7 +480,7 @@ export class Simulation {
     }
     // A member being added starts empty and learns everything from the leader.
     if (adding && !this.nodes.has(id)) this.startNode(id, undefined);
-    this.handleReadies(leader);
+    this.handleReadies(proposer);
   }
 
   // ---- the main loop ----
