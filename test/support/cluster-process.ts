@@ -152,3 +152,79 @@ function spawnMember(args: string[], info: SpawnInfo) {
   };
   return { handle, waitReady };
 }
+
+export interface ClusterProcess {
+  readonly members: MemberProcess[];
+  /** Finds the member that `/v2/stats/self` reports as leader (waits up to timeoutMs). */
+  leader(timeoutMs?: number): Promise<MemberProcess>;
+  stop(): Promise<void>;
+}
+
+export interface ClusterOptions {
+  readonly size: number;
+  readonly token?: string;
+  readonly extraArgs?: readonly string[];
+}
+
+/** Starts `size` etcd-bun processes as one cluster from a static `--initial-cluster`. */
+export async function startCluster(options: ClusterOptions): Promise<ClusterProcess> {
+  const names = Array.from({ length: options.size }, (_, i) => `infra${i}`);
+  const peers = await Promise.all(names.map(async () => `http://127.0.0.1:${await freePort()}`));
+  const clients = await Promise.all(names.map(async () => `http://127.0.0.1:${await freePort()}`));
+  const initialCluster = names.map((n, i) => `${n}=${peers[i]}`).join(",");
+  const members = names.map((name, i) => {
+    const dataDir = mkdtempSync(join(tmpdir(), `etcd-bun-cluster-${name}-`));
+    const clientUrl = clients[i] ?? "";
+    const peerUrl = peers[i] ?? "";
+    const args = [
+      ...commandFor("etcd-bun"),
+      "--name",
+      name,
+      "--data-dir",
+      dataDir,
+      "--listen-client-urls",
+      clientUrl,
+      "--advertise-client-urls",
+      clientUrl,
+      "--listen-peer-urls",
+      peerUrl,
+      "--initial-advertise-peer-urls",
+      peerUrl,
+      "--initial-cluster",
+      initialCluster,
+      "--initial-cluster-token",
+      options.token ?? "etcd-bun-test",
+      ...(options.extraArgs ?? []),
+    ];
+    return spawnMember(args, { clientUrl, peerUrl, dataDir, name, env: {} });
+  });
+  try {
+    await Promise.all(members.map((m) => m.waitReady()));
+  } catch (error) {
+    await Promise.all(members.map((m) => m.handle.stop()));
+    throw error;
+  }
+  const handles = members.map((m) => m.handle);
+  return {
+    members: handles,
+    async leader(timeoutMs = 10_000) {
+      const deadline = Date.now() + timeoutMs;
+      while (Date.now() < deadline) {
+        for (const m of handles) {
+          if (m.proc.exitCode !== null || m.proc.signalCode !== null) continue;
+          const state = await fetch(`${m.clientUrl}/v2/stats/self`, {
+            signal: AbortSignal.timeout(500),
+          })
+            .then((r) => r.json() as Promise<{ state: string }>)
+            .catch(() => ({ state: "" }));
+          if (state.state === "StateLeader") return m;
+        }
+        await Bun.sleep(50);
+      }
+      throw new Error(`no leader within ${timeoutMs} ms`);
+    },
+    async stop() {
+      await Promise.all(handles.map((m) => m.stop()));
+    },
+  };
+}
