@@ -11,6 +11,12 @@
  * without it being placed, so the search backtracks. A configuration already seen (same set of
  * linearized operations and an equal state) leads to the same outcomes, so it is skipped.
  *
+ * Unknown-outcome operations ("unbounded": no response, so no deadline) get three further,
+ * sound reductions, since such an operation fits after everything else in any state: the
+ * search ends once only they remain; one that would leave the state unchanged is not tried
+ * (it can go last instead); and a failed configuration also rules out every configuration
+ * that adds only unbounded operations to it in an equal state (subsumption).
+ *
  * It is synchronous and bounded only by the deadline; it never mutates the history it is given.
  */
 
@@ -61,6 +67,8 @@ export type CheckResult<I, O, S> =
 const STEPS_PER_CLOCK_READ = 1024;
 /** The state hash keeps this many bits in the memo key; with 32 bits of set hash, 53 in all. */
 const STATE_HASH_BITS = 21;
+/** Failed configurations kept per subsumption bucket; the scan of one costs this many tests. */
+const SUBSUMING_PER_BUCKET = 16;
 /** Operations listed on each side of the blocking point in a witness message. */
 const WITNESS_CONTEXT_OPS = 5;
 
@@ -198,51 +206,58 @@ class EntryList {
 
 /**
  * The set of linearized operations as a bitset, with a Zobrist hash (XOR of per-operation
- * keys) over the known-outcome members only, maintained as bits toggle. Unknown-outcome
- * members are left out of the hash so that configurations differing only in them share a
- * bucket of the memo table, where subsumption is checked.
+ * keys) over the bounded members only, maintained as bits toggle. Unbounded members are left
+ * out of the hash so that configurations differing only in them share a bucket of the memo
+ * table, where subsumption is checked.
  */
 class OpSet {
   readonly words: Uint32Array;
   /** Bit i set iff operation i has an unknown outcome and no deadline. */
-  readonly unknownMask: Uint32Array;
+  readonly unboundedMask: Uint32Array;
   knownHash = 0;
+  fullHash = 0;
+  unboundedCount = 0;
 
   constructor(
     ops: readonly Operation<unknown, unknown>[],
     private readonly keys: Uint32Array,
   ) {
     this.words = new Uint32Array(Math.ceil(ops.length / 32));
-    this.unknownMask = new Uint32Array(this.words.length);
+    this.unboundedMask = new Uint32Array(this.words.length);
     ops.forEach((o, i) => {
-      // Subsumption appends such operations last, which needs both properties.
+      // Going last needs both: any state accepts it, and nothing must follow it.
       if (o.status === "unknown" && o.returnMs === Number.POSITIVE_INFINITY) {
-        this.unknownMask[i >>> 5] = (this.unknownMask[i >>> 5] ?? 0) | (1 << (i & 31));
+        this.unboundedMask[i >>> 5] = (this.unboundedMask[i >>> 5] ?? 0) | (1 << (i & 31));
       }
     });
   }
 
-  isUnknown(i: number): boolean {
-    return ((this.unknownMask[i >>> 5] ?? 0) & (1 << (i & 31))) !== 0;
+  isUnbounded(i: number): boolean {
+    return ((this.unboundedMask[i >>> 5] ?? 0) & (1 << (i & 31))) !== 0;
   }
 
   toggle(i: number): void {
     const w = i >>> 5;
-    this.words[w] = (this.words[w] ?? 0) ^ (1 << (i & 31));
-    if (!this.isUnknown(i)) this.knownHash = (this.knownHash ^ (this.keys[i] ?? 0)) >>> 0;
+    const bit = 1 << (i & 31);
+    const word = (this.words[w] ?? 0) ^ bit;
+    this.words[w] = word;
+    const key = this.keys[i] ?? 0;
+    this.fullHash = (this.fullHash ^ key) >>> 0;
+    if (!this.isUnbounded(i)) this.knownHash = (this.knownHash ^ key) >>> 0;
+    else this.unboundedCount += (word & bit) !== 0 ? 1 : -1;
   }
 
   /**
-   * Whether `seen` ⊆ this set with only unknown-outcome operations in the difference: then a
+   * Whether `seen` ⊆ this set with only unbounded operations in the difference: then a
    * failure from `seen` implies failure from this set in the same state, because any
-   * completion from here, followed by the extra unknown operations (which fit in any state
-   * and have no response deadline), would have completed `seen`.
+   * completion from here, followed by the extra unbounded operations, would have completed
+   * `seen`.
    */
   subsumedBy(seen: Uint32Array): boolean {
     for (let w = 0; w < this.words.length; w++) {
       const cur = this.words[w] ?? 0;
       const old = seen[w] ?? 0;
-      if ((old & ~cur) !== 0 || (cur & ~old & ~(this.unknownMask[w] ?? 0)) !== 0) return false;
+      if ((old & ~cur) !== 0 || (cur & ~old & ~(this.unboundedMask[w] ?? 0)) !== 0) return false;
     }
     return true;
   }
@@ -252,34 +267,64 @@ class OpSet {
  * Configurations (linearized set, state) whose every continuation was tried and failed. Only
  * finished configurations are recorded: subsumption against one still on the search stack
  * could prune the very path that would complete it.
+ *
+ * Exact matches are found by a hash of the whole set. Subsumption candidates share a hash of
+ * the bounded members only; such a bucket can hold exponentially many entries, so it keeps a
+ * few, preferring those with the fewest unbounded members, which subsume the most.
  */
 class FailedConfigs<S> {
-  private readonly buckets = new Map<number, { words: Uint32Array; state: S }[]>();
+  private readonly exact = new Map<number, FailedConfig<S>[]>();
+  private readonly subsuming = new Map<number, FailedConfig<S>[]>();
 
-  constructor(private readonly model: Model<unknown, unknown, S>) {}
+  constructor(private readonly states: Pick<Model<never, never, S>, "hash" | "equal">) {}
 
-  private key(set: OpSet, state: S): number {
-    const stateHash = (this.model.hash(state) >>> 0) & ((1 << STATE_HASH_BITS) - 1);
-    return set.knownHash * 2 ** STATE_HASH_BITS + stateHash;
+  private key(setHash: number, state: S): number {
+    const stateHash = (this.states.hash(state) >>> 0) & ((1 << STATE_HASH_BITS) - 1);
+    return setHash * 2 ** STATE_HASH_BITS + stateHash;
   }
 
   add(set: OpSet, state: S): void {
-    const key = this.key(set, state);
-    const entry = { words: set.words.slice(), state };
-    const bucket = this.buckets.get(key);
-    if (bucket === undefined) this.buckets.set(key, [entry]);
+    const entry = { words: set.words.slice(), unbounded: set.unboundedCount, state };
+    const exactKey = this.key(set.fullHash, state);
+    const bucket = this.exact.get(exactKey);
+    if (bucket === undefined) this.exact.set(exactKey, [entry]);
     else bucket.push(entry);
+    const subKey = this.key(set.knownHash, state);
+    const sub = this.subsuming.get(subKey);
+    if (sub === undefined) this.subsuming.set(subKey, [entry]);
+    else if (sub.length < SUBSUMING_PER_BUCKET) sub.push(entry);
+    else {
+      let worst = 0;
+      for (let k = 1; k < sub.length; k++) {
+        if ((sub[k]?.unbounded ?? 0) > (sub[worst]?.unbounded ?? 0)) worst = k;
+      }
+      if ((sub[worst]?.unbounded ?? 0) > entry.unbounded) sub[worst] = entry;
+    }
   }
 
   /** Whether the configuration is known to fail: it is, or is subsumed by, a failed one. */
   covers(set: OpSet, state: S): boolean {
-    const bucket = this.buckets.get(this.key(set, state));
-    if (bucket === undefined) return false;
-    for (const seen of bucket) {
-      if (set.subsumedBy(seen.words) && this.model.equal(seen.state, state)) return true;
+    for (const seen of this.exact.get(this.key(set.fullHash, state)) ?? []) {
+      if (wordsEqual(seen.words, set.words) && this.states.equal(seen.state, state)) return true;
+    }
+    if (set.unboundedCount === 0) return false;
+    for (const seen of this.subsuming.get(this.key(set.knownHash, state)) ?? []) {
+      if (seen.unbounded >= set.unboundedCount) continue;
+      if (set.subsumedBy(seen.words) && this.states.equal(seen.state, state)) return true;
     }
     return false;
   }
+}
+
+interface FailedConfig<S> {
+  readonly words: Uint32Array;
+  readonly unbounded: number;
+  readonly state: S;
+}
+
+function wordsEqual(a: Uint32Array, b: Uint32Array): boolean {
+  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
+  return true;
 }
 
 function zobristKeys(n: number): Uint32Array {
@@ -301,10 +346,9 @@ interface Frame<S> {
 }
 
 /**
- * The memoised WGL search over one partition. Each configuration tries its known-outcome
- * candidates first (phase 1) and its unknown-outcome ones after (phase 2): an unknown
- * operation can always wait, so failures are first recorded with few of them linearized,
- * and those records then subsume the configurations that add more.
+ * The memoised WGL search over one partition. Candidates are tried in list order (by call
+ * time), as Porcupine does: trying unknown-outcome operations last instead was measured to
+ * be much slower on linearizable histories, where an early guess is usually harmless.
  */
 class Search<I, O, S> {
   private readonly list: EntryList;
@@ -322,9 +366,9 @@ class Search<I, O, S> {
   ) {
     this.list = new EntryList(ops);
     this.linearized = new OpSet(ops, zobristKeys(ops.length));
-    this.failed = new FailedConfigs<S>(model as Model<unknown, unknown, S>);
+    this.failed = new FailedConfigs<S>(model);
     this.state = model.init();
-    for (let i = 0; i < ops.length; i++) if (!this.linearized.isUnknown(i)) this.boundedLeft++;
+    for (let i = 0; i < ops.length; i++) if (!this.linearized.isUnbounded(i)) this.boundedLeft++;
   }
 
   run(deadline: Deadline): SearchOutcome<S> {
@@ -363,7 +407,7 @@ class Search<I, O, S> {
     if (!r.ok) return false;
     // An unbounded unknown operation that changes nothing now can as well go last, and a
     // completion through here gives one from here that ends with it.
-    const unbounded = this.linearized.isUnknown(i);
+    const unbounded = this.linearized.isUnbounded(i);
     if (unbounded && this.model.equal(r.next, this.state)) return false;
     this.linearized.toggle(i);
     if (this.failed.covers(this.linearized, r.next)) {
@@ -387,7 +431,7 @@ class Search<I, O, S> {
     if (frame === undefined) return undefined;
     this.state = frame.before;
     const i = this.list.op[frame.call] ?? -1;
-    if (!this.linearized.isUnknown(i)) this.boundedLeft++;
+    if (!this.linearized.isUnbounded(i)) this.boundedLeft++;
     this.linearized.toggle(i);
     this.list.unlift(frame.call);
     return frame.call;

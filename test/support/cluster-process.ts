@@ -8,6 +8,7 @@ import { existsSync, mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import type { Subprocess } from "bun";
+import { PeerRelay } from "./peer-relay.ts";
 
 const ROOT = resolve(import.meta.dir, "../..");
 const MAIN = join(ROOT, "src/main.ts");
@@ -155,6 +156,10 @@ function spawnMember(args: string[], info: SpawnInfo) {
 
 export interface ClusterProcess {
   readonly members: MemberProcess[];
+  /** With `relays: true`: cuts every peer link to and from member `index`. */
+  isolate(index: number): Promise<void>;
+  /** Restores all peer links. */
+  heal(): void;
   /** Finds the member that `/v2/stats/self` reports as leader (waits up to timeoutMs). */
   leader(timeoutMs?: number): Promise<MemberProcess>;
   stop(): Promise<void>;
@@ -164,12 +169,22 @@ export interface ClusterOptions {
   readonly size: number;
   readonly token?: string;
   readonly extraArgs?: readonly string[];
+  /** Put a PeerRelay in front of each peer port so links can be cut. */
+  readonly relays?: boolean;
 }
 
 /** Starts `size` etcd-bun processes as one cluster from a static `--initial-cluster`. */
 export async function startCluster(options: ClusterOptions): Promise<ClusterProcess> {
   const names = Array.from({ length: options.size }, (_, i) => `infra${i}`);
-  const peers = await Promise.all(names.map(async () => `http://127.0.0.1:${await freePort()}`));
+  // Relays bind first and hold their ports, so the free ports chosen next cannot collide.
+  const relays = options.relays ? names.map(() => new PeerRelay().start()) : [];
+  const listenPeers = await Promise.all(
+    names.map(async () => `http://127.0.0.1:${await freePort()}`),
+  );
+  relays.forEach((r, i) => {
+    r.targetPort = Number(new URL(listenPeers[i] ?? "").port);
+  });
+  const peers = options.relays ? relays.map((r) => r.url) : listenPeers;
   const clients = await Promise.all(names.map(async () => `http://127.0.0.1:${await freePort()}`));
   const initialCluster = names.map((n, i) => `${n}=${peers[i]}`).join(",");
   const members = names.map((name, i) => {
@@ -187,7 +202,7 @@ export async function startCluster(options: ClusterOptions): Promise<ClusterProc
       "--advertise-client-urls",
       clientUrl,
       "--listen-peer-urls",
-      peerUrl,
+      listenPeers[i] ?? "",
       "--initial-advertise-peer-urls",
       peerUrl,
       "--initial-cluster",
@@ -202,11 +217,32 @@ export async function startCluster(options: ClusterOptions): Promise<ClusterProc
     await Promise.all(members.map((m) => m.waitReady()));
   } catch (error) {
     await Promise.all(members.map((m) => m.handle.stop()));
+    for (const r of relays) r.stop();
     throw error;
   }
   const handles = members.map((m) => m.handle);
+  const idsByName = new Map<string, string>();
+  const memberIds = async () => {
+    if (idsByName.size === 0) {
+      const res = await fetch(`${handles[0]?.clientUrl}/v2/members`);
+      const body = (await res.json()) as { members: { id: string; name: string }[] };
+      for (const m of body.members) idsByName.set(m.name, m.id);
+    }
+    return names.map((n) => idsByName.get(n) ?? "");
+  };
   return {
     members: handles,
+    async isolate(index: number) {
+      if (relays.length === 0) throw new Error("cluster started without relays");
+      const ids = await memberIds();
+      const isolated = ids[index] ?? "";
+      relays.forEach((relay, i) => {
+        relay.block(i === index ? ids.filter((_, j) => j !== index) : [isolated]);
+      });
+    },
+    heal() {
+      for (const r of relays) r.heal();
+    },
     async leader(timeoutMs = 10_000) {
       const deadline = Date.now() + timeoutMs;
       while (Date.now() < deadline) {
@@ -225,6 +261,7 @@ export async function startCluster(options: ClusterOptions): Promise<ClusterProc
     },
     async stop() {
       await Promise.all(handles.map((m) => m.stop()));
+      for (const r of relays) r.stop();
     },
   };
 }
