@@ -24,8 +24,7 @@ export function handleStats(server: EtcdServer, request: Request, sub: string): 
       if (server.state !== "leader") {
         return messageResponse(403, "not current leader", server.clusterId);
       }
-      // Followers' latency and counts arrive with the peer transport; one member has none.
-      return new Response(JSON.stringify({ leader: server.memberId, followers: {} }), { headers });
+      return new Response(leaderStatsJson(server), { headers });
   }
 }
 
@@ -42,7 +41,26 @@ function selfStatsJson(server: EtcdServer): string {
       uptime: goDuration(now - leaderSince),
       startTime: rfc3339Nano(leaderSince),
     },
-    recvAppendRequestCnt: 0,
-    sendAppendRequestCnt: 0,
+    recvAppendRequestCnt: server.appendCounts.received,
+    sendAppendRequestCnt: server.appendCounts.sent,
   });
+}
+
+/** etcd's leader stats: per follower, stream round-trip latency (ms) and message counts. */
+function leaderStatsJson(server: EtcdServer): string {
+  const followers: Record<string, unknown> = {};
+  for (const [id, link] of Object.entries(server.peerStats())) {
+    const l = link.latencyMs;
+    followers[id] = {
+      latency: {
+        current: l.current,
+        average: l.average,
+        standardDeviation: l.standardDeviation,
+        minimum: l.minimum,
+        maximum: l.maximum,
+      },
+      counts: { fail: link.failed, success: link.sent },
+    };
+  }
+  return JSON.stringify({ leader: server.memberId, followers });
 }

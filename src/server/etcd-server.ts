@@ -69,9 +69,23 @@ const CATCH_UP_ENTRIES = 5000;
 /** Where Raft messages for other members go (the peer transport, or a test network). */
 export interface PeerNetwork {
   send(msgs: readonly Message[]): void;
+  stats(): Record<string, PeerLinkStats>;
   addPeer(id: string, peerUrls: string[]): void;
   removePeer(id: string): void;
   markRemoved(id: string): void;
+}
+
+/** Per-follower figures for `/v2/stats/leader` (latency in ms). */
+export interface PeerLinkStats {
+  readonly sent: number;
+  readonly failed: number;
+  readonly latencyMs: {
+    readonly current: number;
+    readonly average: number;
+    readonly standardDeviation: number;
+    readonly minimum: number;
+    readonly maximum: number;
+  };
 }
 
 export class EtcdServer {
@@ -154,9 +168,20 @@ export class EtcdServer {
   /** Raft messages from peers. */
   receive(msgs: readonly Message[]): void {
     if (this.stopping) return;
-    for (const m of msgs) this.raft.step(m);
+    for (const m of msgs) {
+      if (m.type === "MsgApp") this.appendCounts.received++;
+      this.raft.step(m);
+    }
     this.schedule();
   }
+
+  /** Follower link figures as seen from this member (meaningful on the leader). */
+  peerStats(): Record<string, PeerLinkStats> {
+    return this.network?.stats() ?? {};
+  }
+
+  /** Append requests received from / sent to peers (for `/v2/stats/self`). */
+  readonly appendCounts = { received: 0, sent: 0 };
 
   reportUnreachable(id: string): void {
     this.raft.reportUnreachable(id);
@@ -316,6 +341,12 @@ export class EtcdServer {
     }
   }
 
+  private send(msgs: readonly Message[]): void {
+    if (this.network === undefined || msgs.length === 0) return;
+    for (const m of msgs) if (m.type === "MsgApp") this.appendCounts.sent++;
+    this.network.send(msgs);
+  }
+
   private async handleReady(rd: Ready): Promise<void> {
     if (rd.softState !== undefined) this.onSoftState(rd.softState);
     if (rd.hardState !== undefined) this.term = rd.hardState.term;
@@ -323,7 +354,7 @@ export class EtcdServer {
     // a commit only once it has persisted them. Everyone else's messages (acks, votes) promise
     // durable state, so they go after.
     const leaderSendsEarly = this.soft.state === "leader";
-    if (leaderSendsEarly) this.network?.send(rd.messages);
+    if (leaderSendsEarly) this.send(rd.messages);
     if (rd.snapshot !== undefined) await this.installSnapshot(rd.snapshot);
     // Group commit: every entry and the hard state of this Ready, one fdatasync.
     if (rd.entries.length > 0 || rd.hardState !== undefined) {
@@ -331,7 +362,7 @@ export class EtcdServer {
     }
     if (rd.hardState !== undefined) this.storage.setHardState(rd.hardState);
     if (rd.entries.length > 0) this.storage.append(rd.entries);
-    if (!leaderSendsEarly) this.network?.send(rd.messages);
+    if (!leaderSendsEarly) this.send(rd.messages);
     this.applyAll(rd.committedEntries);
     this.campaignIfAlone();
     await this.maybeSnapshot();

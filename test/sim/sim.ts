@@ -47,6 +47,10 @@ export interface SimConfig {
   readIndexRate: number;
   /** Chance that a Ready is held "in fsync" for a few ticks while the node keeps stepping. */
   asyncPersistRate: number;
+  /** On a crash, lose hard-state writes made since the last fsync (mustSync false). */
+  loseUnsynced: boolean;
+  /** Each node's clock runs at a rate in (1 - tickSkew, 1]: some nodes tick slower. */
+  tickSkew: number;
   preVote: boolean;
   checkQuorum: boolean;
   electionTick: number;
@@ -77,6 +81,8 @@ export function configFromSeed(seed: number, ticks = 1500): SimConfig {
     confChangeRate: pick([0, 0.005, 0.02]),
     readIndexRate: pick([0, 0.05, 0.3]),
     asyncPersistRate: pick([0, 0, 0.2, 0.7]),
+    loseUnsynced: p.chance(0.5),
+    tickSkew: pick([0, 0, 0.2, 0.5]),
     preVote: p.chance(0.5),
     checkQuorum: p.chance(0.5),
     electionTick: pick([10, 10, 5]),
@@ -124,6 +130,9 @@ interface SimNode {
   removed: boolean;
   /** A Ready taken but still being persisted (models an async fsync); lost on crash. */
   held: { rd: Ready; releaseAt: number } | undefined;
+  /** The commit index as of the last fsync; a crash may lose later commit-only writes. */
+  syncedCommit: number;
+  tickRate: number;
 }
 
 function nodeId(i: number): NodeId {
@@ -215,6 +224,8 @@ export class Simulation {
       confState: { voters: [] },
       removed: false,
       held: undefined,
+      syncedCommit: 0,
+      tickRate: 1 - this.prng.nextFloat() * this.cfg.tickSkew,
     };
     this.nodes.set(id, node);
     this.group.set(id, 0);
@@ -226,6 +237,13 @@ export class Simulation {
     node.rn = undefined;
     node.held = undefined;
     this.stats.crashes++;
+    const hs = node.disk.hardStateCopy();
+    if (this.cfg.loseUnsynced && hs.commit > node.syncedCommit) {
+      // The commit-only hard state written without fsync did not survive (a sequential WAL
+      // keeps everything up to its last fsync).
+      this.log(`${node.id} loses unsynced commit ${hs.commit} -> ${node.syncedCommit}`);
+      node.disk.setHardState({ ...hs, commit: node.syncedCommit });
+    }
   }
 
   /** Restart from disk only: the state machine comes back from the disk's snapshot. */
@@ -273,9 +291,12 @@ export class Simulation {
   private handleReady(node: SimNode, rn: RawNode, rd: Ready): void {
     if (rd.snapshot !== undefined) this.installSnapshot(node, rd.snapshot);
     node.disk.append(rd.entries);
+    // An fsync persists every earlier write too, including commit-only hard states.
+    if (rd.mustSync) node.syncedCommit = node.disk.hardStateCopy().commit;
     this.checker.onPersisted(node.id, node.disk, rd.entries);
     if (rd.hardState !== undefined) {
       node.disk.setHardState(rd.hardState);
+      if (rd.mustSync) node.syncedCommit = rd.hardState.commit;
       const s = rn.status();
       if (s.state === "leader" && s.term === rd.hardState.term) {
         this.checker.onLeaderCommit(node.id, s.term, rd.hardState.commit, node.disk);
@@ -444,6 +465,8 @@ export class Simulation {
     if (n === undefined || n.smIndex <= n.disk.snapshot().meta.index) return;
     if (n.smIndex > n.disk.lastIndex()) return;
     n.disk.createSnapshot(n.smIndex, n.confState, encodeState(n.smIndex, n.smDigest));
+    // Saving a snapshot fsyncs (the WAL records it), which also persists the hard state.
+    n.syncedCommit = n.disk.hardStateCopy().commit;
     const keep = this.prng.nextInt(5);
     const compactAt = n.smIndex - keep;
     if (compactAt >= n.disk.firstIndex()) n.disk.compact(compactAt);
@@ -489,6 +512,7 @@ export class Simulation {
     this.now++;
     this.releaseHeld();
     for (const n of this.liveNodes()) {
+      if (this.faults && n.tickRate < 1 && !this.prng.chance(n.tickRate)) continue;
       n.rn?.tick();
       this.handleReadies(n);
     }
