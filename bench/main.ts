@@ -7,7 +7,7 @@
  * next to the server's to judge whether it is the bottleneck.
  */
 import { mkdirSync, writeFileSync } from "node:fs";
-import { realEtcdInstalled, startMember } from "../test/support/cluster-process.ts";
+import { realEtcdInstalled, startCluster } from "../test/support/cluster-process.ts";
 
 interface Figures {
   readonly writesPerSec: number;
@@ -19,11 +19,14 @@ interface Figures {
 interface Workload {
   readonly name: string;
   readonly connections: number;
+  /** Members in the cluster; connections are spread over all of them. */
+  readonly members: number;
 }
 
 const WORKLOADS: readonly Workload[] = [
-  { name: "sequential PUT", connections: 1 },
-  { name: "PUT, 64 connections", connections: 64 },
+  { name: "1 member, sequential PUT", connections: 1, members: 1 },
+  { name: "1 member, PUT, 64 connections", connections: 64, members: 1 },
+  { name: "3 members, PUT, 64 connections spread", connections: 64, members: 3 },
 ];
 /** Each measurement runs for this long after a warm-up of WARMUP_MS. */
 const RUN_MS = Number(process.env.BENCH_RUN_MS ?? 5000);
@@ -52,17 +55,18 @@ async function putLoop(url: string, worker: number, until: number, latencies: nu
   }
 }
 
-async function measure(url: string, connections: number): Promise<Figures> {
+async function measure(urls: readonly string[], connections: number): Promise<Figures> {
+  const url = (w: number) => urls[w % urls.length] ?? "";
   const warm: number[] = [];
   const warmUntil = performance.now() + WARMUP_MS;
   await Promise.all(
-    Array.from({ length: connections }, (_, w) => putLoop(url, w, warmUntil, warm)),
+    Array.from({ length: connections }, (_, w) => putLoop(url(w), w, warmUntil, warm)),
   );
   const latencies: number[] = [];
   const start = performance.now();
   const until = start + RUN_MS;
   await Promise.all(
-    Array.from({ length: connections }, (_, w) => putLoop(url, w, until, latencies)),
+    Array.from({ length: connections }, (_, w) => putLoop(url(w), w, until, latencies)),
   );
   const elapsedSec = (performance.now() - start) / 1000;
   const sorted = Float64Array.from(latencies).sort();
@@ -84,15 +88,16 @@ async function benchTarget(kind: "etcd-bun" | "etcd") {
   for (const workload of WORKLOADS) {
     results[workload.name] = [];
     for (let r = 0; r < REPEATS; r++) {
-      const member = await startMember({ kind });
+      const cluster = await startCluster({ size: workload.members, kind });
       try {
-        const figures = await measure(member.clientUrl, workload.connections);
+        const urls = cluster.members.map((m) => m.clientUrl);
+        const figures = await measure(urls, workload.connections);
         results[workload.name]?.push(figures);
         process.stderr.write(
           `  ${kind} ${workload.name} run ${r + 1}/${REPEATS}: ${figures.writesPerSec.toFixed(0)} writes/s\n`,
         );
       } finally {
-        await member.stop();
+        await cluster.stop();
       }
     }
   }

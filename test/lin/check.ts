@@ -109,6 +109,10 @@ function partitionByKey<I, O, S>(
   const partitions = new Map<string, Operation<I, O>[]>();
   for (const op of history) {
     assert(op.returnMs >= op.callMs, `check: operation ${op.id} returns before its call`);
+    assert(
+      op.status === "unknown" || Number.isFinite(op.returnMs),
+      `check: completed operation ${op.id} has no finite return time`,
+    );
     // An unknown read can be linearized last, where it observes nothing and constrains nothing.
     if (op.status === "unknown" && model.readOnly?.(op.input) === true) continue;
     const ops = partitions.get(op.key);
@@ -486,6 +490,6 @@ export function describeOp<I, O, S>(op: Operation<I, O>, model: Model<I, O, S>):
   const input = model.describeInput?.(op.input) ?? JSON.stringify(op.input);
   const output =
     op.status === "ok" ? (model.describeOutput?.(op.output) ?? JSON.stringify(op.output)) : "?";
-  const end = op.status === "ok" ? op.returnMs.toFixed(1) : "∞";
+  const end = Number.isFinite(op.returnMs) ? op.returnMs.toFixed(1) : "∞";
   return `#${op.id} client ${op.clientId} ${input} → ${output} [${op.callMs.toFixed(1)}, ${end}]`;
 }

@@ -171,6 +171,7 @@ export interface ClusterOptions {
   readonly extraArgs?: readonly string[];
   /** Put a PeerRelay in front of each peer port so links can be cut. */
   readonly relays?: boolean;
+  readonly kind?: "etcd-bun" | "etcd";
 }
 
 /** Starts `size` etcd-bun processes as one cluster from a static `--initial-cluster`. */
@@ -192,7 +193,7 @@ export async function startCluster(options: ClusterOptions): Promise<ClusterProc
     const clientUrl = clients[i] ?? "";
     const peerUrl = peers[i] ?? "";
     const args = [
-      ...commandFor("etcd-bun"),
+      ...commandFor(options.kind ?? "etcd-bun"),
       "--name",
       name,
       "--data-dir",
