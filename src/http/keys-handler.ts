@@ -34,9 +34,12 @@ export async function handleKeys(ctx: KeysContext, request: Request, url: URL): 
   } catch (error) {
     return keysErrorResponse(server.clusterId, toEtcdError(error, 0));
   }
-  if (req.wait) return watchResponse(ctx, request, req);
+  // etcd serves a quorum GET as a read through Raft and ignores `wait` on it.
+  if (req.wait && req.method !== "QGET") return watchResponse(ctx, request, req);
   try {
-    if ((method === "GET" || method === "HEAD") && !req.quorum) {
+    if (method === "GET" || method === "HEAD") {
+      // quorum=true (QGET): linearizable via ReadIndex, then the same local read.
+      if (req.method === "QGET") await server.linearizableRead();
       const event = server.localGet(req);
       return eventResponse(server, event, req, method === "HEAD", server.raftIndex);
     }

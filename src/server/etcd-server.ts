@@ -12,6 +12,7 @@ import type {
   Entry,
   HardState,
   Message,
+  ReadState,
   Ready,
   Snapshot,
   SoftState,
@@ -75,6 +76,10 @@ export interface PeerNetwork {
   markRemoved(id: string): void;
 }
 
+interface ReadWaiter {
+  resolve(): void;
+}
+
 /** Per-follower figures for `/v2/stats/leader` (latency in ms). */
 export interface PeerLinkStats {
   readonly sent: number;
@@ -110,6 +115,11 @@ export class EtcdServer {
   private fatal: ((error: unknown) => void) | undefined;
   private timers: ReturnType<typeof setInterval>[] = [];
   private network: PeerNetwork | undefined;
+  private reads = {
+    waiting: new Set<ReadWaiter>(),
+    inFlight: new Map<string, Set<ReadWaiter>>(),
+    ready: [] as { index: number; batch: Set<ReadWaiter> }[],
+  };
   private knownPeers = new Set<string>();
   /** Proposals made while there was no leader; re-proposed once one is known. */
   private parked: Uint8Array[] = [];
@@ -274,6 +284,66 @@ export class EtcdServer {
     return 5000 + 2 * this.options.electionMs;
   }
 
+  /**
+   * Waits until this member has applied everything committed when the call was made, as
+   * confirmed by the leader's quorum (ReadIndex, Raft thesis §6.4). After it resolves, a local
+   * read is linearizable. Calls that arrive while one ReadIndex is in flight share the next.
+   */
+  linearizableRead(): Promise<void> {
+    return new Promise<void>((resolve, reject) => {
+      const timer = setTimeout(() => {
+        this.reads.waiting.delete(waiter);
+        for (const batch of this.reads.inFlight.values()) batch.delete(waiter);
+        reject(timeoutError(this.currentStore));
+      }, this.requestTimeoutMs);
+      const waiter: ReadWaiter = {
+        resolve: () => {
+          clearTimeout(timer);
+          resolve();
+        },
+      };
+      this.reads.waiting.add(waiter);
+      this.startReadIndex();
+    });
+  }
+
+  /** Sends one ReadIndex for every waiting read, unless one is already in flight. */
+  private startReadIndex(): void {
+    if (this.reads.waiting.size === 0 || this.reads.inFlight.size > 0) return;
+    if (this.soft.lead === "") return; // retried when a leader is known
+    const ctx = this.waiters.nextId();
+    const batch = this.reads.waiting;
+    this.reads.waiting = new Set();
+    this.reads.inFlight.set(ctx, batch);
+    try {
+      this.raft.readIndex(ctx);
+    } catch {
+      // No leader after all (or a transfer): put the batch back; it is retried on a leader change.
+      this.reads.inFlight.delete(ctx);
+      for (const w of batch) this.reads.waiting.add(w);
+      return;
+    }
+    this.schedule();
+  }
+
+  /** A ReadIndex answer: its batch may read once `index` is applied. */
+  private onReadState(rs: ReadState): void {
+    const batch = this.reads.inFlight.get(rs.requestCtx);
+    if (batch === undefined) return;
+    this.reads.inFlight.delete(rs.requestCtx);
+    this.reads.ready.push({ index: rs.index, batch });
+  }
+
+  private releaseReads(): void {
+    const still: { index: number; batch: Set<ReadWaiter> }[] = [];
+    for (const r of this.reads.ready) {
+      if (r.index <= this.appliedIndex) for (const w of r.batch) w.resolve();
+      else still.push(r);
+    }
+    this.reads.ready = still;
+    this.startReadIndex();
+  }
+
   /** Proposes a v2 request through Raft and resolves when it has been applied locally. */
   proposeV2(req: V2Request): Promise<ApplyResult> {
     const id = this.waiters.nextId();
@@ -364,6 +434,8 @@ export class EtcdServer {
     if (rd.entries.length > 0) this.storage.append(rd.entries);
     if (!leaderSendsEarly) this.send(rd.messages);
     this.applyAll(rd.committedEntries);
+    for (const rs of rd.readStates) this.onReadState(rs);
+    this.releaseReads();
     this.campaignIfAlone();
     await this.maybeSnapshot();
   }
@@ -387,9 +459,14 @@ export class EtcdServer {
     const leaderChanged = soft.lead !== this.soft.lead;
     this.soft = soft;
     if (leaderChanged) {
+      // A ReadIndex asked of a deposed leader may never be answered: ask the new one.
+      for (const batch of this.reads.inFlight.values())
+        for (const w of batch) this.reads.waiting.add(w);
+      this.reads.inFlight.clear();
       this.leaderSince = new Date();
       this.options.log(`leader is now ${soft.lead === "" ? "unknown" : soft.lead}`);
     }
+    if (soft.lead !== "") this.startReadIndex();
     if (soft.lead !== "" && this.parked.length > 0) {
       const parked = this.parked;
       this.parked = [];

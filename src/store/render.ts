@@ -65,7 +65,7 @@ export function nodeToJson(n: NodeView, nowMs: number): string {
  */
 export function ttlSeconds(expireTimeMs: number, nowMs: number): number {
   const left = expireTimeMs - nowMs;
-  const whole = Math.trunc(left / 1000);
+  const whole = Math.trunc(left / 1000) + 0; // + 0 turns -0 into 0
   return left % 1000 > 0 ? whole + 1 : whole;
 }
 

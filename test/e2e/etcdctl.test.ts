@@ -72,7 +72,12 @@ const SCRIPT: readonly (readonly string[])[] = [
 
 async function runScript(member: MemberProcess): Promise<CtlResult[]> {
   const results: CtlResult[] = [];
-  for (const args of SCRIPT) results.push(await ctl(member, args));
+  for (const args of SCRIPT) {
+    const result = await ctl(member, args);
+    // An unsorted listing comes in map order on either server: compare it as a set.
+    const unsorted = args[0] === "ls" && !args.includes("--sort");
+    results.push(unsorted ? { ...result, out: result.out.split("\n").sort().join("\n") } : result);
+  }
   return results;
 }
 

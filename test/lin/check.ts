@@ -347,6 +347,8 @@ function outputOf<I, O>(op: Operation<I, O>): O | UnknownOutput {
 interface Frame<S> {
   readonly call: number;
   readonly before: S;
+  /** Whether the configuration below had skipped a candidate by the redundancy rule. */
+  readonly belowPartial: boolean;
 }
 
 /**
@@ -361,6 +363,11 @@ class Search<I, O, S> {
   private readonly stack: Frame<S>[] = [];
   private state: S;
   private stuck: Stuck<S> | undefined;
+  /**
+   * Whether the current configuration skipped a candidate by the redundancy rule. Its failure
+   * then proves nothing about other paths to it, so it is not recorded.
+   */
+  private partial = false;
   /** Operations not yet linearized that have a deadline (a finite return time). */
   private boundedLeft = 0;
 
@@ -413,15 +420,35 @@ class Search<I, O, S> {
     // completion through here gives one from here that ends with it.
     const unbounded = this.linearized.isUnbounded(i);
     if (unbounded && this.model.equal(r.next, this.state)) return false;
+    if (unbounded && this.redundantAfterTop(o, r.next)) return false;
     this.linearized.toggle(i);
     if (this.failed.covers(this.linearized, r.next)) {
       this.linearized.toggle(i);
       return false;
     }
-    this.stack.push({ call, before: this.state });
+    this.stack.push({ call, before: this.state, belowPartial: this.partial });
     this.state = r.next;
+    this.partial = false;
     if (!unbounded) this.boundedLeft--;
     this.list.lift(call);
+    return true;
+  }
+
+  /**
+   * Redundancy rule: when the last step was an unbounded operation u and unbounded `o` would
+   * reach the same state with or without u before it, skip `o` here. Any completion that
+   * needs u immediately followed by `o` works as well with u moved to the very end, so some
+   * completion avoids the pair; without the rule, runs of never-observed unknown writes are
+   * explored in every subset.
+   */
+  private redundantAfterTop(o: Operation<I, O>, next: S): boolean {
+    const top = this.stack.at(-1);
+    if (top === undefined || !this.linearized.isUnbounded(this.list.op[top.call] ?? -1)) {
+      return false;
+    }
+    const without = this.model.step(top.before, o.input, unknownOutput);
+    if (!without.ok || !this.model.equal(without.next, next)) return false;
+    this.partial = true;
     return true;
   }
 
@@ -430,10 +457,11 @@ class Search<I, O, S> {
     if (this.stuck === undefined || this.stack.length > this.stuck.linearized.length) {
       this.stuck = snapshot(this.list, this.stack, this.state, returnNode);
     }
-    this.failed.add(this.linearized, this.state);
+    if (!this.partial) this.failed.add(this.linearized, this.state);
     const frame = this.stack.pop();
     if (frame === undefined) return undefined;
     this.state = frame.before;
+    this.partial = frame.belowPartial;
     const i = this.list.op[frame.call] ?? -1;
     if (!this.linearized.isUnbounded(i)) this.boundedLeft++;
     this.linearized.toggle(i);
