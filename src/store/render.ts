@@ -125,7 +125,7 @@ export function goQuote(s: string): string {
 
 /**
  * Go's `time.RFC3339Nano` in UTC for a ms timestamp: fraction trimmed of trailing zeros and
- * left out when zero. Computed without `Date` (civil-from-days, proleptic Gregorian).
+ * left out when zero. Computed arithmetically (civil-from-days, proleptic Gregorian).
  */
 export function rfc3339Nano(ms: number): string {
   const days = Math.floor(ms / 86_400_000);
