@@ -70,6 +70,31 @@ test("a 3-member cluster elects one leader and takes writes through every member
   expect((await fetch(`${follower.clientUrl}/v2/stats/leader`)).status).toBe(403);
 });
 
+test.skipIf(Bun.which("etcdctl") === null)(
+  "the seed article's static bootstrap (Go-style flags) gives a cluster etcdctl lists",
+  async () => {
+    cluster = await startCluster({ size: 3, singleDash: true, token: "etcd-cluster-1" });
+    const endpoints = cluster.members.map((m) => m.clientUrl).join(",");
+    const ctl = (args: string[]) => {
+      const r = Bun.spawnSync(["etcdctl", "--endpoints", endpoints, ...args], {
+        env: { ...process.env, ETCDCTL_API: "2" },
+      });
+      return { code: r.exitCode, out: r.stdout.toString() };
+    };
+    const list = ctl(["member", "list"]);
+    expect(list.code).toBe(0);
+    const lines = list.out.trim().split("\n");
+    expect(lines).toHaveLength(3);
+    for (const [i, m] of cluster.members.entries()) {
+      expect(list.out).toContain(`name=infra${i} peerURLs=${m.peerUrl} clientURLs=${m.clientUrl}`);
+    }
+    expect(lines.filter((l) => l.endsWith("isLeader=true"))).toHaveLength(1);
+    const health = ctl(["cluster-health"]);
+    expect(health.code).toBe(0);
+    expect(health.out).toContain("cluster is healthy");
+  },
+);
+
 test("killing the leader: a new leader is elected and writes resume; the old one catches up", async () => {
   cluster = await startCluster({ size: 3 });
   const old = await cluster.leader();

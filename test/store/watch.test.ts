@@ -49,7 +49,7 @@ describe("live watches", () => {
     ["/1/a", true, (s) => s.set("/1/a/b", false, "v", permanent), ["set /1/a/b@2"]],
     ["/1", true, (s) => s.set("/1/x/y", false, "v", permanent), ["set /1/x/y@2"]],
     ["/1/a", true, (s) => s.set("/1/ab", false, "v", permanent), []],
-    // Hidden: a recursive watcher above a `_` element does not see it [S]; on the key itself it does.
+    // Hidden: a recursive watcher above a `_` element does not see it [V]; on the key itself it does.
     ["/1", true, (s) => s.set("/1/_h", false, "v", permanent), []],
     ["/1", true, (s) => s.set("/1/x/_h/y", false, "v", permanent), []],
     ["/1/x/_h", true, (s) => s.set("/1/x/_h/y", false, "v", permanent), ["set /1/x/_h/y@2"]],
@@ -162,7 +162,7 @@ describe("history", () => {
     expect(p.keys()).toEqual(["set /1/a@3"]);
   });
 
-  test("history scans skip refreshes but do not filter hidden keys [S]", () => {
+  test("history scans skip refreshes but do not filter hidden keys [V]", () => {
     const s = new Store(new FakeClock());
     s.set("/1/a", false, "1", { expireTime: 1_800_000_009_000, refresh: false });
     s.update("/1/a", "", { expireTime: 1_800_000_009_000, refresh: true });
@@ -171,7 +171,7 @@ describe("history", () => {
     expect(watchOn(s, "/1", { recursive: true, sinceIndex: 2 }).keys()).toEqual(["set /1/_h@3"]);
   });
 
-  test("history matches a deleted dir by raw prefix (/foo2 sees delete /foo) [S]", () => {
+  test("history matches a deleted dir by raw prefix (/foo2 sees delete /foo) [V]", () => {
     const s = new Store(new FakeClock());
     s.set("/1/foo/x", false, "1", permanent);
     s.delete("/1/foo", false, true);

@@ -172,6 +172,8 @@ export interface ClusterOptions {
   /** Put a PeerRelay in front of each peer port so links can be cut. */
   readonly relays?: boolean;
   readonly kind?: "etcd-bun" | "etcd";
+  /** Write flags Go-style (`-name infra0`), as etcd's documentation and the seed article do. */
+  readonly singleDash?: boolean;
 }
 
 /** Starts `size` etcd-bun processes as one cluster from a static `--initial-cluster`. */
@@ -210,9 +212,12 @@ export async function startCluster(options: ClusterOptions): Promise<ClusterProc
       initialCluster,
       "--initial-cluster-token",
       options.token ?? "etcd-bun-test",
+      "--initial-cluster-state",
+      "new",
       ...(options.extraArgs ?? []),
     ];
-    return spawnMember(args, { clientUrl, peerUrl, dataDir, name, env: {} });
+    const argv = options.singleDash ? args.map((a) => (a.startsWith("--") ? a.slice(1) : a)) : args;
+    return spawnMember(argv, { clientUrl, peerUrl, dataDir, name, env: {} });
   });
   try {
     await Promise.all(members.map((m) => m.waitReady()));
