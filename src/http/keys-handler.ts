@@ -29,7 +29,7 @@ export async function handleKeys(ctx: KeysContext, request: Request, url: URL): 
   try {
     const keyPath = decodeURIComponent(url.pathname.slice(KEYS_PREFIX.length));
     const body = method === "GET" || method === "HEAD" ? "" : await request.text();
-    const params = mergeParams(url.search, body, request.headers.get("content-type"));
+    const params = mergeParams(url.search, body, request.headers.get("content-type"), method);
     req = parseKeyRequest(method, keyPath, params, Date.now());
   } catch (error) {
     return keysErrorResponse(server.clusterId, toEtcdError(error, 0));

@@ -14,7 +14,7 @@ import { decodePayload } from "./entry-payload.ts";
 import { membersDir, removedMembersDir } from "./membership.ts";
 
 export interface ApplyContext {
-  store: Store;
+  readonly store: Store;
   readonly raft: RawNode;
   confState: ConfState;
   /** Called after a membership change is applied (the peer network follows the store). */

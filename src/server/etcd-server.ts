@@ -20,7 +20,7 @@ import type {
 import type { Snapshotter } from "../snap/snapshotter.ts";
 import { EtcdError } from "../store/errors.ts";
 import type { Event } from "../store/event.ts";
-import { Store } from "../store/store.ts";
+import type { Store } from "../store/store.ts";
 import { applyV2Request, type V2Request } from "../store/v2-apply.ts";
 import { assert } from "../util/assert.ts";
 import type { Wal } from "../wal/wal.ts";
@@ -28,8 +28,6 @@ import { type ApplyContext, applyEntry } from "./apply.ts";
 import { type EntryPayload, encodePayload } from "./entry-payload.ts";
 import { listMembers } from "./membership.ts";
 import { Waiters } from "./waiters.ts";
-
-const storeClock = { now: () => Date.now() };
 
 /** The outcome of an applied v2 request, with the Raft position it was applied at. */
 export interface ApplyResult {
@@ -94,7 +92,7 @@ export interface PeerLinkStats {
 }
 
 export class EtcdServer {
-  private currentStore: Store;
+  private readonly currentStore: Store;
   readonly memberId: string;
   readonly clusterId: string;
   readonly name: string;
@@ -164,7 +162,7 @@ export class EtcdServer {
     this.snapshotter.close();
   }
 
-  /** The v2 store; replaced wholesale when a snapshot from the leader is installed. */
+  /** The v2 store; restored in place when a snapshot from the leader is installed. */
   get store(): Store {
     return this.currentStore;
   }
@@ -445,9 +443,8 @@ export class EtcdServer {
     this.snapshotter.save(snap);
     await this.wal.saveSnapshot({ index: snap.meta.index, term: snap.meta.term });
     this.storage.applySnapshot(snap);
-    const store = Store.recover(new TextDecoder().decode(snap.data), storeClock);
-    this.currentStore = store;
-    this.applyContext.store = store;
+    // In place, so registered watchers stay (as etcd's store recovery keeps them).
+    this.store.restore(new TextDecoder().decode(snap.data));
     this.applyContext.confState = snap.meta.confState;
     this.appliedIndex = snap.meta.index;
     this.snapshotIndex = snap.meta.index;
@@ -459,6 +456,12 @@ export class EtcdServer {
     const leaderChanged = soft.lead !== this.soft.lead;
     this.soft = soft;
     if (leaderChanged) {
+      // Proposals that went to a leader that is gone are probably lost; etcd answers them
+      // only at the full request timeout, which stalls every client of this member. Answer
+      // (error 300, outcome unknown) after two election timeouts unless they apply first.
+      this.waiters.expireAllWithin(2 * this.options.electionMs, () =>
+        leaderFailureError(this.currentStore),
+      );
       // A ReadIndex asked of a deposed leader may never be answered: ask the new one.
       for (const batch of this.reads.inFlight.values())
         for (const w of batch) this.reads.waiting.add(w);
@@ -536,6 +539,14 @@ function syncRequest(timeMs: number): V2Request {
     noValueOnSuccess: false,
     time: timeMs,
   };
+}
+
+function leaderFailureError(store: Store): EtcdError {
+  return new EtcdError(
+    300,
+    "etcdserver: request timed out, possibly due to previous leader failure",
+    store.index(),
+  );
 }
 
 function timeoutError(store: Store): EtcdError {

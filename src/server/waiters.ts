@@ -6,6 +6,8 @@
 export interface Waiter<T> {
   resolve(value: T): void;
   reject(error: unknown): void;
+  /** Brings the timeout forward to `ms` from now (never later than it was). */
+  expireWithin(ms: number, onTimeout: () => unknown): void;
 }
 
 export class Waiters<T> {
@@ -25,9 +27,12 @@ export class Waiters<T> {
   /** Registers a waiter; the promise settles when `trigger`/`fail` is called or after timeoutMs. */
   wait(id: string, timeoutMs: number, onTimeout: () => unknown): Promise<T> {
     return new Promise<T>((resolve, reject) => {
-      const timer = setTimeout(() => {
-        if (this.pending.delete(id)) reject(onTimeout());
-      }, timeoutMs);
+      let deadline = Date.now() + timeoutMs;
+      const arm = (ms: number, why: () => unknown) =>
+        setTimeout(() => {
+          if (this.pending.delete(id)) reject(why());
+        }, ms);
+      let timer = arm(timeoutMs, onTimeout);
       this.pending.set(id, {
         resolve: (v) => {
           clearTimeout(timer);
@@ -37,8 +42,19 @@ export class Waiters<T> {
           clearTimeout(timer);
           reject(e);
         },
+        expireWithin: (ms, why) => {
+          if (Date.now() + ms >= deadline) return;
+          deadline = Date.now() + ms;
+          clearTimeout(timer);
+          timer = arm(ms, why);
+        },
       });
     });
+  }
+
+  /** Brings every pending waiter's timeout forward to at most `ms` from now. */
+  expireAllWithin(ms: number, onTimeout: () => unknown): void {
+    for (const waiter of this.pending.values()) waiter.expireWithin(ms, onTimeout);
   }
 
   trigger(id: string, value: T): void {

@@ -18,7 +18,11 @@ export interface RenderOptions {
   readonly noValueOnSuccess?: boolean;
 }
 
-/** The response body for `e` (newline-terminated); ttl is computed from `clock` now. */
+/**
+ * The response body for `e` (newline-terminated). ttl is the time left at `clock.now()`; etcd
+ * computes it when the event is made, so only a history replay differs (it shows the ttl of
+ * back then).
+ */
 export function eventToJson(e: Event, clock: Clock, options: RenderOptions = {}): string {
   if (options.noValueOnSuccess === true && isWriteAction(e.action)) {
     return `{"action":"${e.action}"}\n`;

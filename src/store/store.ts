@@ -322,22 +322,35 @@ export class Store {
   }
 
   /**
-   * Rebuilds a store from `save()` output. TTL nodes, even already expired ones, are queued
-   * and go at the next `deleteExpiredKeys`. Throws on malformed input.
+   * Builds a store from `save()` output (see `restore`). Throws on malformed input.
    */
   static recover(json: string, clock: Clock, options: StoreOptions = {}): Store {
+    const s = new Store(clock, options);
+    s.restore(json);
+    return s;
+  }
+
+  /**
+   * Replaces tree, index, counters and history with `save()` output, keeping the registered
+   * watchers (etcd's `Recovery` does too: a follower that installs a snapshot keeps its
+   * clients' watches). TTL nodes, even already expired ones, go at the next
+   * `deleteExpiredKeys`. Throws before changing anything if the input is malformed.
+   */
+  restore(json: string): void {
     const snap = decodeSnapshot(json);
-    const s = new Store(clock, { ...options, historyCapacity: snap.historyCapacity });
-    s.root = snap.root;
-    s.currentIndex = snap.currentIndex;
-    for (const f of statsFields) s.counters[f] = snap.counters[f];
-    for (const e of snap.events) s.hub.history.add(e);
+    const history = new EventHistory(snap.historyCapacity);
+    for (const e of snap.events) history.add(e);
+    const heap = new TtlHeap<Node>();
     const queue: Node[] = [snap.root];
     for (let n = queue.pop(); n !== undefined; n = queue.pop()) {
-      if (n.expireTime !== 0) s.heap.push(n);
+      if (n.expireTime !== 0) heap.push(n);
       if (n.children !== null) queue.push(...n.children.values());
     }
-    return s;
+    this.root = snap.root;
+    this.currentIndex = snap.currentIndex;
+    this.heap = heap;
+    this.hub.history = history;
+    for (const f of statsFields) this.counters[f] = snap.counters[f];
   }
 
   /** Runs a write, counting it as etcd does, and delivers its notifications afterwards. */

@@ -63,7 +63,8 @@ class HubWatcher implements Watcher {
 type Delivery = [HubWatcher, Event | null];
 
 export class WatcherHub {
-  readonly history: EventHistory;
+  /** Replaced wholesale when the store restores a snapshot (watchers stay registered). */
+  history: EventHistory;
   private readonly watchers = new Map<string, Set<HubWatcher>>();
   private readonly queue: Delivery[] = [];
   private flushing = false;

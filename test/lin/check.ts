@@ -11,11 +11,16 @@
  * without it being placed, so the search backtracks. A configuration already seen (same set of
  * linearized operations and an equal state) leads to the same outcomes, so it is skipped.
  *
- * Unknown-outcome operations ("unbounded": no response, so no deadline) get three further,
- * sound reductions, since such an operation fits after everything else in any state: the
+ * Unknown-outcome operations ("unbounded": no response, so no deadline) get further reductions,
+ * all sound since such an operation fits after everything else in any state: the
  * search ends once only they remain; one that would leave the state unchanged is not tried
  * (it can go last instead); and a failed configuration also rules out every configuration
- * that adds only unbounded operations to it in an equal state (subsumption).
+ * that adds only unbounded operations to it in an equal state (subsumption). A fourth, the
+ * redundancy rule, is described at `redundantAfterTop`.
+ *
+ * Known limit: proving a long history illegal while many never-observed unknown writes stay
+ * pending costs time exponential in how many of them overlap; such a check ends "unknown" at
+ * the deadline, never with a wrong verdict.
  *
  * It is synchronous and bounded only by the deadline; it never mutates the history it is given.
  */

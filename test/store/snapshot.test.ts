@@ -88,3 +88,19 @@ describe("save and recover", () => {
     for (const b of bad) expect(() => Store.recover(b, clock)).toThrow(/store snapshot/);
   });
 });
+
+test("restore keeps registered watchers, which fire on later changes", () => {
+  const clock = new FakeClock(t0);
+  const donor = populated(clock);
+  const s = new Store(clock);
+  const seen: string[] = [];
+  s.watch(
+    { key: "/1/later", recursive: false, stream: false, sinceIndex: 0 },
+    (e) => seen.push(e.node.key),
+    () => {},
+  );
+  s.restore(donor.save());
+  expect([s.index(), s.stats.watchers]).toEqual([donor.index(), 1]);
+  s.set("/1/later", false, "x", permanent);
+  expect(seen).toEqual(["/1/later"]);
+});
