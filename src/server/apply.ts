@@ -5,26 +5,26 @@
  */
 import { decodeConfChange } from "../raft/conf-change-codec.ts";
 import type { RawNode } from "../raft/raw-node.ts";
-import type { ConfState, Entry } from "../raft/types.ts";
+import type { ConfChange, ConfState, Entry } from "../raft/types.ts";
 import { EtcdError } from "../store/errors.ts";
 import type { Event } from "../store/event.ts";
 import type { Store } from "../store/store.ts";
 import { applyV2Request } from "../store/v2-apply.ts";
 import { decodePayload } from "./entry-payload.ts";
-import { membersDir, removedMembersDir } from "./membership.ts";
+import { membersDir, removedMembersDir, storeHas } from "./membership.ts";
 
 export interface ApplyContext {
   readonly store: Store;
   readonly raft: RawNode;
   confState: ConfState;
   /** Called after a membership change is applied (the peer network follows the store). */
-  readonly onMembersChanged: () => void;
+  readonly onMembersChanged: (type: ConfChange["type"], nodeId: string) => void;
 }
 
 export interface EntryOutcome {
   readonly id: string;
   readonly event: Event | undefined;
-  readonly error: EtcdError | undefined;
+  readonly error: EtcdError | ConfChangeRejected | undefined;
 }
 
 const PERMANENT = { expireTime: 0, refresh: false } as const;
@@ -32,8 +32,8 @@ const decoder = new TextDecoder();
 
 export function applyEntry(ctx: ApplyContext, entry: Entry): EntryOutcome | undefined {
   if (entry.type === "confChange") {
-    applyConfChangeEntry(ctx, entry);
-    return undefined;
+    const outcome = applyConfChangeEntry(ctx, entry);
+    return { id: outcome.requestId, event: undefined, error: outcome.error };
   }
   if (entry.data.length === 0) return undefined; // a new leader's empty entry
   const payload = decodePayload(entry.data);
@@ -53,32 +53,66 @@ export function applyEntry(ctx: ApplyContext, entry: Entry): EntryOutcome | unde
   }
 }
 
-/** The member record carried in a conf change's context (etcd's `Member` JSON). */
+/**
+ * The member record carried in a conf change's context (etcd's `Member` JSON), plus the id of
+ * the members-API request waiting for it (absent for bootstrap entries).
+ */
 export interface MemberContext {
   readonly id: string;
   readonly peerURLs: string[];
+  readonly requestId?: string;
 }
 
-function applyConfChangeEntry(ctx: ApplyContext, entry: Entry): void {
+/** A membership change that is no longer valid when applied (raced with another change). */
+export class ConfChangeRejected extends Error {
+  override name = "ConfChangeRejected";
+  constructor(
+    readonly status: number,
+    message: string,
+  ) {
+    super(message);
+  }
+}
+
+/** Applied membership changes: a rejected one is recorded as an outcome, not applied. */
+export interface ConfChangeOutcome {
+  readonly requestId: string;
+  readonly error: ConfChangeRejected | undefined;
+}
+
+function parseContext(data: Uint8Array, nodeId: string): MemberContext {
+  if (data.length === 0) return { id: nodeId, peerURLs: [] };
+  return JSON.parse(decoder.decode(data)) as MemberContext;
+}
+
+function validate(ctx: ApplyContext, type: string, nodeId: string): ConfChangeRejected | undefined {
+  const removed = storeHas(ctx.store, `${removedMembersDir}/${nodeId}`);
+  const exists = storeHas(ctx.store, `${membersDir}/${nodeId}`);
+  if (removed) return new ConfChangeRejected(410, `Member permanently removed: ${nodeId}`);
+  if (type === "addNode" && exists) return new ConfChangeRejected(409, "membership: ID exists");
+  if (type !== "addNode" && !exists) return new ConfChangeRejected(404, `No such member: ${nodeId}`);
+  return undefined;
+}
+
+export function applyConfChangeEntry(ctx: ApplyContext, entry: Entry): ConfChangeOutcome {
   const cc = decodeConfChange(entry.data);
+  const member = parseContext(cc.context, cc.nodeId);
+  const requestId = member.requestId ?? "";
+  const rejected = validate(ctx, cc.type, cc.nodeId);
+  if (rejected !== undefined) return { requestId, error: rejected };
   ctx.confState = ctx.raft.applyConfChange(cc);
   switch (cc.type) {
     case "addNode":
     case "updateNode": {
-      const member = JSON.parse(decoder.decode(cc.context)) as MemberContext;
       const value = JSON.stringify({ peerURLs: member.peerURLs });
       ctx.store.set(`${membersDir}/${cc.nodeId}/raftAttributes`, false, value, PERMANENT);
-      ctx.onMembersChanged();
-      return;
+      break;
     }
     case "removeNode":
-      try {
-        ctx.store.delete(`${membersDir}/${cc.nodeId}`, true, true);
-      } catch (error) {
-        if (!(error instanceof EtcdError)) throw error;
-      }
+      ctx.store.delete(`${membersDir}/${cc.nodeId}`, true, true);
       ctx.store.set(`${removedMembersDir}/${cc.nodeId}`, false, "removed", PERMANENT);
-      ctx.onMembersChanged();
-      return;
+      break;
   }
+  ctx.onMembersChanged(cc.type, cc.nodeId);
+  return { requestId, error: undefined };
 }

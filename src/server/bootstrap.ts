@@ -5,13 +5,16 @@
  */
 import { mkdirSync } from "node:fs";
 import { join } from "node:path";
-import { encodeConfChange } from "../raft/conf-change-codec.ts";
+import { decodeConfChange, encodeConfChange } from "../raft/conf-change-codec.ts";
 import { RawNode } from "../raft/raw-node.ts";
 import { MemoryStorage } from "../raft/storage.ts";
 import type { ConfState, Entry, HardState, Snapshot } from "../raft/types.ts";
 import { Snapshotter } from "../snap/snapshotter.ts";
 import { Store } from "../store/store.ts";
 import { Wal, type WalOptions } from "../wal/wal.ts";
+import { BootstrapError } from "./bootstrap-error.ts";
+import { fetchRemoteCluster } from "./join.ts";
+import type { MemberInfo } from "./membership.ts";
 import type { MemberSettings } from "./settings.ts";
 
 export interface Opened {
@@ -26,12 +29,11 @@ export interface Opened {
   readonly memberId: string;
   readonly clusterId: string;
   readonly restarted: boolean;
+  /** Members learned from the cluster when joining it (empty otherwise). */
+  readonly bootPeers: readonly MemberInfo[];
 }
 
-/** A data dir that cannot be used as asked; the message is for the operator. */
-export class BootstrapError extends Error {
-  override name = "BootstrapError";
-}
+export { BootstrapError } from "./bootstrap-error.ts";
 
 /** Raft message size limit per append (etcd: 1 MiB). */
 const MAX_SIZE_PER_MSG = 1024 * 1024;
@@ -53,11 +55,7 @@ export function memberDirs(settings: MemberSettings) {
 export async function openMember(settings: MemberSettings): Promise<Opened> {
   const { walDir } = memberDirs(settings);
   if (Wal.exists(walDir)) return restart(settings);
-  if (settings.initialClusterState === "existing") {
-    throw new BootstrapError(
-      "joining an existing cluster (--initial-cluster-state existing) is not supported yet",
-    );
-  }
+  if (settings.initialClusterState === "existing") return joinCluster(settings);
   return bootstrapNew(settings);
 }
 
@@ -122,7 +120,74 @@ async function bootstrapNew(settings: MemberSettings): Promise<Opened> {
     memberId: settings.memberId,
     clusterId: settings.clusterId,
     restarted: false,
+    bootPeers: [],
   };
+}
+
+/** A new member of an existing cluster: ids from the cluster, log and state from its leader. */
+async function joinCluster(settings: MemberSettings): Promise<Opened> {
+  const remote = await fetchRemoteCluster(settings);
+  const { walDir, snapDir } = memberDirs(settings);
+  mkdirSync(snapDir, { recursive: true, mode: 0o700 });
+  const wal = await Wal.create(
+    walDir,
+    { memberId: remote.self.id, clusterId: remote.clusterId },
+    walOptions(),
+  );
+  const hardState: HardState = { term: 0, vote: "", commit: 0 };
+  const storage = new MemoryStorage();
+  return {
+    raft: newRaft(settings, remote.self.id, storage, 0),
+    storage,
+    wal,
+    snapshotter: openSnapshotter(snapDir),
+    store: new Store(storeClock),
+    appliedIndex: 0,
+    hardState,
+    confState: { voters: [] },
+    memberId: remote.self.id,
+    clusterId: remote.clusterId,
+    restarted: false,
+    bootPeers: remote.members,
+  };
+}
+
+/**
+ * `--force-new-cluster`: keep only committed entries, then append (and commit) conf changes
+ * that remove every other member and add this one if it is not a member (a restored backup
+ * has a new id), so the member restarts as a one-member cluster with all committed data.
+ */
+async function forceNewCluster(
+  settings: MemberSettings,
+  memberId: string,
+  snapshot: Snapshot | undefined,
+  opened: { wal: Wal; hardState: HardState; entries: Entry[] },
+): Promise<{ hardState: HardState; entries: Entry[] }> {
+  const committed = opened.entries.filter((e) => e.index <= opened.hardState.commit);
+  const voters = new Set(snapshot?.meta.confState.voters ?? []);
+  for (const e of committed) {
+    if (e.type !== "confChange") continue;
+    const cc = decodeConfChange(e.data);
+    if (cc.type === "addNode") voters.add(cc.nodeId);
+    if (cc.type === "removeNode") voters.delete(cc.nodeId);
+  }
+  const last = committed.at(-1);
+  let index = last?.index ?? snapshot?.meta.index ?? 0;
+  const term = Math.max(opened.hardState.term, last?.term ?? 0, snapshot?.meta.term ?? 0);
+  const encoder = new TextEncoder();
+  const changes: Entry[] = [];
+  const change = (type: "addNode" | "removeNode", nodeId: string, context: Uint8Array) => {
+    index += 1;
+    changes.push({ term, index, type: "confChange", data: encodeConfChange({ type, nodeId, context }) });
+  };
+  for (const id of voters) if (id !== memberId) change("removeNode", id, new Uint8Array());
+  if (!voters.has(memberId)) {
+    const context = { id: memberId, peerURLs: [...settings.advertisePeerUrls] };
+    change("addNode", memberId, encoder.encode(JSON.stringify(context)));
+  }
+  const hardState: HardState = { term, vote: "", commit: index };
+  await opened.wal.save(hardState, changes);
+  return { hardState, entries: [...committed, ...changes] };
 }
 
 async function restart(settings: MemberSettings): Promise<Opened> {
@@ -132,7 +197,12 @@ async function restart(settings: MemberSettings): Promise<Opened> {
   const snapshot: Snapshot | undefined = snapshotter.loadNewest();
   const marker =
     snapshot === undefined ? undefined : { index: snapshot.meta.index, term: snapshot.meta.term };
-  const { wal, metadata, hardState, entries } = await Wal.open(walDir, marker, walOptions());
+  const opened = await Wal.open(walDir, marker, walOptions());
+  const { wal, metadata } = opened;
+  let { hardState, entries } = opened;
+  if (settings.forceNewCluster) {
+    ({ hardState, entries } = await forceNewCluster(settings, metadata.memberId, snapshot, opened));
+  }
   const storage = new MemoryStorage();
   if (snapshot !== undefined) storage.applySnapshot(snapshot);
   storage.setHardState(hardState);
@@ -154,6 +224,7 @@ async function restart(settings: MemberSettings): Promise<Opened> {
     memberId: metadata.memberId,
     clusterId: metadata.clusterId,
     restarted: true,
+    bootPeers: [],
   };
 }
 

@@ -8,6 +8,7 @@
 import type { RawNode } from "../raft/raw-node.ts";
 import type { MemoryStorage } from "../raft/storage.ts";
 import type {
+  ConfChange,
   ConfState,
   Entry,
   HardState,
@@ -24,15 +25,18 @@ import type { Store } from "../store/store.ts";
 import { applyV2Request, type V2Request } from "../store/v2-apply.ts";
 import { assert } from "../util/assert.ts";
 import type { Wal } from "../wal/wal.ts";
-import { type ApplyContext, applyEntry } from "./apply.ts";
+import { type ApplyContext, applyEntry, ConfChangeRejected } from "./apply.ts";
 import { type EntryPayload, encodePayload } from "./entry-payload.ts";
-import { listMembers } from "./membership.ts";
+import { listMembers, type MemberInfo, storeHas } from "./membership.ts";
+import { MembersError } from "./reconfigure.ts";
 import { Waiters } from "./waiters.ts";
 
 /** The outcome of an applied v2 request, with the Raft position it was applied at. */
 export interface ApplyResult {
   readonly event: Event | undefined;
   readonly error: EtcdError | undefined;
+  /** A membership change refused when applied (it raced with another change). */
+  readonly confError?: ConfChangeRejected;
   readonly raftIndex: number;
   readonly raftTerm: number;
 }
@@ -46,7 +50,10 @@ export interface ServerOptions {
   readonly snapshotCount: number;
   readonly maxSnapshots: number;
   readonly maxWals: number;
+  readonly strictReconfigCheck: boolean;
   readonly log: (line: string) => void;
+  /** This member was removed from the cluster (applied in its own log): it must stop. */
+  readonly onRemoved: () => void;
 }
 
 export interface ServerParts {
@@ -68,6 +75,7 @@ const CATCH_UP_ENTRIES = 5000;
 /** Where Raft messages for other members go (the peer transport, or a test network). */
 export interface PeerNetwork {
   send(msgs: readonly Message[]): void;
+  isActive(id: string): boolean;
   stats(): Record<string, PeerLinkStats>;
   addPeer(id: string, peerUrls: string[]): void;
   removePeer(id: string): void;
@@ -119,6 +127,7 @@ export class EtcdServer {
     ready: [] as { index: number; batch: Set<ReadWaiter> }[],
   };
   private knownPeers = new Set<string>();
+  private bootPeers: readonly MemberInfo[] = [];
   /** Proposals made while there was no leader; re-proposed once one is known. */
   private parked: Uint8Array[] = [];
   readonly startTime = new Date();
@@ -142,7 +151,7 @@ export class EtcdServer {
       store: this.currentStore,
       raft: this.raft,
       confState: parts.confState,
-      onMembersChanged: () => this.syncPeers(),
+      onMembersChanged: (type, nodeId) => this.onMembersChanged(type, nodeId),
     };
   }
 
@@ -168,8 +177,13 @@ export class EtcdServer {
   }
 
   /** Connects the member to its peers; messages are sent from the next Ready on. */
-  attachNetwork(network: PeerNetwork): void {
+  /**
+   * Connects the member to its peers. `bootPeers` are the members a joining member learned
+   * from the cluster before its own store has any: used until the store lists members.
+   */
+  attachNetwork(network: PeerNetwork, bootPeers: readonly MemberInfo[] = []): void {
     this.network = network;
+    this.bootPeers = bootPeers;
     this.syncPeers();
   }
 
@@ -181,6 +195,57 @@ export class EtcdServer {
       this.raft.step(m);
     }
     this.schedule();
+  }
+
+  get strictReconfigCheck(): boolean {
+    return this.options.strictReconfigCheck;
+  }
+
+  isPeerActive(id: string): boolean {
+    return this.network?.isActive(id) ?? false;
+  }
+
+  /**
+   * Proposes a membership change and resolves once it is applied here. A leader removing
+   * itself first hands leadership to its most up-to-date follower, so writes barely pause.
+   */
+  async proposeConfChange(type: ConfChange["type"], nodeId: string, peerURLs: string[]) {
+    if (type === "removeNode" && nodeId === this.memberId && this.soft.state === "leader") {
+      await this.transferLeadershipAway();
+    }
+    const id = this.waiters.nextId();
+    const done = this.waiters.wait(id, this.requestTimeoutMs, () => timeoutError(this.currentStore));
+    const context = new TextEncoder().encode(JSON.stringify({ id: nodeId, peerURLs, requestId: id }));
+    try {
+      this.raft.proposeConfChange({ type, nodeId, context });
+    } catch {
+      // Dropped: no leader, or another change still pending. The caller may retry.
+      this.waiters.fail(id, new MembersError(500, "etcdserver: unhealthy cluster"));
+    }
+    this.schedule();
+    const result = await done;
+    if (result.confError !== undefined) {
+      throw new MembersError(result.confError.status, result.confError.message);
+    }
+  }
+
+  /** Transfers leadership to the follower with the longest log; waits up to one election. */
+  private async transferLeadershipAway(): Promise<void> {
+    const progress = this.raft.status().progress ?? {};
+    let best = "";
+    let bestMatch = -1;
+    for (const [id, p] of Object.entries(progress)) {
+      if (id !== this.memberId && p.match > bestMatch) {
+        best = id;
+        bestMatch = p.match;
+      }
+    }
+    if (best === "") return;
+    this.raft.transferLeader(best);
+    this.schedule();
+    const deadline = Date.now() + 2 * this.options.electionMs;
+    while (this.soft.lead !== best && Date.now() < deadline) await Bun.sleep(10);
+    this.options.log(`transferred leadership to ${best} before removing this member`);
   }
 
   /** Follower link figures as seen from this member (meaningful on the leader). */
@@ -200,11 +265,20 @@ export class EtcdServer {
     this.schedule();
   }
 
+  private onMembersChanged(type: ConfChange["type"], nodeId: string): void {
+    if (type === "removeNode" && nodeId === this.memberId) {
+      this.options.onRemoved();
+      return;
+    }
+    this.syncPeers();
+  }
+
   /** Tells the network about every member in the store (other than this one). */
   private syncPeers(): void {
     const network = this.network;
     if (network === undefined) return;
-    const members = listMembers(this.currentStore);
+    const stored = listMembers(this.currentStore);
+    const members = stored.length > 0 ? stored : this.bootPeers;
     const current = new Set<string>();
     for (const m of members) {
       if (m.id === this.memberId) continue;
@@ -234,13 +308,7 @@ export class EtcdServer {
 
   /** True when the store holds `path` (internal paths such as `/0/version` included). */
   hasKey(path: string): boolean {
-    try {
-      this.store.get(path, false, false);
-      return true;
-    } catch (error) {
-      if (error instanceof EtcdError) return false;
-      throw error;
-    }
+    return storeHas(this.currentStore, path);
   }
 
   /** Resolves true if an empty proposal commits and applies within timeoutMs. */
@@ -487,9 +555,11 @@ export class EtcdServer {
       const outcome = applyEntry(this.applyContext, entry);
       this.appliedIndex = entry.index;
       if (outcome !== undefined && outcome.id !== "") {
+        const { error } = outcome;
         this.waiters.trigger(outcome.id, {
           event: outcome.event,
-          error: outcome.error,
+          error: error instanceof EtcdError ? error : undefined,
+          ...(error instanceof ConfChangeRejected ? { confError: error } : {}),
           raftIndex: entry.index,
           raftTerm: this.term,
         });

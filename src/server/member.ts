@@ -14,7 +14,7 @@ import { DEFAULT_LIMITS, type StreamSocketData, Transport } from "../transport/t
 import { WalError } from "../wal/errors.ts";
 import { BootstrapError, openMember } from "./bootstrap.ts";
 import { EtcdServer } from "./etcd-server.ts";
-import { clusterVersionPath, listMembers, membersDir } from "./membership.ts";
+import { clusterVersionPath, listMembers, type MemberInfo, membersDir } from "./membership.ts";
 import type { MemberSettings } from "./settings.ts";
 
 export interface RunningMember {
@@ -42,7 +42,12 @@ export async function startMember(
     snapshotCount: settings.snapshotCount,
     maxSnapshots: settings.maxSnapshots,
     maxWals: settings.maxWals,
+    strictReconfigCheck: settings.strictReconfigCheck,
     log,
+    onRemoved: () => {
+      log("this member has been permanently removed from the cluster. Exiting.");
+      process.exit(0);
+    },
   });
   await server.replayCommitted();
   checkIdentity(server, settings);
@@ -58,7 +63,7 @@ export async function startMember(
   );
   // Like etcd, serve clients only once this member's attributes are published, so the first
   // client request already sees the member in /v2/members.
-  const peer = listenPeers(server, settings, log);
+  const peer = listenPeers(server, settings, log, opened.bootPeers);
   await publishAttributes(server, settings, log);
   const listeners = { client: listenClients(server, settings), peer: peer.servers };
   return {
@@ -88,7 +93,12 @@ function listenClients(server: EtcdServer, settings: MemberSettings) {
 }
 
 /** The peer side: Raft streams and snapshots (transport), plus `/members` and `/version`. */
-function listenPeers(server: EtcdServer, settings: MemberSettings, log: Log) {
+function listenPeers(
+  server: EtcdServer,
+  settings: MemberSettings,
+  log: Log,
+  bootPeers: readonly MemberInfo[],
+) {
   const transport = new Transport({
     memberId: server.memberId,
     clusterId: server.clusterId,
@@ -120,7 +130,7 @@ function listenPeers(server: EtcdServer, settings: MemberSettings, log: Log) {
       },
     });
   });
-  server.attachNetwork(transport);
+  server.attachNetwork(transport, bootPeers);
   return { servers, transport };
 }
 
@@ -177,6 +187,8 @@ export function settingsFromConfig(config: Config): MemberSettings {
     advertiseClientUrls: config.advertiseClientUrls.map(formatUrl),
     listenPeerUrls: config.listenPeerUrls.map(formatUrl),
     cors: config.cors,
+    strictReconfigCheck: config.strictReconfigCheck,
+    advertisePeerUrls: config.initialAdvertisePeerUrls.map(formatUrl),
   };
 }
 

@@ -28,4 +28,7 @@ export interface MemberSettings {
   readonly advertiseClientUrls: readonly string[];
   readonly listenPeerUrls: readonly string[];
   readonly cors: readonly string[];
+  readonly strictReconfigCheck: boolean;
+  /** `--initial-advertise-peer-urls`: used to find this member when joining a cluster. */
+  readonly advertisePeerUrls: readonly string[];
 }

@@ -270,7 +270,17 @@ export class Simulation {
       const rd = node.rn.ready();
       if (this.faults && this.prng.chance(this.cfg.asyncPersistRate)) {
         // The server awaits fsync; meanwhile raft keeps stepping messages, ticks, proposals.
-        node.held = { rd, releaseAt: this.now + 1 + this.prng.nextInt(3) };
+        // A leader may send its appends and heartbeats before its own fsync completes (Raft
+        // thesis §10.2.1); everything else waits for the fsync.
+        // Only when term and vote are already durable: a vote must never be sent unpersisted.
+        const disk = node.disk.hardStateCopy();
+        const hs = rd.hardState;
+        const durable = hs === undefined || (hs.term === disk.term && hs.vote === disk.vote);
+        const early = durable && node.rn.status().state === "leader";
+        const sendNow = (m: Message) => early && (m.type === "MsgApp" || m.type === "MsgHeartbeat");
+        for (const m of rd.messages) if (sendNow(m)) this.send(m);
+        const held: Ready = { ...rd, messages: rd.messages.filter((m) => !sendNow(m)) };
+        node.held = { rd: held, releaseAt: this.now + 1 + this.prng.nextInt(3) };
         return;
       }
       this.handleReady(node, node.rn, rd);

@@ -46,6 +46,11 @@ export interface StartOptions {
   readonly dataDir?: string;
   readonly extraArgs?: readonly string[];
   readonly env?: Record<string, string>;
+  /** A fixed peer URL (e.g. one announced with `member add`); default: a free port. */
+  readonly peerUrl?: string;
+  /** `--initial-cluster` value; default: this member alone. */
+  readonly initialCluster?: string;
+  readonly initialClusterState?: "new" | "existing";
 }
 
 function commandFor(kind: "etcd-bun" | "etcd"): string[] {
@@ -59,7 +64,7 @@ export async function startMember(options: StartOptions = {}): Promise<MemberPro
   let lastError: unknown;
   for (let attempt = 0; attempt < START_ATTEMPTS; attempt++) {
     const clientUrl = `http://127.0.0.1:${await freePort()}`;
-    const peerUrl = `http://127.0.0.1:${await freePort()}`;
+    const peerUrl = options.peerUrl ?? `http://127.0.0.1:${await freePort()}`;
     const args = [
       ...commandFor(kind),
       "--name",
@@ -75,7 +80,9 @@ export async function startMember(options: StartOptions = {}): Promise<MemberPro
       "--initial-advertise-peer-urls",
       peerUrl,
       "--initial-cluster",
-      `${name}=${peerUrl}`,
+      options.initialCluster ?? `${name}=${peerUrl}`,
+      "--initial-cluster-state",
+      options.initialClusterState ?? "new",
       ...(options.extraArgs ?? []),
     ];
     const member = spawnMember(args, { clientUrl, peerUrl, dataDir, name, env: options.env ?? {} });

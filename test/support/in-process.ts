@@ -36,6 +36,8 @@ export function testSettings(overrides: Partial<MemberSettings> = {}): MemberSet
     advertiseClientUrls: ["http://127.0.0.1:0"],
     listenPeerUrls: ["http://127.0.0.1:0"],
     cors: ["*"],
+    strictReconfigCheck: true,
+    advertisePeerUrls: [peerUrl],
     ...overrides,
   };
 }

@@ -1,0 +1,190 @@
+/**
+ * Runtime reconfiguration with real processes and etcdctl: grow a cluster 1 → 3 with
+ * `member add` + `--initial-cluster-state existing`, remove members (the removed one exits),
+ * the members API's error answers, operator mistakes when joining, and disaster recovery with
+ * `--force-new-cluster`.
+ */
+import { afterEach, expect, test } from "bun:test";
+import {
+  type ClusterProcess,
+  freePort,
+  type MemberProcess,
+  startCluster,
+  startMember,
+} from "../support/cluster-process.ts";
+
+const FAST = ["--heartbeat-interval", "50", "--election-timeout", "500"];
+let started: MemberProcess[] = [];
+let cluster: ClusterProcess | undefined;
+afterEach(async () => {
+  await Promise.all(started.map((m) => m.stop()));
+  await cluster?.stop();
+  started = [];
+  cluster = undefined;
+});
+
+function etcdctl(endpoint: string, args: string[]) {
+  const r = Bun.spawnSync(["etcdctl", "--endpoints", endpoint, ...args], {
+    env: { ...process.env, ETCDCTL_API: "2" },
+  });
+  return { code: r.exitCode, out: r.stdout.toString() + r.stderr.toString() };
+}
+
+async function put(m: MemberProcess, key: string, value: string) {
+  const res = await fetch(`${m.clientUrl}/v2/keys${key}`, {
+    method: "PUT",
+    body: new URLSearchParams({ value }),
+    signal: AbortSignal.timeout(15_000),
+  });
+  await res.arrayBuffer();
+  return res.status;
+}
+
+async function read(m: MemberProcess, key: string) {
+  const res = await fetch(`${m.clientUrl}/v2/keys${key}?quorum=true`);
+  return ((await res.json()) as { node?: { value?: string } }).node?.value;
+}
+
+/** `member add` through etcdctl, then start the new member with the lines it printed. */
+async function addAndStart(seed: MemberProcess, name: string): Promise<MemberProcess> {
+  const peerUrl = `http://127.0.0.1:${await freePort()}`;
+  const added = etcdctl(seed.clientUrl, ["member", "add", name, peerUrl]);
+  expect(added.code).toBe(0);
+  expect(added.out).toContain(`Added member named ${name} with ID`);
+  const initialCluster = /ETCD_INITIAL_CLUSTER="([^"]+)"/.exec(added.out)?.[1];
+  expect(added.out).toContain('ETCD_INITIAL_CLUSTER_STATE="existing"');
+  if (initialCluster === undefined) throw new Error(added.out);
+  const member = await startMember({
+    name,
+    peerUrl,
+    initialCluster,
+    initialClusterState: "existing",
+    extraArgs: FAST,
+  });
+  started.push(member);
+  return member;
+}
+
+test.skipIf(Bun.which("etcdctl") === null)(
+  "grow 1 → 3 with member add, then remove one (it exits)",
+  async () => {
+    const first = await startMember({ name: "infra0", extraArgs: FAST });
+    started.push(first);
+    expect(await put(first, "/grow/before", "1")).toBe(201);
+    const second = await addAndStart(first, "infra1");
+    const third = await addAndStart(first, "infra2");
+    expect(await put(third, "/grow/after", "2")).toBe(201);
+    for (const m of [first, second, third]) {
+      expect(await read(m, "/grow/before")).toBe("1");
+      expect(await read(m, "/grow/after")).toBe("2");
+    }
+    const list = etcdctl(first.clientUrl, ["member", "list"]);
+    expect(list.out.trim().split("\n")).toHaveLength(3);
+    expect(list.out).not.toContain("unstarted");
+    // Remove the third: it learns it was removed and exits.
+    const id = /^([0-9a-f]+): name=infra2/m.exec(list.out)?.[1] ?? "";
+    const removed = etcdctl(first.clientUrl, ["member", "remove", id]);
+    expect(removed.out).toContain(`Removed member ${id} from cluster`);
+    expect(await Promise.race([third.proc.exited, Bun.sleep(10_000).then(() => "running")])).toBe(
+      0,
+    );
+    expect(third.output()).toContain("this member has been permanently removed from the cluster");
+    expect(await put(first, "/grow/two", "3")).toBe(201);
+    // A removed id stays removed.
+    const again = await fetch(`${first.clientUrl}/v2/members/${id}`, { method: "DELETE" });
+    expect(again.status).toBe(410);
+    expect(await again.json()).toEqual({ message: `Member permanently removed: ${id}` });
+  },
+  120_000,
+);
+
+test("the members API refuses bad requests with etcd's status codes", async () => {
+  const m = await startMember({ extraArgs: FAST });
+  started.push(m);
+  const post = (body: string, type = "application/json") =>
+    fetch(`${m.clientUrl}/v2/members`, { method: "POST", body, headers: { "content-type": type } });
+  const form = await post(
+    '{"peerURLs":["http://127.0.0.1:1"]}',
+    "application/x-www-form-urlencoded",
+  );
+  expect(form.status).toBe(415);
+  expect(await form.json()).toEqual({
+    message: "Bad Content-Type application/x-www-form-urlencoded, accept application/json",
+  });
+  const scheme = await post('{"peerURLs":["ftp://x:1"]}');
+  expect(scheme.status).toBe(400);
+  expect(await scheme.json()).toEqual({
+    message: "URL scheme must be http, https, unix, or unixs: ftp://x:1",
+  });
+  expect((await post("{bad")).status).toBe(400);
+  const dup = await post(JSON.stringify({ peerURLs: [m.peerUrl] }));
+  expect(dup.status).toBe(409);
+  expect(await dup.json()).toEqual({ message: "membership: peerURL exists" });
+  const unknown = await fetch(`${m.clientUrl}/v2/members/abc`, { method: "DELETE" });
+  expect(unknown.status).toBe(404);
+  expect(await unknown.json()).toEqual({ message: "No such member: abc" });
+});
+
+test("strict reconfig check: a 2-member cluster with one member down refuses another add", async () => {
+  const first = await startMember({ name: "infra0", extraArgs: FAST });
+  started.push(first);
+  const added = await fetch(`${first.clientUrl}/v2/members`, {
+    method: "POST",
+    headers: { "content-type": "application/json" },
+    body: JSON.stringify({ peerURLs: [`http://127.0.0.1:${await freePort()}`] }),
+  });
+  expect(added.status).toBe(201); // 1 started of 2 is allowed, as in etcd
+  const member = (await added.json()) as { id: string; name: string; clientURLs: string[] };
+  expect(member).toMatchObject({ name: "", clientURLs: [] });
+  // Now 1 of 2 members is started: a third would need 2 started for its quorum.
+  const refused = await fetch(`${first.clientUrl}/v2/members`, {
+    method: "POST",
+    headers: { "content-type": "application/json" },
+    body: JSON.stringify({ peerURLs: [`http://127.0.0.1:${await freePort()}`] }),
+  });
+  expect(refused.status).toBe(500);
+  expect(await refused.json()).toEqual({
+    message: "etcdserver: re-configuration failed due to not enough started members",
+  });
+}, 60_000);
+
+test("joining mistakes get a clear error and do not touch the cluster", async () => {
+  const first = await startMember({ name: "infra0", extraArgs: FAST });
+  started.push(first);
+  // Not added with member add: no member has these peer URLs.
+  const error = await startMember({
+    name: "stray",
+    initialCluster: `infra0=${first.peerUrl},stray=http://127.0.0.1:1`,
+    initialClusterState: "existing",
+  }).then(
+    () => undefined,
+    (e: unknown) => String(e),
+  );
+  expect(error).toContain("cannot start member: no member of cluster");
+  expect(error).toContain("add this member first");
+  const members = (await (await fetch(`${first.clientUrl}/v2/members`)).json()) as {
+    members: unknown[];
+  };
+  expect(members.members).toHaveLength(1);
+});
+
+test("--force-new-cluster rebuilds a one-member cluster from a survivor's data dir", async () => {
+  cluster = await startCluster({ size: 3, extraArgs: FAST });
+  const leader = await cluster.leader();
+  for (let i = 0; i < 30; i++) expect(await put(leader, `/dr/k${i}`, String(i))).toBe(201);
+  const survivor = cluster.members[0];
+  if (survivor === undefined) throw new Error("no member");
+  await Promise.all(cluster.members.map((m) => m.kill("SIGKILL")));
+  const rebuilt = await startMember({
+    name: survivor.name,
+    dataDir: survivor.dataDir,
+    extraArgs: ["--force-new-cluster", ...FAST],
+  });
+  started.push(rebuilt);
+  for (let i = 0; i < 30; i++) expect(await read(rebuilt, `/dr/k${i}`)).toBe(String(i));
+  expect(await put(rebuilt, "/dr/new", "x")).toBe(201);
+  const members = (await (await fetch(`${rebuilt.clientUrl}/v2/members`)).json()) as {
+    members: { name: string }[];
+  };
+  expect(members.members.map((m) => m.name)).toEqual([survivor.name]);
+}, 120_000);
