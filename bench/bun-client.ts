@@ -23,7 +23,11 @@ export const VALUE_BYTES = 256;
 const FORM = { "content-type": "application/x-www-form-urlencoded" };
 
 export async function put(url: string, key: string, value: string): Promise<number> {
-  const res = await fetch(`${url}/v2/keys/${key}`, { method: "PUT", body: `value=${value}`, headers: FORM });
+  const res = await fetch(`${url}/v2/keys/${key}`, {
+    method: "PUT",
+    body: `value=${value}`,
+    headers: FORM,
+  });
   const body = (await res.json()) as { node?: { modifiedIndex?: number } };
   if (res.status !== 200 && res.status !== 201) throw new Error(`PUT ${key}: ${res.status}`);
   return body.node?.modifiedIndex ?? 0;

@@ -44,7 +44,8 @@ function spawnMember(member: Omit<Member, "proc">): Subprocess {
 export async function waitServing(member: Member, path: string, startedAt: number) {
   const deadline = startedAt + START_TIMEOUT_MS;
   while (performance.now() < deadline) {
-    if (member.proc.exitCode !== null) throw new Error(`${member.name} exited; see ${member.logPath}`);
+    if (member.proc.exitCode !== null)
+      throw new Error(`${member.name} exited; see ${member.logPath}`);
     try {
       const res = await fetch(`${member.clientUrl}${path}`, { signal: AbortSignal.timeout(1000) });
       await res.arrayBuffer();
@@ -54,7 +55,9 @@ export async function waitServing(member: Member, path: string, startedAt: numbe
     }
     await Bun.sleep(READY_POLL_MS);
   }
-  throw new Error(`${member.name} not serving ${path} in ${START_TIMEOUT_MS} ms; see ${member.logPath}`);
+  throw new Error(
+    `${member.name} not serving ${path} in ${START_TIMEOUT_MS} ms; see ${member.logPath}`,
+  );
 }
 
 /** SIGKILLs a member and starts it again on the same data dir; returns ms from spawn to a 200 on `path`. */
@@ -65,7 +68,10 @@ export async function restartMember(member: Member, path: string): Promise<numbe
   return await waitServing(member, path, startedAt);
 }
 
-function memberArgs(kind: ServerKind, m: { name: string; dataDir: string; client: string; peer: string }) {
+function memberArgs(
+  kind: ServerKind,
+  m: { name: string; dataDir: string; client: string; peer: string },
+) {
   const command = kind === "etcd" ? [REAL_ETCD, "--enable-v2=true"] : [process.execPath, MAIN];
   return [
     ...command,
@@ -75,7 +81,11 @@ function memberArgs(kind: ServerKind, m: { name: string; dataDir: string; client
   ];
 }
 
-export async function startCluster(kind: ServerKind, size: number, rootDir: string): Promise<Cluster> {
+export async function startCluster(
+  kind: ServerKind,
+  size: number,
+  rootDir: string,
+): Promise<Cluster> {
   const base = join(rootDir, `${kind}-${size}m-${Date.now().toString(36)}`);
   mkdirSync(base, { recursive: true });
   trackDir(base);
@@ -93,7 +103,13 @@ export async function startCluster(kind: ServerKind, size: number, rootDir: stri
       ...["--initial-cluster", initialCluster, "--initial-cluster-token", base],
       ...["--initial-cluster-state", "new"],
     ];
-    const info = { name: s.name, clientUrl: s.client, dataDir: s.dataDir, args, logPath: join(base, `${s.name}.log`) };
+    const info = {
+      name: s.name,
+      clientUrl: s.client,
+      dataDir: s.dataDir,
+      args,
+      logPath: join(base, `${s.name}.log`),
+    };
     return { ...info, proc: spawnMember(info) };
   });
   const stop = async () => {
@@ -114,7 +130,9 @@ async function findLeader(members: readonly Member[]): Promise<number> {
   const deadline = performance.now() + START_TIMEOUT_MS;
   while (performance.now() < deadline) {
     for (const [i, m] of members.entries()) {
-      const state = await fetch(`${m.clientUrl}/v2/stats/self`, { signal: AbortSignal.timeout(1000) })
+      const state = await fetch(`${m.clientUrl}/v2/stats/self`, {
+        signal: AbortSignal.timeout(1000),
+      })
         .then((r) => r.json() as Promise<{ state?: string }>)
         .catch(() => ({ state: "" }));
       if (state.state === "StateLeader") return i;

@@ -23,7 +23,11 @@ export function summarize(samples: readonly number[]): Summary {
   const n = sorted.length;
   const mid = Math.floor(n / 2);
   const median =
-    n === 0 ? Number.NaN : n % 2 === 1 ? (sorted[mid] ?? 0) : ((sorted[mid - 1] ?? 0) + (sorted[mid] ?? 0)) / 2;
+    n === 0
+      ? Number.NaN
+      : n % 2 === 1
+        ? (sorted[mid] ?? 0)
+        : ((sorted[mid - 1] ?? 0) + (sorted[mid] ?? 0)) / 2;
   return {
     median,
     min: sorted[0] ?? Number.NaN,

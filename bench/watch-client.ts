@@ -80,7 +80,12 @@ export async function runWatch(job: WatchJob): Promise<WatchResult> {
   });
   const startIndex = Number(dirRes.headers.get("x-etcd-index"));
   await dirRes.arrayBuffer();
-  const state: WatchState = { lastIndex: 0, errors: 0, latencies: [], abort: new AbortController() };
+  const state: WatchState = {
+    lastIndex: 0,
+    errors: 0,
+    latencies: [],
+    abort: new AbortController(),
+  };
   const watchers = Array.from({ length: job.watchers }, (_, i) =>
     watcher(job, job.urls[i % job.urls.length] ?? "", startIndex + 1, state),
   );
@@ -93,7 +98,9 @@ export async function runWatch(job: WatchJob): Promise<WatchResult> {
     const wait = started + n * intervalMs - performance.now();
     if (wait > 0) await Bun.sleep(wait);
     const stamp = performance.now().toFixed(3);
-    written.push(await put(job.writerUrl, `${job.dir}/k${n % 100}`, stamp.padEnd(VALUE_BYTES, "x")));
+    written.push(
+      await put(job.writerUrl, `${job.dir}/k${n % 100}`, stamp.padEnd(VALUE_BYTES, "x")),
+    );
   }
   state.lastIndex = written[written.length - 1] ?? startIndex;
   const timer = setTimeout(() => state.abort.abort(), DRAIN_TIMEOUT_MS);

@@ -59,9 +59,16 @@ export async function runWrk(run: WrkRun): Promise<WrkResult> {
   const durationSec = Math.max(1, Math.round(run.durationMs / 1000));
   const args = [WRK, `-t${threads}`, `-c${connections}`, `-d${durationSec}s`, "--timeout", "10s"];
   args.push("-s", SCRIPT, run.urls[0] ?? "", "--", run.mode, run.prefix, String(run.keys));
-  const proc = Bun.spawn(args, { stdout: "pipe", stderr: "pipe", env: { ...process.env, WRK_HOSTS: hosts } });
+  const proc = Bun.spawn(args, {
+    stdout: "pipe",
+    stderr: "pipe",
+    env: { ...process.env, WRK_HOSTS: hosts },
+  });
   trackProcess(proc);
-  const [stdout, stderr] = await Promise.all([new Response(proc.stdout).text(), new Response(proc.stderr).text()]);
+  const [stdout, stderr] = await Promise.all([
+    new Response(proc.stdout).text(),
+    new Response(proc.stderr).text(),
+  ]);
   await proc.exited;
   const line = stdout.split("\n").find((l) => l.startsWith("{"));
   if (proc.exitCode !== 0 || line === undefined) {

@@ -6,6 +6,7 @@
 import { type ArgDef, type ArgsDef, type CommandDef, defineCommand, renderUsage } from "citty";
 import { DISCOVERY_SERVER_FLAGS } from "../config/discovery-server.ts";
 import { FLAGS, type FlagGroup, type FlagSpec } from "../config/flags.ts";
+import { BACKUP_FLAGS } from "../tools/backup-command.ts";
 
 /** The product version, and the etcd API version whose behaviour it reproduces. */
 export const VERSION = "0.1.0";
@@ -67,6 +68,24 @@ export const discoveryCommand: CommandDef = defineCommand({
   args: discoveryArgs(),
 });
 
+function backupArgs(): ArgsDef {
+  const args: ArgsDef = {};
+  for (const spec of BACKUP_FLAGS) {
+    const description = spec.required ? `${spec.help} Required.` : spec.help;
+    args[spec.name] = { type: "string", description, valueHint: spec.name };
+  }
+  return args;
+}
+
+export const backupCommand: CommandDef = defineCommand({
+  meta: {
+    name: "backup",
+    description:
+      "Copy a member's data dir (safe while it runs) into a new data dir with new member and cluster IDs, to start with --force-new-cluster (etcdctl backup).",
+  },
+  args: backupArgs(),
+});
+
 export const rootCommand: CommandDef = defineCommand({
   meta: {
     name: "etcd-bun",
@@ -74,7 +93,7 @@ export const rootCommand: CommandDef = defineCommand({
     description: `An etcd ${COMPATIBLE_ETCD_VERSION}-compatible key-value store. Every flag may also be set through its ETCD_* environment variable; a flag and its variable together are an error.`,
   },
   args: helpArgs(),
-  subCommands: { discovery: discoveryCommand },
+  subCommands: { discovery: discoveryCommand, backup: backupCommand },
 });
 
 const GROUP_TITLES: readonly (readonly [FlagGroup, string])[] = [
@@ -98,8 +117,9 @@ function flagHelp(spec: FlagSpec): string {
  * renderer right-aligns 40 long flags into an unreadable column, so the root help is rendered
  * from the same table here; the subcommand help comes from citty.
  */
-export async function helpText(sub?: "discovery"): Promise<string> {
+export async function helpText(sub?: "discovery" | "backup"): Promise<string> {
   if (sub === "discovery") return renderUsage(discoveryCommand, rootCommand);
+  if (sub === "backup") return renderUsage(backupCommand, rootCommand);
   const lines = [
     "Usage:",
     "",
@@ -111,6 +131,8 @@ export async function helpText(sub?: "discovery"): Promise<string> {
     "    Show this help.",
     "  etcd-bun discovery [flags]",
     "    Run the discovery service (not yet implemented).",
+    "  etcd-bun backup --data-dir D [--wal-dir W] --backup-dir B [--backup-wal-dir BW]",
+    "    Back up a member's data dir into a new one (start it with --force-new-cluster).",
     "",
     "Flags may be written -name, --name, -name=value or --name=value. Every flag can also be set",
     "through the ETCD_* variable shown; setting both a flag and its variable is an error.",

@@ -32,7 +32,7 @@ export function walExistsOnDisk(walDir: string): boolean {
 /**
  * Runs the CLI for argv (without program name) and env. Configuration errors print one line
  * `etcd-bun: <message>` to stderr and return 1; warnings go to stderr as
- * `etcd-bun: warning: <message>`.
+ * `etcd-bun: warning: <message>`. Subcommand `backup` is handled by src/tools/backup-command.ts.
  */
 export async function runCli(
   argv: readonly string[],
@@ -40,6 +40,10 @@ export async function runCli(
   io: CliIo,
   deps: CliDeps,
 ): Promise<number> {
+  if (argv[0] === "backup") {
+    const { runBackupCommand } = await import("../tools/backup-command.ts");
+    return runBackupCommand(argv.slice(1), io, () => helpText("backup"));
+  }
   let parsed: ReturnType<typeof parseConfig>;
   try {
     parsed = parseConfig(argv, env, { walExists: deps.walExists ?? walExistsOnDisk });

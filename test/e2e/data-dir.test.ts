@@ -38,6 +38,18 @@ function walSegment(dataDir: string): string {
   return join(dir, name);
 }
 
+/** Offset of the first occurrence of `needle` in the file, or -1. */
+function findBytes(file: string, needle: Uint8Array): number {
+  const fd = openSync(file, "r");
+  try {
+    const buf = Buffer.alloc(fstatSync(fd).size);
+    readSync(fd, buf, 0, buf.length, 0);
+    return buf.indexOf(needle);
+  } finally {
+    closeSync(fd);
+  }
+}
+
 /** Offset just past the last non-zero byte of a preallocated segment. */
 function writtenEnd(file: string): number {
   const fd = openSync(file, "r");
@@ -103,8 +115,12 @@ test("a torn WAL tail is repaired and the earlier writes are kept", async () => 
 test("a flipped bit in the middle of the WAL is refused with a clear error", async () => {
   member = await startMember();
   await putKeys(member, 50);
+  await member.kill("SIGKILL");
   const segment = walSegment(member.dataDir);
-  flipBit(segment, Math.floor(writtenEnd(segment) / 2));
+  // Flip a bit inside the payload of a write from the middle of the log (CRC-covered bytes).
+  const offset = findBytes(segment, new TextEncoder().encode("value-25"));
+  expect(offset).toBeGreaterThan(0);
+  flipBit(segment, offset + 3);
   const output = await restartExpectingRefusal(member);
   expect(output).toMatch(/cannot start member: wal: .*(crc|corrupt|mismatch)/i);
   expect(output).not.toContain("    at ");

@@ -1,0 +1,315 @@
+/**
+ * The workloads: what each measures and how. Each has an optional `prepare` (once per cluster)
+ * and a `measure` (once per repeat, warm-up included) returning named figures. The runner owns
+ * clusters, ordering and repeats; this module must not start or stop clusters.
+ */
+import { cpus } from "node:os";
+import type { FillJob } from "./bun-client.ts";
+import { runClient } from "./client-process.ts";
+import { type Cluster, restartMember } from "./cluster.ts";
+import { countSyncs } from "./fsync-count.ts";
+import type { BenchOptions } from "./options.ts";
+import { cpuSeconds, diskUsageBytes, machineJiffies, rssBytes } from "./procs.ts";
+import type { WatchJob, WatchResult } from "./watch-client.ts";
+import { runWrk, type WrkMode, type WrkResult } from "./wrk-driver.ts";
+
+export type Figures = Record<string, number>;
+
+export interface MetricSpec {
+  readonly key: string;
+  readonly label: string;
+  readonly digits: number;
+}
+
+export interface BenchContext {
+  readonly cluster: Cluster;
+  readonly options: BenchOptions;
+  /** Scratch directory for strace output and the like (removed at the end). */
+  readonly scratchDir: string;
+}
+
+export interface Workload {
+  readonly id: string;
+  readonly title: string;
+  readonly members: 1 | 3;
+  /** "fresh": needs clusters of its own (memory, restart), started after the others. */
+  readonly phase: "shared" | "fresh";
+  readonly driver: string;
+  readonly metrics: readonly MetricSpec[];
+  prepare?(ctx: BenchContext): Promise<void>;
+  measure(ctx: BenchContext, repeat: number): Promise<Figures>;
+}
+
+const WRK_DRIVER = "wrk (C, epoll) + bench/wrk/etcd-v2.lua, separate process";
+const BUN_DRIVER = "bench/bun-client.ts (Bun fetch), separate process";
+const GET_KEYS = 1000;
+const PUT_KEYS = 10_000;
+
+const RATE: MetricSpec = { key: "perSec", label: "req/s", digits: 0 };
+const WRITES: MetricSpec = { key: "perSec", label: "writes/s", digits: 0 };
+const P50: MetricSpec = { key: "p50Ms", label: "p50 ms", digits: 2 };
+const P99: MetricSpec = { key: "p99Ms", label: "p99 ms", digits: 2 };
+
+async function leaderUrl(cluster: Cluster): Promise<string> {
+  return cluster.members[await cluster.leaderIndex()]?.clientUrl ?? "";
+}
+
+function pidsOf(cluster: Cluster): number[] {
+  return cluster.members.map((m) => m.proc.pid);
+}
+
+/** Runs `fn` and adds the servers' and the driver's CPU use, in cores (CPU-seconds per second). */
+async function withCpu(
+  cluster: Cluster,
+  fn: () => Promise<{ figures: Figures; driverCpuSec: number }>,
+): Promise<Figures> {
+  const pids = pidsOf(cluster);
+  const before = pids.map(cpuSeconds);
+  const machineBefore = machineJiffies();
+  const started = performance.now();
+  const { figures, driverCpuSec } = await fn();
+  const wallSec = (performance.now() - started) / 1000;
+  const serverSec = pids.map(cpuSeconds).reduce((sum, s, i) => sum + s - (before[i] ?? 0), 0);
+  const machineAfter = machineJiffies();
+  // Busy share of all cores, times the core count: includes other tenants of a shared machine.
+  const machineCpu =
+    ((machineAfter.busy - machineBefore.busy) / (machineAfter.total - machineBefore.total)) *
+    cpus().length;
+  return {
+    ...figures,
+    serverCpu: serverSec / wallSec,
+    driverCpu: driverCpuSec / wallSec,
+    machineCpu,
+  };
+}
+
+function wrkFigures(r: WrkResult): Figures {
+  return {
+    perSec: r.perSec,
+    p50Ms: r.p50Ms,
+    p99Ms: r.p99Ms,
+    errors: r.errors,
+    connections: r.connections,
+  };
+}
+
+async function wrkMeasure(
+  ctx: BenchContext,
+  run: { urls: string[]; connections: number; mode: WrkMode; prefix: string; keys: number },
+) {
+  await runWrk({ ...run, durationMs: ctx.options.warmupMs });
+  return await withCpu(ctx.cluster, async () => {
+    const r = await runWrk({ ...run, durationMs: ctx.options.runMs });
+    return { figures: wrkFigures(r), driverCpuSec: r.driverCpuSec };
+  });
+}
+
+async function fill(url: string, prefix: string, count: number) {
+  const job: FillJob = { mode: "fill", url, prefix, count, concurrency: 64 };
+  return (await runClient<{ perSec: number }>(job)).result;
+}
+
+type PutSpread = "one" | "spread" | "leader";
+
+function putWorkload(members: 1 | 3, connections: number, spread: PutSpread): Workload {
+  const where =
+    spread === "one" ? "" : spread === "spread" ? ", spread over members" : ", all to leader";
+  return {
+    id: `${members}m-put-c${connections}${spread === "one" ? "" : `-${spread}`}`,
+    title: `${members}m PUT ${connections === 1 ? "sequential, 1 client" : `${connections} conns${where}`}`,
+    members,
+    phase: "shared",
+    driver: WRK_DRIVER,
+    metrics: [WRITES, P50, P99],
+    async measure(ctx) {
+      const urls =
+        spread === "spread"
+          ? ctx.cluster.members.map((m) => m.clientUrl)
+          : [await leaderUrl(ctx.cluster)];
+      return await wrkMeasure(ctx, {
+        urls,
+        connections,
+        mode: "put",
+        prefix: "/v2/keys/bench-put/",
+        keys: PUT_KEYS,
+      });
+    },
+  };
+}
+
+function getWorkload(members: 1 | 3, quorum: boolean): Workload {
+  return {
+    id: `${members}m-${quorum ? "qget" : "get"}-c64`,
+    title: `${members}m GET${quorum ? " quorum=true" : ""} 64 conns${members > 1 ? ", spread" : ""}`,
+    members,
+    phase: "shared",
+    driver: WRK_DRIVER,
+    metrics: [RATE, P50, P99],
+    async prepare(ctx) {
+      await fill(await leaderUrl(ctx.cluster), "bench-get/", GET_KEYS);
+    },
+    async measure(ctx) {
+      const urls = ctx.cluster.members.map((m) => m.clientUrl);
+      const mode = quorum ? "qget" : "get";
+      return await wrkMeasure(ctx, {
+        urls,
+        connections: 64,
+        mode,
+        prefix: "/v2/keys/bench-get/",
+        keys: GET_KEYS,
+      });
+    },
+  };
+}
+
+function recursiveGetWorkload(members: 1 | 3): Workload {
+  return {
+    id: `${members}m-rget`,
+    title: `${members}m GET dir of N keys ?recursive&sorted, 1 client`,
+    members,
+    phase: "shared",
+    driver: WRK_DRIVER,
+    metrics: [P50, P99, RATE],
+    async prepare(ctx) {
+      await fill(await leaderUrl(ctx.cluster), "bench-dir/", ctx.options.dirKeys);
+    },
+    async measure(ctx) {
+      const urls = [await leaderUrl(ctx.cluster)];
+      const prefix = "/v2/keys/bench-dir?recursive=true&sorted=true";
+      return await wrkMeasure(ctx, { urls, connections: 1, mode: "path", prefix, keys: 1 });
+    },
+  };
+}
+
+/** Watch fan-out: about 10,000 notifications/s in total, at most 100 writes/s. */
+function watchWorkload(members: 1 | 3, watchers: number): Workload {
+  return {
+    id: `${members}m-watch-${watchers}`,
+    title: `${members}m watch fan-out, ${watchers} watchers${members > 1 ? " spread" : ""}`,
+    members,
+    phase: "shared",
+    driver: BUN_DRIVER,
+    metrics: [P50, P99, { key: "missed", label: "missed events", digits: 0 }],
+    async measure(ctx, repeat) {
+      const writesPerSec = Math.min(100, 10_000 / watchers);
+      const job: WatchJob = {
+        mode: "watch",
+        urls: ctx.cluster.members.map((m) => m.clientUrl),
+        writerUrl: await leaderUrl(ctx.cluster),
+        dir: `bench-watch-${watchers}-${repeat}-${Date.now()}`,
+        watchers,
+        writes: Math.max(5, Math.round((writesPerSec * ctx.options.runMs) / 1000)),
+        writesPerSec,
+      };
+      return await withCpu(ctx.cluster, async () => {
+        const { result, driverCpuSec } = await runClient<WatchResult>(job);
+        return { figures: { ...result }, driverCpuSec };
+      });
+    },
+  };
+}
+
+function fsyncWorkload(members: 1 | 3): Workload {
+  return {
+    id: `${members}m-fsync`,
+    title: `${members}m fdatasync per acked write (PUT 64 conns to leader, under strace)`,
+    members,
+    phase: "shared",
+    driver: `${WRK_DRIVER}; strace -f -c attached to every member`,
+    metrics: [
+      { key: "syncsPerWrite", label: "fdatasync+fsync per write per member", digits: 3 },
+      { key: "perSec", label: "writes/s while traced", digits: 0 },
+    ],
+    async measure(ctx) {
+      const urls = [await leaderUrl(ctx.cluster)];
+      const run = {
+        urls,
+        connections: 64,
+        mode: "put" as const,
+        prefix: "/v2/keys/bench-put/",
+        keys: PUT_KEYS,
+      };
+      await runWrk({ ...run, durationMs: ctx.options.warmupMs });
+      const traced = await countSyncs(pidsOf(ctx.cluster), ctx.scratchDir, () =>
+        runWrk({ ...run, durationMs: ctx.options.runMs }),
+      );
+      const writes = traced.result.requests;
+      return {
+        perSec: traced.result.perSec,
+        syncs: traced.syncs,
+        syncsPerWrite: traced.syncs / members / writes,
+      };
+    },
+  };
+}
+
+function memoryWorkload(members: 1 | 3): Workload {
+  return {
+    id: `${members}m-memory`,
+    title: `${members}m memory after N keys of 256 B (fresh cluster)`,
+    members,
+    phase: "fresh",
+    driver: `${BUN_DRIVER} (64 concurrent PUTs to fill)`,
+    metrics: [
+      { key: "rssMiB", label: "RSS MiB (max member)", digits: 0 },
+      { key: "dataDirMiB", label: "data dir MiB (max member, du)", digits: 0 },
+      { key: "fillPerSec", label: "fill writes/s (64 conns)", digits: 0 },
+    ],
+    async prepare(ctx) {
+      const r = await fill(await leaderUrl(ctx.cluster), "bench-mem/", ctx.options.memoryKeys);
+      fillRates.set(ctx.cluster, r.perSec);
+    },
+    async measure(ctx) {
+      await Bun.sleep(1000);
+      const rss = ctx.cluster.members.map((m) => rssBytes(m.proc.pid));
+      const disk = ctx.cluster.members.map((m) => diskUsageBytes(m.dataDir));
+      const mib = (xs: number[]) => Math.max(...xs) / 2 ** 20;
+      return {
+        rssMiB: mib(rss),
+        dataDirMiB: mib(disk),
+        fillPerSec: fillRates.get(ctx.cluster) ?? 0,
+      };
+    },
+  };
+}
+
+const fillRates = new Map<Cluster, number>();
+
+function restartWorkload(members: 1 | 3): Workload {
+  return {
+    id: `${members}m-restart`,
+    title: `${members}m restart with N keys: spawn → first GET 200${members > 1 ? " (a follower)" : ""}`,
+    members,
+    phase: "fresh",
+    driver: "bench process polls GET every 5 ms",
+    metrics: [{ key: "restartMs", label: "ms to serve", digits: 0 }],
+    async measure(ctx) {
+      const leader = await ctx.cluster.leaderIndex();
+      const index = members === 1 ? 0 : (leader + 1) % members;
+      const member = ctx.cluster.members[index];
+      if (member === undefined) throw new Error("no member to restart");
+      const restartMs = await restartMember(member, "/v2/keys/bench-mem/k0");
+      await ctx.cluster.leaderIndex();
+      return { restartMs };
+    },
+  };
+}
+
+export function allWorkloads(): Workload[] {
+  const list: Workload[] = [];
+  for (const members of [1, 3] as const) {
+    list.push(putWorkload(members, 1, members === 1 ? "one" : "leader"));
+    for (const c of [16, 64, 256]) {
+      if (members === 1) list.push(putWorkload(1, c, "one"));
+      else list.push(putWorkload(3, c, "spread"), putWorkload(3, c, "leader"));
+    }
+    list.push(
+      getWorkload(members, false),
+      getWorkload(members, true),
+      recursiveGetWorkload(members),
+    );
+    list.push(watchWorkload(members, 100), watchWorkload(members, 1000), fsyncWorkload(members));
+    list.push(memoryWorkload(members), restartWorkload(members));
+  }
+  return list;
+}
