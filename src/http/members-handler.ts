@@ -24,7 +24,10 @@ export async function handleMembers(server: EtcdServer, request: Request, sub: s
       const id = memberIdParam(sub);
       if (method === "PUT") await updateMember(server, id, await readPeerUrls(request));
       else await removeMember(server, id);
-      return new Response(null, { status: 204, headers: { "X-Etcd-Cluster-Id": server.clusterId } });
+      return new Response(null, {
+        status: 204,
+        headers: { "X-Etcd-Cluster-Id": server.clusterId },
+      });
     }
     return methodNotAllowed(ALLOWED);
   } catch (error) {

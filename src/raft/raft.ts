@@ -652,7 +652,8 @@ export class Raft {
     const stamped = entries.map((e, i) => ({ ...e, term: this.term, index: first + i }));
     this.log.append(stamped);
     const selfPr = this.progress.get(this.id);
-    if (selfPr !== undefined && this.state === "leader" && selfPr.maybeUpdate(this.log.lastIndex())) this.maybeCommit();
+    if (selfPr !== undefined && this.state === "leader" && selfPr.maybeUpdate(this.log.lastIndex()))
+      this.maybeCommit();
     // The leader's own match advances only once the entries are persisted (see onPersisted).
   }
 

@@ -90,7 +90,8 @@ function validate(ctx: ApplyContext, type: string, nodeId: string): ConfChangeRe
   const exists = storeHas(ctx.store, `${membersDir}/${nodeId}`);
   if (removed) return new ConfChangeRejected(410, `Member permanently removed: ${nodeId}`);
   if (type === "addNode" && exists) return new ConfChangeRejected(409, "membership: ID exists");
-  if (type !== "addNode" && !exists) return new ConfChangeRejected(404, `No such member: ${nodeId}`);
+  if (type !== "addNode" && !exists)
+    return new ConfChangeRejected(404, `No such member: ${nodeId}`);
   return undefined;
 }
 

@@ -178,7 +178,12 @@ async function forceNewCluster(
   const changes: Entry[] = [];
   const change = (type: "addNode" | "removeNode", nodeId: string, context: Uint8Array) => {
     index += 1;
-    changes.push({ term, index, type: "confChange", data: encodeConfChange({ type, nodeId, context }) });
+    changes.push({
+      term,
+      index,
+      type: "confChange",
+      data: encodeConfChange({ type, nodeId, context }),
+    });
   };
   for (const id of voters) if (id !== memberId) change("removeNode", id, new Uint8Array());
   if (!voters.has(memberId)) {

@@ -214,8 +214,12 @@ export class EtcdServer {
       await this.transferLeadershipAway();
     }
     const id = this.waiters.nextId();
-    const done = this.waiters.wait(id, this.requestTimeoutMs, () => timeoutError(this.currentStore));
-    const context = new TextEncoder().encode(JSON.stringify({ id: nodeId, peerURLs, requestId: id }));
+    const done = this.waiters.wait(id, this.requestTimeoutMs, () =>
+      timeoutError(this.currentStore),
+    );
+    const context = new TextEncoder().encode(
+      JSON.stringify({ id: nodeId, peerURLs, requestId: id }),
+    );
     try {
       this.raft.proposeConfChange({ type, nodeId, context });
     } catch {

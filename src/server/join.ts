@@ -20,7 +20,12 @@ const FETCH_TIMEOUT_MS = 2000;
 /** Peer `/members` ids are JSON numbers beyond 2^53: quote them before parsing. */
 export function parsePeerMembers(text: string): MemberInfo[] {
   const quoted = text.replace(/"id":\s*(\d+)/g, '"id":"$1"');
-  const raw = JSON.parse(quoted) as { id: string; name?: string; peerURLs?: string[]; clientURLs?: string[] }[];
+  const raw = JSON.parse(quoted) as {
+    id: string;
+    name?: string;
+    peerURLs?: string[];
+    clientURLs?: string[];
+  }[];
   return raw.map((m) => ({
     id: BigInt(m.id).toString(16),
     name: m.name ?? "",

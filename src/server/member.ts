@@ -26,6 +26,8 @@ export interface RunningMember {
 }
 
 type Log = (line: string) => void;
+/** How long a removed member keeps its listeners open so pending responses are delivered. */
+const REMOVED_EXIT_DELAY_MS = 300;
 const defaultLog: Log = (line) => console.error(`etcd-bun: ${line}`);
 
 export async function startMember(
@@ -46,7 +48,8 @@ export async function startMember(
     log,
     onRemoved: () => {
       log("this member has been permanently removed from the cluster. Exiting.");
-      process.exit(0);
+      // A moment for in-flight responses (such as the DELETE that removed it) to go out.
+      setTimeout(() => process.exit(0), REMOVED_EXIT_DELAY_MS);
     },
   });
   await server.replayCommitted();
@@ -63,7 +66,7 @@ export async function startMember(
   );
   // Like etcd, serve clients only once this member's attributes are published, so the first
   // client request already sees the member in /v2/members.
-  const peer = listenPeers(server, settings, log, opened.bootPeers);
+  const peer = listenPeers(server, settings, log, opened.bootPeers, !opened.restarted);
   await publishAttributes(server, settings, log);
   const listeners = { client: listenClients(server, settings), peer: peer.servers };
   return {
@@ -98,6 +101,7 @@ function listenPeers(
   settings: MemberSettings,
   log: Log,
   bootPeers: readonly MemberInfo[],
+  freshStart: boolean,
 ) {
   const transport = new Transport({
     memberId: server.memberId,
@@ -111,6 +115,19 @@ function listenPeers(
         process.exit(0);
       }
       log(`peer ${id} rejected this member (${status}): ${reason}`);
+      if (
+        status === 412 &&
+        reason === "cluster ID mismatch" &&
+        freshStart &&
+        server.leader === ""
+      ) {
+        // A brand-new member whose peers belong to another cluster: almost always a member
+        // added with `member add` but started with --initial-cluster-state new.
+        log(
+          `fatal: peer ${id} belongs to a different cluster than ${server.clusterId}; if this member was added to an existing cluster, remove ${settings.dataDir} and start it with --initial-cluster-state existing`,
+        );
+        process.exit(1);
+      }
     },
     log,
   });

@@ -39,7 +39,8 @@ const quorum = (n: number) => Math.floor(n / 2) + 1;
 function checkPeerUrlsFree(members: readonly MemberInfo[], urls: readonly string[], except = "") {
   for (const m of members) {
     if (m.id === except) continue;
-    if (m.peerURLs.some((u) => urls.includes(u))) throw new MembersError(409, "membership: peerURL exists");
+    if (m.peerURLs.some((u) => urls.includes(u)))
+      throw new MembersError(409, "membership: peerURL exists");
   }
 }
 

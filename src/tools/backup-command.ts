@@ -93,16 +93,14 @@ export async function runBackupCommand(
   }
   const { backupDataDir, BackupError } = await import("./backup.ts");
   const { WalError } = await import("../wal/errors.ts");
-  const get = (name: BackupFlagSpec["name"]) => args.values.get(name);
-  const walDir = get("wal-dir");
-  const backupWalDir = get("backup-wal-dir");
-  const backupDir = get("backup-dir") ?? "";
+  const get = (name: BackupFlagSpec["name"]) => args.values.get(name) ?? "";
+  const backupDir = get("backup-dir");
   try {
     const result = await backupDataDir({
-      dataDir: get("data-dir") ?? "",
+      dataDir: get("data-dir"),
+      walDir: get("wal-dir"),
       backupDir,
-      ...(walDir === undefined || walDir === "" ? {} : { walDir }),
-      ...(backupWalDir === undefined || backupWalDir === "" ? {} : { backupWalDir }),
+      backupWalDir: get("backup-wal-dir"),
       log: (message) => io.stderr(`etcd-bun: backup: warning: ${message}`),
     });
     io.stdout(

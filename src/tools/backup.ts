@@ -30,17 +30,16 @@ import { SNAP_DB_FILE, Snapshotter } from "../snap/index.ts";
 import { assert } from "../util/assert.ts";
 import { Wal, WalError, type WalMetadata } from "../wal/index.ts";
 import { lastNonZeroByte } from "../wal/reader.ts";
-import { alignUp } from "../wal/record.ts";
 import { parseSegmentName, type SegmentName } from "../wal/segment-file.ts";
 
 export interface BackupOptions {
   /** The member's data dir (read only). */
   readonly dataDir: string;
-  /** The member's `--wal-dir`, when its WAL lives outside the data dir. */
+  /** The member's `--wal-dir`, when its WAL lives outside the data dir ("" = not given). */
   readonly walDir?: string;
   /** Where the new data dir is written; it must be absent or empty. */
   readonly backupDir: string;
-  /** A separate WAL dir for the backup (absent or empty); default `<backupDir>/member/wal`. */
+  /** A separate WAL dir for the backup (absent or empty); default (or "") `<backupDir>/member/wal`. */
   readonly backupWalDir?: string;
   /** Where notable events (a skipped corrupt snapshot) are reported. Default console.warn. */
   readonly log?: (message: string) => void;
@@ -98,13 +97,17 @@ interface Dirs {
  * whatever it created in the backup dirs is removed again.
  */
 export async function backupDataDir(options: BackupOptions): Promise<BackupResult> {
+  if (options.dataDir === "" || options.backupDir === "") {
+    throw new BackupError("both the data dir and the backup dir must be given");
+  }
   const dirs = resolveDirs(options);
+  const backupWalDir = nonEmpty(options.backupWalDir);
   checkSource(options.dataDir, dirs.srcWal);
   checkEmptyTarget(options.backupDir, "backup dir");
-  if (options.backupWalDir !== undefined) checkEmptyTarget(options.backupWalDir, "backup WAL dir");
+  if (backupWalDir !== undefined) checkEmptyTarget(backupWalDir, "backup WAL dir");
   const log = options.log ?? ((message: string) => console.warn(message));
   const source = await readSourceWithRetry(dirs, log);
-  const created = [options.backupDir, ...(options.backupWalDir ? [options.backupWalDir] : [])];
+  const created = [options.backupDir, ...(backupWalDir === undefined ? [] : [backupWalDir])];
   const existed = created.map((dir) => fs.existsSync(dir));
   try {
     return await writeBackup(source, dirs);
@@ -120,11 +123,16 @@ function resolveDirs(options: BackupOptions): Dirs {
   const srcMember = path.join(options.dataDir, "member");
   const dstMember = path.join(options.backupDir, "member");
   return {
-    srcWal: options.walDir ?? path.join(srcMember, "wal"),
+    srcWal: nonEmpty(options.walDir) ?? path.join(srcMember, "wal"),
     srcSnap: path.join(srcMember, "snap"),
     dstSnap: path.join(dstMember, "snap"),
-    dstWal: options.backupWalDir ?? path.join(dstMember, "wal"),
+    dstWal: nonEmpty(options.backupWalDir) ?? path.join(dstMember, "wal"),
   };
+}
+
+/** An empty directory option means "not given", as an empty `--wal-dir` does for a member. */
+function nonEmpty(dir: string | undefined): string | undefined {
+  return dir === "" ? undefined : dir;
 }
 
 function checkSource(dataDir: string, srcWal: string): void {
@@ -256,8 +264,10 @@ function readNewestSnapshot(
 
 /**
  * Copies the WAL segments a replay from `snapIndex` needs (the last one starting at or before
- * it, and every later one) into `dstDir`. Each copy stops after its last non-zero byte: the
- * preallocated zero tail carries nothing, and replay treats the end of a file like zeros.
+ * it, and every later one) into `dstDir`, byte for byte. The preallocated zero tail is not
+ * written but restored by extending the file (sparse, so it costs no disk). The copy must keep
+ * the file's length: a frame may end in zero bytes, so cutting at the last non-zero byte would
+ * turn a complete last record into a torn one.
  */
 function copyWalSuffix(srcDir: string, dstDir: string, snapIndex: number): void {
   const segments = fs
@@ -273,8 +283,10 @@ function copyWalSuffix(srcDir: string, dstDir: string, snapIndex: number): void 
   for (const segment of segments.slice(first)) {
     const raw = fs.readFileSync(path.join(srcDir, segment.name));
     const buf = new Uint8Array(raw.buffer, raw.byteOffset, raw.byteLength);
-    const end = Math.min(buf.length, alignUp(lastNonZeroByte(buf, 0) + 1));
-    fs.writeFileSync(path.join(dstDir, segment.name), buf.subarray(0, end), { mode: 0o600 });
+    const file = path.join(dstDir, segment.name);
+    fs.writeFileSync(file, buf.subarray(0, lastNonZeroByte(buf, 0) + 1), { mode: 0o600 });
+    fs.truncateSync(file, buf.length);
+    assert(fs.statSync(file).size === buf.length, `backup: copy of ${segment.name} has a bad size`);
   }
 }
 

@@ -188,3 +188,84 @@ test("--force-new-cluster rebuilds a one-member cluster from a survivor's data d
   };
   expect(members.members.map((m) => m.name)).toEqual([survivor.name]);
 }, 120_000);
+
+test.skipIf(Bun.which("etcdctl") === null)(
+  "migrate a member: copy its data dir, member update, start it at new ports",
+  async () => {
+    cluster = await startCluster({ size: 3, extraArgs: FAST });
+    const leader = await cluster.leader();
+    expect(await put(leader, "/mig/before", "1")).toBe(201);
+    const moving = cluster.members.find((m) => m !== leader);
+    if (moving === undefined) throw new Error("no follower");
+    const list = etcdctl(leader.clientUrl, ["member", "list"]);
+    const id = new RegExp(`^([0-9a-f]+): name=${moving.name} `, "m").exec(list.out)?.[1] ?? "";
+    await moving.kill("SIGKILL");
+    const newDir = `${moving.dataDir}-moved`;
+    Bun.spawnSync(["cp", "-a", moving.dataDir, newDir]);
+    const newPeer = `http://127.0.0.1:${await freePort()}`;
+    const updated = etcdctl(leader.clientUrl, ["member", "update", id, newPeer]);
+    expect(updated.out).toContain(`Updated member with ID ${id} in cluster`);
+    expect(await put(leader, "/mig/during", "2")).toBe(201);
+    const moved = await startMember({
+      name: moving.name,
+      dataDir: newDir,
+      peerUrl: newPeer,
+      extraArgs: FAST,
+    });
+    started.push(moved);
+    const deadline = Date.now() + 15_000;
+    while (
+      (await read(moved, "/mig/during").catch(() => undefined)) !== "2" &&
+      Date.now() < deadline
+    ) {
+      await Bun.sleep(100);
+    }
+    expect(await read(moved, "/mig/before")).toBe("1");
+    expect(await read(moved, "/mig/during")).toBe("2");
+    const after = etcdctl(leader.clientUrl, ["member", "list"]);
+    expect(after.out).toContain(`${id}: name=${moving.name} peerURLs=${newPeer}`);
+  },
+  120_000,
+);
+
+test("removing the leader hands leadership over first; writes go on", async () => {
+  cluster = await startCluster({ size: 3, extraArgs: FAST });
+  const leader = await cluster.leader();
+  const members = (await (await fetch(`${leader.clientUrl}/v2/members/leader`)).json()) as {
+    id: string;
+  };
+  const res = await fetch(`${leader.clientUrl}/v2/members/${members.id}`, { method: "DELETE" });
+  expect(res.status).toBe(204);
+  expect(await Promise.race([leader.proc.exited, Bun.sleep(10_000).then(() => "running")])).toBe(0);
+  expect(leader.output()).toContain("transferred leadership to");
+  const next = await cluster.leader();
+  expect(next).not.toBe(leader);
+  expect(await put(next, "/after-leader-removal", "1")).toBe(201);
+  const list = (await (await fetch(`${next.clientUrl}/v2/members`)).json()) as {
+    members: unknown[];
+  };
+  expect(list.members).toHaveLength(2);
+}, 120_000);
+
+test("a member added but started with --initial-cluster-state new is refused clearly", async () => {
+  const first = await startMember({ name: "infra0", extraArgs: FAST });
+  started.push(first);
+  const peerUrl = `http://127.0.0.1:${await freePort()}`;
+  const added = await fetch(`${first.clientUrl}/v2/members`, {
+    method: "POST",
+    headers: { "content-type": "application/json" },
+    body: JSON.stringify({ peerURLs: [peerUrl] }),
+  });
+  expect(added.status).toBe(201);
+  const error = await startMember({
+    name: "infra1",
+    peerUrl,
+    initialCluster: `infra0=${first.peerUrl},infra1=${peerUrl}`,
+    initialClusterState: "new",
+    extraArgs: FAST,
+  }).then(
+    () => undefined,
+    (e: unknown) => String(e),
+  );
+  expect(error).toContain("start it with --initial-cluster-state existing");
+}, 60_000);

@@ -92,9 +92,11 @@ export async function startMember(options: StartOptions = {}): Promise<MemberPro
     } catch (error) {
       lastError = error;
       await member.handle.kill("SIGKILL");
+      // Only a lost port race is worth another try; anything else is the answer.
+      if (!member.handle.output().includes("in use")) break;
     }
   }
-  rmSync(dataDir, { recursive: true, force: true });
+  if (options.dataDir === undefined) rmSync(dataDir, { recursive: true, force: true });
   throw lastError;
 }
 

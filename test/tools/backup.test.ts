@@ -142,6 +142,8 @@ describe("backupDataDir on hand-built data dirs", () => {
     expect(restored.entries).toEqual(entries.slice(0, 3));
   });
 
+  // The WAL ends with a hard state record whose last bytes are zeros (empty vote): the copy
+  // must keep whole files, or that complete record would look torn and be dropped.
   test("replays only the segments from the one holding the snapshot marker", async () => {
     const filler = "x".repeat(500);
     const all = Array.from({ length: 400 }, (_, i) => normal(i + 1, 1, `${i + 1} ${filler}`));
