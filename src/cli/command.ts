@@ -81,7 +81,8 @@ export const backupCommand: CommandDef = defineCommand({
   meta: {
     name: "backup",
     description:
-      "Copy a member's data dir (safe while it runs) into a new data dir with new member and cluster IDs, to start with --force-new-cluster (etcdctl backup).",
+      "Copy a member's data dir (safe while it runs) into a new data dir with new member and " +
+      "cluster IDs, to start with --force-new-cluster (etcdctl backup).",
   },
   args: backupArgs(),
 });

@@ -39,7 +39,7 @@ export interface BackupOptions {
   readonly walDir?: string;
   /** Where the new data dir is written; it must be absent or empty. */
   readonly backupDir: string;
-  /** A separate WAL dir for the backup (absent or empty); default (or "") `<backupDir>/member/wal`. */
+  /** A separate WAL dir for the backup (absent or empty); default (or "") is in backupDir. */
   readonly backupWalDir?: string;
   /** Where notable events (a skipped corrupt snapshot) are reported. Default console.warn. */
   readonly log?: (message: string) => void;
