@@ -651,9 +651,6 @@ export class Raft {
     const first = this.log.lastIndex() + 1;
     const stamped = entries.map((e, i) => ({ ...e, term: this.term, index: first + i }));
     this.log.append(stamped);
-    const selfPr = this.progress.get(this.id);
-    if (selfPr !== undefined && this.state === "leader" && selfPr.maybeUpdate(this.log.lastIndex()))
-      this.maybeCommit();
     // The leader's own match advances only once the entries are persisted (see onPersisted).
   }
 

@@ -5,7 +5,8 @@
  */
 import { afterAll, expect, test } from "bun:test";
 import { rmSync } from "node:fs";
-import { freePort, type MemberProcess, startMember } from "../support/cluster-process.ts";
+import { type MemberProcess, startMember } from "../support/cluster-process.ts";
+import { addAndStartMember, removeMemberAndWait } from "../support/membership.ts";
 
 const FAST = ["--heartbeat-interval", "50", "--election-timeout", "500"];
 const members: MemberProcess[] = [];
@@ -24,26 +25,7 @@ async function json<T>(url: string, init?: RequestInit): Promise<{ status: numbe
 async function addMember(name: string): Promise<MemberProcess> {
   const seed = live()[0];
   if (seed === undefined) throw new Error("no live member");
-  const peerUrl = `http://127.0.0.1:${await freePort()}`;
-  const added = await json<{ id: string }>(`${seed.clientUrl}/v2/members`, {
-    method: "POST",
-    headers: { "content-type": "application/json" },
-    body: JSON.stringify({ peerURLs: [peerUrl] }),
-  });
-  expect(added.status).toBe(201);
-  const list = await json<{ members: { id: string; name: string; peerURLs: string[] }[] }>(
-    `${seed.clientUrl}/v2/members`,
-  );
-  const initialCluster = list.body.members
-    .map((m) => `${m.id === added.body.id ? name : m.name}=${m.peerURLs.join(`,${m.name}=`)}`)
-    .join(",");
-  const m = await startMember({
-    name,
-    peerUrl,
-    initialCluster,
-    initialClusterState: "existing",
-    extraArgs: FAST,
-  });
+  const m = await addAndStartMember(seed, name, FAST);
   members.push(m);
   return m;
 }
@@ -51,14 +33,7 @@ async function addMember(name: string): Promise<MemberProcess> {
 async function removeMember(m: MemberProcess): Promise<string> {
   const seed = live().find((x) => x !== m);
   if (seed === undefined) throw new Error("no other member");
-  const list = await json<{ members: { id: string; name: string }[] }>(
-    `${seed.clientUrl}/v2/members`,
-  );
-  const id = list.body.members.find((x) => x.name === m.name)?.id ?? "";
-  const res = await fetch(`${seed.clientUrl}/v2/members/${id}`, { method: "DELETE" });
-  expect(res.status).toBe(204);
-  expect(await Promise.race([m.proc.exited, Bun.sleep(10_000).then(() => "running")])).toBe(0);
-  return id;
+  return removeMemberAndWait(seed, m);
 }
 
 test("grow 1 → 3 → 5, shrink 5 → 3 and replace a member under load, losing nothing", async () => {

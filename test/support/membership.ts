@@ -1,0 +1,41 @@
+/** Members API steps for process tests: add a member and start it, remove a member. */
+import { expect } from "bun:test";
+import { freePort, type MemberProcess, startMember } from "./cluster-process.ts";
+
+async function json<T>(url: string, init?: RequestInit): Promise<{ status: number; body: T }> {
+  const res = await fetch(url, { ...init, signal: AbortSignal.timeout(15_000) });
+  const text = await res.text();
+  return { status: res.status, body: (text === "" ? undefined : JSON.parse(text)) as T };
+}
+
+type MemberList = { members: { id: string; name: string; peerURLs: string[] }[] };
+
+/** `POST /v2/members` through `seed`, then starts the new member with `existing`. */
+export async function addAndStartMember(
+  seed: MemberProcess,
+  name: string,
+  extraArgs: readonly string[],
+): Promise<MemberProcess> {
+  const peerUrl = `http://127.0.0.1:${await freePort()}`;
+  const added = await json<{ id: string }>(`${seed.clientUrl}/v2/members`, {
+    method: "POST",
+    headers: { "content-type": "application/json" },
+    body: JSON.stringify({ peerURLs: [peerUrl] }),
+  });
+  expect(added.status).toBe(201);
+  const list = await json<MemberList>(`${seed.clientUrl}/v2/members`);
+  const initialCluster = list.body.members
+    .flatMap((m) => m.peerURLs.map((u) => `${m.id === added.body.id ? name : m.name}=${u}`))
+    .join(",");
+  return startMember({ name, peerUrl, initialCluster, initialClusterState: "existing", extraArgs });
+}
+
+/** `DELETE /v2/members/<id>` through `seed`; waits for the removed member to exit. */
+export async function removeMemberAndWait(seed: MemberProcess, m: MemberProcess): Promise<string> {
+  const list = await json<MemberList>(`${seed.clientUrl}/v2/members`);
+  const id = list.body.members.find((x) => x.name === m.name)?.id ?? "";
+  const res = await fetch(`${seed.clientUrl}/v2/members/${id}`, { method: "DELETE" });
+  expect(res.status).toBe(204);
+  expect(await Promise.race([m.proc.exited, Bun.sleep(10_000).then(() => "running")])).toBe(0);
+  return id;
+}
