@@ -27,7 +27,7 @@ import { assert } from "../util/assert.ts";
 import type { Wal } from "../wal/wal.ts";
 import { type ApplyContext, applyEntry, ConfChangeRejected } from "./apply.ts";
 import { type EntryPayload, encodePayload } from "./entry-payload.ts";
-import { listMembers, type MemberInfo, storeHas } from "./membership.ts";
+import { listMembers, type MemberInfo, removedMembersDir, storeHas } from "./membership.ts";
 import { MembersError } from "./reconfigure.ts";
 import { Waiters } from "./waiters.ts";
 
@@ -69,6 +69,8 @@ export interface ServerParts {
 
 /** How often the leader proposes a SYNC so expired TTL keys are deleted (etcd: 500 ms). */
 const SYNC_INTERVAL_MS = 500;
+/** Pause between attempts to propose a membership change that Raft dropped. */
+const CONF_CHANGE_RETRY_MS = 20;
 /** Entries kept in the Raft log behind a snapshot so slow followers catch up without one. */
 const CATCH_UP_ENTRIES = 5000;
 
@@ -220,11 +222,20 @@ export class EtcdServer {
     const context = new TextEncoder().encode(
       JSON.stringify({ id: nodeId, peerURLs, requestId: id }),
     );
-    try {
-      this.raft.proposeConfChange({ type, nodeId, context });
-    } catch {
-      // Dropped: no leader, or another change still pending. The caller may retry.
-      this.waiters.fail(id, new MembersError(500, "etcdserver: unhealthy cluster"));
+    // Dropped while there is no leader or a leader transfer is under way: retry until the
+    // request's own deadline rather than failing at once.
+    const deadline = Date.now() + this.requestTimeoutMs;
+    for (;;) {
+      try {
+        this.raft.proposeConfChange({ type, nodeId, context });
+        break;
+      } catch {
+        if (Date.now() > deadline || this.stopping) {
+          this.waiters.fail(id, new MembersError(500, "etcdserver: unhealthy cluster"));
+          break;
+        }
+        await Bun.sleep(CONF_CHANGE_RETRY_MS);
+      }
     }
     this.schedule();
     const result = await done;
@@ -277,25 +288,27 @@ export class EtcdServer {
     this.syncPeers();
   }
 
-  /** Tells the network about every member in the store (other than this one). */
+  /**
+   * Tells the network about every member: those in the store, plus the members learned when
+   * joining (the store of a joining member fills in only as it catches up). Only members
+   * recorded as removed are refused from then on.
+   */
   private syncPeers(): void {
     const network = this.network;
     if (network === undefined) return;
-    const stored = listMembers(this.currentStore);
-    const members = stored.length > 0 ? stored : this.bootPeers;
-    const current = new Set<string>();
-    for (const m of members) {
-      if (m.id === this.memberId) continue;
-      current.add(m.id);
-      network.addPeer(m.id, m.peerURLs);
+    const store = this.currentStore;
+    const isRemoved = (id: string) => storeHas(store, `${removedMembersDir}/${id}`);
+    const current = new Map<string, readonly string[]>();
+    for (const m of [...this.bootPeers, ...listMembers(store)]) {
+      if (m.id !== this.memberId && !isRemoved(m.id)) current.set(m.id, m.peerURLs);
     }
+    for (const [id, urls] of current) network.addPeer(id, [...urls]);
     for (const id of this.knownPeers) {
-      if (!current.has(id)) {
-        network.removePeer(id);
-        network.markRemoved(id);
-      }
+      if (current.has(id)) continue;
+      network.removePeer(id);
+      if (isRemoved(id)) network.markRemoved(id);
     }
-    this.knownPeers = current;
+    this.knownPeers = new Set(current.keys());
   }
 
   get stopped(): boolean {

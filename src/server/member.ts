@@ -103,6 +103,18 @@ function listenPeers(
   bootPeers: readonly MemberInfo[],
   freshStart: boolean,
 ) {
+  // A brand-new member whose peers belong to another cluster: almost always a member added
+  // with `member add` but started with --initial-cluster-state new. Seen from either side of
+  // a peer link (our dial refused, or their dial refused by us).
+  const refuseForeignCluster = (status: number, reason: string) => {
+    if (status !== 412 || reason !== "cluster ID mismatch" || !freshStart || server.leader !== "") {
+      return;
+    }
+    log(
+      `fatal: a peer belongs to a different cluster than ${server.clusterId}; if this member was added to an existing cluster, remove ${settings.dataDir} and start it with --initial-cluster-state existing`,
+    );
+    process.exit(1);
+  };
   const transport = new Transport({
     memberId: server.memberId,
     clusterId: server.clusterId,
@@ -115,20 +127,9 @@ function listenPeers(
         process.exit(0);
       }
       log(`peer ${id} rejected this member (${status}): ${reason}`);
-      if (
-        status === 412 &&
-        reason === "cluster ID mismatch" &&
-        freshStart &&
-        server.leader === ""
-      ) {
-        // A brand-new member whose peers belong to another cluster: almost always a member
-        // added with `member add` but started with --initial-cluster-state new.
-        log(
-          `fatal: peer ${id} belongs to a different cluster than ${server.clusterId}; if this member was added to an existing cluster, remove ${settings.dataDir} and start it with --initial-cluster-state existing`,
-        );
-        process.exit(1);
-      }
+      refuseForeignCluster(status, reason);
     },
+    onInboundRejected: refuseForeignCluster,
     log,
   });
   const raftRoutes = transport.upgradeHandler();

@@ -51,6 +51,8 @@ export interface ReceiverOptions extends HandshakeContext {
   limits: TransportLimits;
   log: (line: string) => void;
   onMessages: (msgs: Message[]) => void;
+  /** A peer's request was refused (every time, not throttled like the log line). */
+  onRejected?: (status: number, reason: string) => void;
 }
 
 /** A rejected sender retries every couple of seconds; log each distinct rejection this rarely. */
@@ -119,6 +121,7 @@ export class Receiver {
   }
 
   private reject(r: Rejection, kind: string): Response {
+    this.opts.onRejected?.(r.status, r.reason);
     const key = `${kind}|${r.status}|${r.detail}`;
     const now = Date.now();
     const last = this.rejectionLoggedAt.get(key);

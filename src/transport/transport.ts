@@ -50,6 +50,8 @@ export interface TransportOptions {
   onMessages: (msgs: Message[]) => void;
   /** A peer refused our handshake; 410 means this member was removed from the cluster. */
   onPeerRejected?: (peerId: string, reason: string, status: number) => void;
+  /** This member refused a peer's request (e.g. 412 cluster ID mismatch). */
+  onInboundRejected?: (status: number, reason: string) => void;
   /** A peer could not be reached (feed to `RawNode.reportUnreachable`). */
   onUnreachable?: (peerId: string) => void;
   /** A snapshot POST finished (feed to `RawNode.reportSnapshot`). */
@@ -96,6 +98,7 @@ export class Transport {
       limits: this.limits,
       log: opts.log,
       onMessages: opts.onMessages,
+      ...(opts.onInboundRejected === undefined ? {} : { onRejected: opts.onInboundRejected }),
       isRemoved: (id) => this.removed.has(id),
       isKnown: (id) => this.peers.has(id),
     });
