@@ -32,6 +32,7 @@ export function buildRows(workloads: readonly Workload[], results: Results): Met
       ...w.metrics,
       { key: "serverCpu", label: "CPU cores: servers", digits: 2 },
       { key: "driverCpu", label: "CPU cores: driver", digits: 2 },
+      { key: "machineCpu", label: "CPU cores: whole machine", digits: 2 },
     ]) {
       const etcdBun = summaryOf(results, w, "etcd-bun", m.key);
       const etcd = summaryOf(results, w, "etcd", m.key);

@@ -71,8 +71,11 @@ export interface ServerParts {
 const SYNC_INTERVAL_MS = 500;
 /** Pause between attempts to propose a membership change that Raft dropped. */
 const CONF_CHANGE_RETRY_MS = 20;
-/** Entries kept in the Raft log behind a snapshot so slow followers catch up without one. */
-const CATCH_UP_ENTRIES = 5000;
+/**
+ * Entries kept in the Raft log behind a snapshot so slow followers catch up without one
+ * (etcd's 5000). ETCDBUN_SNAPSHOT_CATCHUP_ENTRIES lowers it, for tests of snapshot transfer.
+ */
+const CATCH_UP_ENTRIES = Number(process.env.ETCDBUN_SNAPSHOT_CATCHUP_ENTRIES ?? 5000);
 
 /** Where Raft messages for other members go (the peer transport, or a test network). */
 export interface PeerNetwork {

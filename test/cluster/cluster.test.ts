@@ -171,3 +171,27 @@ test("a member of another cluster (different token) is rejected and never merged
     rmSync(dataDir, { recursive: true, force: true });
   }
 });
+
+test("a member that missed more than the leader keeps in its log catches up by snapshot", async () => {
+  cluster = await startCluster({
+    size: 3,
+    extraArgs: [
+      "--snapshot-count",
+      "40",
+      "--heartbeat-interval",
+      "50",
+      "--election-timeout",
+      "500",
+    ],
+    env: { ETCDBUN_SNAPSHOT_CATCHUP_ENTRIES: "10" },
+  });
+  const leader = await cluster.leader();
+  const lagging = cluster.members.find((m) => m !== leader);
+  if (lagging === undefined) throw new Error("no follower");
+  await lagging.kill("SIGKILL");
+  for (let i = 0; i < 200; i++) expect(await put(leader, `/snap${i}`, String(i))).toBe(201);
+  await lagging.restart();
+  await eventually(lagging, "/snap199", "199");
+  expect(await read(lagging, "/snap0")).toBe("0");
+  expect(lagging.output()).toContain("installed snapshot at index");
+});

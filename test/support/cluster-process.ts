@@ -183,6 +183,7 @@ export interface ClusterOptions {
   readonly kind?: "etcd-bun" | "etcd";
   /** Write flags Go-style (`-name infra0`), as etcd's documentation and the seed article do. */
   readonly singleDash?: boolean;
+  readonly env?: Record<string, string>;
 }
 
 /** Starts `size` etcd-bun processes as one cluster from a static `--initial-cluster`. */
@@ -226,7 +227,7 @@ export async function startCluster(options: ClusterOptions): Promise<ClusterProc
       ...(options.extraArgs ?? []),
     ];
     const argv = options.singleDash ? args.map((a) => (a.startsWith("--") ? a.slice(1) : a)) : args;
-    return spawnMember(argv, { clientUrl, peerUrl, dataDir, name, env: {} });
+    return spawnMember(argv, { clientUrl, peerUrl, dataDir, name, env: options.env ?? {} });
   });
   try {
     await Promise.all(members.map((m) => m.waitReady()));
