@@ -12,6 +12,7 @@ import {
   startCluster,
   startMember,
 } from "../support/cluster-process.ts";
+import { addAndStartMember } from "../support/membership.ts";
 
 const FAST = ["--heartbeat-interval", "50", "--election-timeout", "500"];
 let started: MemberProcess[] = [];
@@ -178,6 +179,7 @@ test("--force-new-cluster rebuilds a one-member cluster from a survivor's data d
   const rebuilt = await startMember({
     name: survivor.name,
     dataDir: survivor.dataDir,
+    peerUrl: survivor.peerUrl, // the address its member record still holds
     extraArgs: ["--force-new-cluster", ...FAST],
   });
   started.push(rebuilt);
@@ -187,6 +189,11 @@ test("--force-new-cluster rebuilds a one-member cluster from a survivor's data d
     members: { name: string }[];
   };
   expect(members.members.map((m) => m.name)).toEqual([survivor.name]);
+  // Members are then added back one by one.
+  const readded = await addAndStartMember(rebuilt, "infra-readded", FAST);
+  started.push(readded);
+  expect(await read(readded, "/dr/k29")).toBe("29");
+  expect(await put(readded, "/dr/after-readd", "y")).toBe(201);
 }, 120_000);
 
 test.skipIf(Bun.which("etcdctl") === null)(
