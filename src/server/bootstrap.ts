@@ -108,19 +108,25 @@ async function bootstrapNew(settings: MemberSettings): Promise<Opened> {
   const storage = new MemoryStorage();
   storage.setHardState(hardState);
   storage.append(entries);
+  const ids = { memberId: settings.memberId, clusterId: settings.clusterId };
+  return freshMember(settings, ids, { wal, storage, hardState, bootPeers: [] });
+}
+
+/** The parts of a member that starts with an empty store (a new cluster, or a join). */
+function freshMember(
+  settings: MemberSettings,
+  ids: { memberId: string; clusterId: string },
+  parts: { wal: Wal; storage: MemoryStorage; hardState: HardState; bootPeers: MemberInfo[] },
+): Opened {
   return {
-    raft: newRaft(settings, settings.memberId, storage, 0),
-    storage,
-    wal,
-    snapshotter: openSnapshotter(snapDir),
+    ...parts,
+    ...ids,
+    raft: newRaft(settings, ids.memberId, parts.storage, 0),
+    snapshotter: openSnapshotter(memberDirs(settings).snapDir),
     store: new Store(storeClock),
     appliedIndex: 0,
-    hardState,
     confState: { voters: [] },
-    memberId: settings.memberId,
-    clusterId: settings.clusterId,
     restarted: false,
-    bootPeers: [],
   };
 }
 
@@ -135,21 +141,13 @@ async function joinCluster(settings: MemberSettings): Promise<Opened> {
     walOptions(),
   );
   const hardState: HardState = { term: 0, vote: "", commit: 0 };
-  const storage = new MemoryStorage();
-  return {
-    raft: newRaft(settings, remote.self.id, storage, 0),
-    storage,
+  const ids = { memberId: remote.self.id, clusterId: remote.clusterId };
+  return freshMember(settings, ids, {
     wal,
-    snapshotter: openSnapshotter(snapDir),
-    store: new Store(storeClock),
-    appliedIndex: 0,
+    storage: new MemoryStorage(),
     hardState,
-    confState: { voters: [] },
-    memberId: remote.self.id,
-    clusterId: remote.clusterId,
-    restarted: false,
     bootPeers: remote.members,
-  };
+  });
 }
 
 /**

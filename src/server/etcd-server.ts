@@ -22,7 +22,7 @@ import type { Snapshotter } from "../snap/snapshotter.ts";
 import { EtcdError } from "../store/errors.ts";
 import type { Event } from "../store/event.ts";
 import type { Store } from "../store/store.ts";
-import { applyV2Request, type V2Request } from "../store/v2-apply.ts";
+import { applyV2Request, syncRequest, type V2Request } from "../store/v2-apply.ts";
 import { assert } from "../util/assert.ts";
 import type { Wal } from "../wal/wal.ts";
 import { type ApplyContext, applyEntry, ConfChangeRejected } from "./apply.ts";
@@ -607,28 +607,6 @@ export class EtcdServer {
   localGet(req: V2Request): Event {
     return applyV2Request(this.store, req) as Event;
   }
-}
-
-function syncRequest(timeMs: number): V2Request {
-  return {
-    method: "SYNC",
-    path: "",
-    val: "",
-    dir: false,
-    prevValue: "",
-    prevIndex: 0,
-    prevExist: undefined,
-    expiration: 0,
-    wait: false,
-    since: 0,
-    recursive: false,
-    sorted: false,
-    quorum: false,
-    stream: false,
-    refresh: undefined,
-    noValueOnSuccess: false,
-    time: timeMs,
-  };
 }
 
 function leaderFailureError(store: Store): EtcdError {

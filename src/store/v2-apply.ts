@@ -39,6 +39,29 @@ export interface V2Request {
   time: number;
 }
 
+/** The SYNC request the leader proposes to expire TTL keys as of `timeMs`. */
+export function syncRequest(timeMs: number): V2Request {
+  return {
+    method: "SYNC",
+    path: "",
+    val: "",
+    dir: false,
+    prevValue: "",
+    prevIndex: 0,
+    prevExist: undefined,
+    expiration: 0,
+    wait: false,
+    since: 0,
+    recursive: false,
+    sorted: false,
+    quorum: false,
+    stream: false,
+    refresh: undefined,
+    noValueOnSuccess: false,
+    time: timeMs,
+  };
+}
+
 /** The store path of a user key: `/1` + the cleaned key. */
 export function userStorePath(path: string): string {
   return join(storeKeysPrefix, cleanStorePath(path));
