@@ -24,19 +24,24 @@ function summaryOf(results: Results, w: Workload, kind: ServerKind, key: string)
   return summarize(runs.map((f) => f[key] ?? Number.NaN));
 }
 
+/** Figures every workload may have besides its own; the errors row only appears when non-zero. */
+const COMMON_METRICS = [
+  { key: "errors", label: "errors (non-2xx, socket, timeout)", digits: 0 },
+  { key: "serverCpu", label: "CPU cores: servers", digits: 2 },
+  { key: "driverCpu", label: "CPU cores: driver", digits: 2 },
+  { key: "machineCpu", label: "CPU cores: whole machine", digits: 2 },
+];
+
 export function buildRows(workloads: readonly Workload[], results: Results): MetricRow[] {
   const rows: MetricRow[] = [];
   for (const w of workloads) {
     if (!results.has(w.id)) continue;
-    for (const m of [
-      ...w.metrics,
-      { key: "serverCpu", label: "CPU cores: servers", digits: 2 },
-      { key: "driverCpu", label: "CPU cores: driver", digits: 2 },
-      { key: "machineCpu", label: "CPU cores: whole machine", digits: 2 },
-    ]) {
+    for (const m of [...w.metrics, ...COMMON_METRICS]) {
       const etcdBun = summaryOf(results, w, "etcd-bun", m.key);
       const etcd = summaryOf(results, w, "etcd", m.key);
       if (etcdBun === undefined || Number.isNaN(etcdBun.median)) continue;
+      if (m.key === "errors" && etcdBun.max === 0 && (etcd === undefined || etcd.max === 0))
+        continue;
       const ratio =
         etcd === undefined || etcd.median === 0 ? undefined : etcdBun.median / etcd.median;
       rows.push({ workload: w.title, metric: m.label, key: m.key, etcdBun, etcd, ratio });
@@ -64,7 +69,8 @@ export function formatTable(rows: readonly MetricRow[], workloads: readonly Work
   ];
   let previous = "";
   for (const r of rows) {
-    const digits = r.key.endsWith("Cpu") ? 2 : digitsFor(r.key, workloads);
+    const digits =
+      COMMON_METRICS.find((m) => m.key === r.key)?.digits ?? digitsFor(r.key, workloads);
     const name = r.workload === previous ? "" : r.workload;
     previous = r.workload;
     const ratio =
