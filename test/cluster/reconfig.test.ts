@@ -173,8 +173,9 @@ test("--force-new-cluster rebuilds a one-member cluster from a survivor's data d
   cluster = await startCluster({ size: 3, extraArgs: FAST });
   const leader = await cluster.leader();
   for (let i = 0; i < 30; i++) expect(await put(leader, `/dr/k${i}`, String(i))).toBe(201);
-  const survivor = cluster.members[0];
-  if (survivor === undefined) throw new Error("no member");
+  // Rebuild from the most up-to-date data dir (the leader's), as etcd's recovery guide says:
+  // a follower may not have received the last committed writes yet.
+  const survivor = leader;
   await Promise.all(cluster.members.map((m) => m.kill("SIGKILL")));
   const rebuilt = await startMember({
     name: survivor.name,
