@@ -23,21 +23,24 @@ export interface ClientAppOptions {
 
 type BunServer = Server<unknown>;
 
+/** Which listener accepted a request; weak, so finished requests are collected. */
+const acceptedBy = new WeakMap<Request, BunServer>();
+
 export function clientApp(options: ClientAppOptions) {
   const { server } = options;
-  const keepOpen = (srv: BunServer | null) => (request: Request) => srv?.timeout(request, 0);
+  // The Bun server that accepted each request (Elysia's own `server` is unset when it is
+  // mounted as a plain fetch handler), so a watch can lift its idle timeout.
+  const keepOpen = (request: Request) => acceptedBy.get(request)?.timeout(request, 0);
   return new Elysia()
     .onError(({ code }) => (code === "NOT_FOUND" ? notFound() : undefined))
     .all(
       "/v2/keys",
-      ({ request, server: srv }) =>
-        handleKeys({ server, keepOpen: keepOpen(srv) }, request, new URL(request.url)),
+      ({ request }) => handleKeys({ server, keepOpen }, request, new URL(request.url)),
       { parse: "none" },
     )
     .all(
       "/v2/keys/*",
-      ({ request, server: srv }) =>
-        handleKeys({ server, keepOpen: keepOpen(srv) }, request, new URL(request.url)),
+      ({ request }) => handleKeys({ server, keepOpen }, request, new URL(request.url)),
       { parse: "none" },
     )
     .all("/v2/members", ({ request }) => handleMembers(server, request, ""), { parse: "none" })
@@ -58,6 +61,7 @@ export function withClientLayers(
   fetch: (request: Request, srv: BunServer) => Response | Promise<Response>,
 ) {
   return async (request: Request, srv: BunServer): Promise<Response> => {
+    acceptedBy.set(request, srv);
     if (request.method === "OPTIONS") return preflightResponse(cors, request);
     const redirect = redirectIfUnclean(new URL(request.url));
     const response = redirect ?? (await fetch(request, srv));

@@ -26,6 +26,11 @@ export interface RunningMember {
 }
 
 type Log = (line: string) => void;
+/**
+ * Idle client connections are closed after this long (slowloris protection); watches lift it
+ * for their own request. ETCDBUN_CLIENT_IDLE_TIMEOUT_S lowers it for tests.
+ */
+const CLIENT_IDLE_TIMEOUT_S = Number(process.env.ETCDBUN_CLIENT_IDLE_TIMEOUT_S ?? 120);
 /** How long a removed member keeps its listeners open so pending responses are delivered. */
 const REMOVED_EXIT_DELAY_MS = 300;
 const defaultLog: Log = (line) => console.error(`etcd-bun: ${line}`);
@@ -91,7 +96,12 @@ function listenClients(server: EtcdServer, settings: MemberSettings) {
   const fetch = withClientLayers(cors, (request) => app.fetch(request));
   return settings.listenClientUrls.map((raw) => {
     const url = new URL(raw);
-    return Bun.serve({ hostname: url.hostname, port: Number(url.port), fetch, idleTimeout: 120 });
+    return Bun.serve({
+      hostname: url.hostname,
+      port: Number(url.port),
+      fetch,
+      idleTimeout: CLIENT_IDLE_TIMEOUT_S,
+    });
   });
 }
 
