@@ -63,9 +63,27 @@ export function withClientLayers(
   return async (request: Request, srv: BunServer): Promise<Response> => {
     acceptedBy.set(request, srv);
     if (request.method === "OPTIONS") return preflightResponse(cors, request);
+    if (!decodablePath(request.url)) return badRequest();
     const redirect = redirectIfUnclean(new URL(request.url));
     const response = redirect ?? (await fetch(request, srv));
     applyCors(cors, request, response.headers);
     return response;
   };
+}
+
+/** A path with a malformed %-escape is refused before routing, as Go's URL parser does. */
+function decodablePath(url: string): boolean {
+  try {
+    decodeURIComponent(new URL(url).pathname);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+function badRequest(): Response {
+  return new Response("400 Bad Request", {
+    status: 400,
+    headers: { "Content-Type": "text/plain; charset=utf-8", Connection: "close" },
+  });
 }

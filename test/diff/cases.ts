@@ -182,6 +182,8 @@ export const DIFF_CASES: readonly DiffCase[] = [
       get("/v2/nothing-here"),
       get("/v2/keys/$//head"),
       { method: "OPTIONS", path: "/v2/keys/$/head" },
+      get("/v2/keys/$/%zz"),
+      put("/v2/keys/$/a%2Fb%20c", "value=escaped"),
     ],
   },
   {
