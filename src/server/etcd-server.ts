@@ -126,6 +126,8 @@ export class EtcdServer {
   private fatal: ((error: unknown) => void) | undefined;
   private timers: ReturnType<typeof setInterval>[] = [];
   private network: PeerNetwork | undefined;
+  /** Term and vote as last persisted: a leader sends early only when neither changes. */
+  private persisted: { term: number; vote: string };
   private reads = {
     waiting: new Set<ReadWaiter>(),
     inFlight: new Map<string, Set<ReadWaiter>>(),
@@ -147,6 +149,7 @@ export class EtcdServer {
     this.appliedIndex = parts.appliedIndex;
     this.snapshotIndex = parts.appliedIndex;
     this.term = parts.hardState.term;
+    this.persisted = { term: parts.hardState.term, vote: parts.hardState.vote };
     this.options = options;
     this.memberId = options.memberId;
     this.clusterId = options.clusterId;
@@ -509,14 +512,20 @@ export class EtcdServer {
     // A leader may send before its own fsync (Raft thesis §10.2.1): its entries count toward
     // a commit only once it has persisted them. Everyone else's messages (acks, votes) promise
     // durable state, so they go after.
-    const leaderSendsEarly = this.soft.state === "leader";
+    const termOrVoteChanged =
+      rd.hardState !== undefined &&
+      (rd.hardState.term !== this.persisted.term || rd.hardState.vote !== this.persisted.vote);
+    const leaderSendsEarly = this.soft.state === "leader" && !termOrVoteChanged;
     if (leaderSendsEarly) this.send(rd.messages);
     if (rd.snapshot !== undefined) await this.installSnapshot(rd.snapshot);
     // Group commit: every entry and the hard state of this Ready, one fdatasync.
     if (rd.entries.length > 0 || rd.hardState !== undefined) {
       await this.wal.save(rd.hardState, rd.entries, { sync: rd.mustSync });
     }
-    if (rd.hardState !== undefined) this.storage.setHardState(rd.hardState);
+    if (rd.hardState !== undefined) {
+      this.storage.setHardState(rd.hardState);
+      this.persisted = { term: rd.hardState.term, vote: rd.hardState.vote };
+    }
     if (rd.entries.length > 0) this.storage.append(rd.entries);
     if (!leaderSendsEarly) this.send(rd.messages);
     this.applyAll(rd.committedEntries);
