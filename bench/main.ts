@@ -12,7 +12,7 @@ import { dirname, join } from "node:path";
 import { REAL_ETCD } from "../test/support/cluster-process.ts";
 import type { ServerKind } from "./cluster.ts";
 import { STRACE } from "./fsync-count.ts";
-import { parseOptions } from "./options.ts";
+import { parseOptions, UsageError } from "./options.ts";
 import { cleanupAll, installSignalCleanup, trackDir } from "./procs.ts";
 import { buildJson, buildRows, formatTable } from "./report.ts";
 import { runAll } from "./runner.ts";
@@ -40,7 +40,7 @@ async function main(): Promise<void> {
   const workloads = allWorkloads().filter(
     (w) => only === undefined || w.id.includes(only) || w.title.includes(only),
   );
-  if (workloads.length === 0) throw new Error(`--only ${only}: no workload matches`);
+  if (workloads.length === 0) throw new UsageError(`--only ${only}: no workload matches`);
   const kinds: ServerKind[] = options.compare ? ["etcd-bun", "etcd"] : ["etcd-bun"];
   const rootDir = mkdtempSync(join(tmpdir(), "etcd-bun-bench-"));
   trackDir(rootDir);
@@ -64,4 +64,10 @@ async function main(): Promise<void> {
   }
 }
 
-await main();
+try {
+  await main();
+} catch (error) {
+  if (!(error instanceof UsageError)) throw error;
+  process.stderr.write(`${error.message}\n`);
+  process.exit(2);
+}

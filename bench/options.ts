@@ -19,6 +19,9 @@ export interface BenchOptions {
   readonly jsonPath: string;
 }
 
+/** A bad command line: main prints the message and usage, without a stack trace. */
+export class UsageError extends Error {}
+
 const USAGE = `usage: bun run bench [--compare etcd] [--quick] [--only <substring>] [--repeats N]
                      [--json <path>]`;
 
@@ -32,12 +35,12 @@ export function parseOptions(argv: readonly string[]): BenchOptions {
     const arg = argv[i];
     const value = (): string => {
       const v = argv[++i];
-      if (v === undefined) throw new Error(`${arg} needs a value\n${USAGE}`);
+      if (v === undefined) throw new UsageError(`${arg} needs a value\n${USAGE}`);
       return v;
     };
     if (arg === "--compare") {
       const target = value();
-      if (target !== "etcd") throw new Error(`--compare: only "etcd" is supported\n${USAGE}`);
+      if (target !== "etcd") throw new UsageError(`--compare: only "etcd" is supported\n${USAGE}`);
       compare = true;
     } else if (arg === "--quick") quick = true;
     else if (arg === "--only") only = value();
@@ -46,10 +49,11 @@ export function parseOptions(argv: readonly string[]): BenchOptions {
     else if (arg === "--help" || arg === "-h") {
       console.log(USAGE);
       process.exit(0);
-    } else throw new Error(`unknown argument ${arg}\n${USAGE}`);
+    } else throw new UsageError(`unknown argument ${arg}\n${USAGE}`);
   }
   const n = repeats ?? (quick ? 1 : 3);
-  if (!Number.isSafeInteger(n) || n < 1) throw new Error(`--repeats must be a positive integer`);
+  if (!Number.isSafeInteger(n) || n < 1)
+    throw new UsageError(`--repeats must be a positive integer`);
   return {
     compare,
     quick,

@@ -88,6 +88,10 @@ test("a member replaced while clients write and members are killed keeps histori
   const history = recorder.history();
   expect(history.filter((op) => op.status === "ok").length).toBeGreaterThan(150);
   const result = checkLinearizable(history, registerModel, { timeoutMs: 60_000 });
+  const unknown = history.filter((op) => op.status === "unknown").length;
+  console.log(
+    `linearizability: ${history.length} operations (${unknown} unknown outcome), ${result.result} in ${result.stats.elapsedMs.toFixed(0)} ms`,
+  );
   if (result.result === "illegal") console.error(result.witness.message);
   expect(result.result).toBe("ok");
   const leader = await leaderOf();

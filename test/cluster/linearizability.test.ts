@@ -84,6 +84,10 @@ test("histories of concurrent clients under faults are linearizable", async () =
   const completed = history.filter((op) => op.status === "ok").length;
   expect(completed).toBeGreaterThan(200);
   const result = checkLinearizable(history, registerModel, { timeoutMs: 60_000 });
+  const unknown = history.filter((op) => op.status === "unknown").length;
+  console.log(
+    `linearizability: ${history.length} operations (${unknown} unknown outcome), ${result.result} in ${result.stats.elapsedMs.toFixed(0)} ms`,
+  );
   if (result.result === "illegal") console.error(result.witness.message);
   expect(result.result).toBe("ok");
   // All members converge to the same values for the keys.
