@@ -81,7 +81,11 @@ export class Snapshotter {
     );
   }
 
-  /** Stores `snap` durably (replacing a row with the same index and term). */
+  /**
+   * Stores `snap` durably (replacing a row with the same index and term), then folds the
+   * sqlite journal back into the database file: without it the `-wal` file grows as large as
+   * the database and the data dir holds every snapshot twice.
+   */
   save(snap: Snapshot): void {
     const { index, term, confState } = snap.meta;
     assert(Number.isSafeInteger(index) && index >= 0, `snap: bad index ${index}`);
@@ -94,6 +98,7 @@ export class Snapshotter {
          VALUES ($term, $idx, $conf, $data, $crc)`,
       )
       .run({ term, idx: index, conf: confJson, data: snap.data, crc });
+    this.db.exec("PRAGMA wal_checkpoint(TRUNCATE)");
   }
 
   /** The newest snapshot (highest index, then term) whose CRC checks out, or undefined. */
