@@ -136,7 +136,7 @@ export class EtcdServer {
   private knownPeers = new Set<string>();
   private bootPeers: readonly MemberInfo[] = [];
   /** Proposals made while there was no leader; re-proposed once one is known. */
-  private parked: Uint8Array[] = [];
+  private parked: { data: Uint8Array; sinceMs: number }[] = [];
   readonly startTime = new Date();
   leaderSince = new Date();
 
@@ -450,16 +450,16 @@ export class EtcdServer {
     return done;
   }
 
-  private proposeData(data: Uint8Array): void {
+  private proposeData(data: Uint8Array, sinceMs = Date.now()): void {
     if (this.soft.lead === "") {
-      this.parked.push(data);
+      this.parked.push({ data, sinceMs });
       return;
     }
     try {
       this.raft.propose(data);
     } catch {
       // Dropped (no leader or a leader transfer in progress): retry when a leader is known.
-      this.parked.push(data);
+      this.parked.push({ data, sinceMs });
     }
     this.schedule();
   }
@@ -570,7 +570,10 @@ export class EtcdServer {
     if (soft.lead !== "" && this.parked.length > 0) {
       const parked = this.parked;
       this.parked = [];
-      for (const data of parked) this.proposeData(data);
+      // A proposal parked longer than a request may wait was already answered with a timeout:
+      // proposing it now would apply a write its client was told had failed to complete.
+      const oldestMs = Date.now() - this.requestTimeoutMs;
+      for (const p of parked) if (p.sinceMs > oldestMs) this.proposeData(p.data, p.sinceMs);
     }
   }
 
