@@ -167,6 +167,24 @@ test("joining mistakes get a clear error and do not touch the cluster", async ()
     members: unknown[];
   };
   expect(members.members).toHaveLength(1);
+  // Added, but started with an initial cluster that does not match the cluster's members.
+  const peerUrl = `http://127.0.0.1:${await freePort()}`;
+  const added = await fetch(`${first.clientUrl}/v2/members`, {
+    method: "POST",
+    headers: { "content-type": "application/json" },
+    body: JSON.stringify({ peerURLs: [peerUrl] }),
+  });
+  expect(added.status).toBe(201);
+  const countError = await startMember({
+    name: "infra1",
+    peerUrl,
+    initialCluster: `infra0=${first.peerUrl},infra1=${peerUrl},extra=http://127.0.0.1:1`,
+    initialClusterState: "existing",
+  }).then(
+    () => undefined,
+    (e: unknown) => String(e),
+  );
+  expect(countError).toContain("cannot start member: member count is unequal");
 });
 
 test("--force-new-cluster rebuilds a one-member cluster from a survivor's data dir", async () => {
