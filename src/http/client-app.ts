@@ -7,7 +7,7 @@ import type { Server } from "bun";
 import { Elysia } from "elysia";
 import type { EtcdServer } from "../server/etcd-server.ts";
 import { redirectIfUnclean } from "./clean-path.ts";
-import { applyCors, type CorsPolicy, preflightResponse } from "./cors.ts";
+import { applyCors, type CorsPolicy, corsHeaders, preflightResponse } from "./cors.ts";
 import { handleKeys } from "./keys-handler.ts";
 import { handleMembers } from "./members-handler.ts";
 import { handleHealth, handleMachines, handleVersion } from "./misc-handlers.ts";
@@ -23,26 +23,27 @@ export interface ClientAppOptions {
 
 type BunServer = Server<unknown>;
 
-/** Which listener accepted a request; weak, so finished requests are collected. */
-const acceptedBy = new WeakMap<Request, BunServer>();
+/**
+ * What the outer layer learned about a request (the listener that accepted it, its parsed URL,
+ * its CORS headers), so handlers need not work it out again; weak, so finished requests go.
+ */
+export interface RequestInfo {
+  readonly srv: BunServer;
+  readonly url: URL;
+  readonly cors: Readonly<Record<string, string>>;
+}
+const accepted = new WeakMap<Request, RequestInfo>();
 
 export function clientApp(options: ClientAppOptions) {
   const { server } = options;
   // The Bun server that accepted each request (Elysia's own `server` is unset when it is
   // mounted as a plain fetch handler), so a watch can lift its idle timeout.
-  const keepOpen = (request: Request) => acceptedBy.get(request)?.timeout(request, 0);
+  const keepOpen = (request: Request) => accepted.get(request)?.srv.timeout(request, 0);
+  const keysContext = { server, keepOpen, requestInfo: (r: Request) => accepted.get(r) };
   return new Elysia()
     .onError(({ code }) => (code === "NOT_FOUND" ? notFound() : undefined))
-    .all(
-      "/v2/keys",
-      ({ request }) => handleKeys({ server, keepOpen }, request, new URL(request.url)),
-      { parse: "none" },
-    )
-    .all(
-      "/v2/keys/*",
-      ({ request }) => handleKeys({ server, keepOpen }, request, new URL(request.url)),
-      { parse: "none" },
-    )
+    .all("/v2/keys", ({ request }) => handleKeys(keysContext, request), { parse: "none" })
+    .all("/v2/keys/*", ({ request }) => handleKeys(keysContext, request), { parse: "none" })
     .all("/v2/members", ({ request }) => handleMembers(server, request, ""), { parse: "none" })
     .all("/v2/members/*", ({ request, params }) => handleMembers(server, request, params["*"]), {
       parse: "none",
@@ -61,20 +62,24 @@ export function withClientLayers(
   fetch: (request: Request, srv: BunServer) => Response | Promise<Response>,
 ) {
   return async (request: Request, srv: BunServer): Promise<Response> => {
-    acceptedBy.set(request, srv);
     if (request.method === "OPTIONS") return preflightResponse(cors, request);
-    if (!decodablePath(request.url)) return badRequest();
-    const redirect = redirectIfUnclean(new URL(request.url));
-    const response = redirect ?? (await fetch(request, srv));
-    applyCors(cors, request, response.headers);
+    const url = new URL(request.url);
+    if (!decodablePath(url)) return badRequest();
+    const info: RequestInfo = { srv, url, cors: corsHeaders(cors, request) };
+    accepted.set(request, info);
+    const response = redirectIfUnclean(url) ?? (await fetch(request, srv));
+    // Hot-path handlers build responses with the CORS headers already in them.
+    const cors0 = Object.keys(info.cors)[0];
+    if (cors0 !== undefined && !response.headers.has(cors0))
+      applyCors(cors, request, response.headers);
     return response;
   };
 }
 
 /** A path with a malformed %-escape is refused before routing, as Go's URL parser does. */
-function decodablePath(url: string): boolean {
+function decodablePath(url: URL): boolean {
   try {
-    decodeURIComponent(new URL(url).pathname);
+    decodeURIComponent(url.pathname);
     return true;
   } catch {
     return false;

@@ -14,15 +14,23 @@ import { watchResponse } from "./watch.ts";
 const KEYS_PREFIX = "/v2/keys";
 const METHODS = new Set(["GET", "HEAD", "PUT", "POST", "DELETE"]);
 const clock = { now: () => Date.now() };
+const NO_CORS: Readonly<Record<string, string>> = {};
 
 export interface KeysContext {
   readonly server: EtcdServer;
   /** Lifts the idle timeout of a long-lived (watch) request. */
   readonly keepOpen: (request: Request) => void;
+  /** What the outer layer already parsed for this request (absent when called directly). */
+  readonly requestInfo: (
+    request: Request,
+  ) => { url: URL; cors: Readonly<Record<string, string>> } | undefined;
 }
 
-export async function handleKeys(ctx: KeysContext, request: Request, url: URL): Promise<Response> {
+export async function handleKeys(ctx: KeysContext, request: Request): Promise<Response> {
   const { server } = ctx;
+  const info = ctx.requestInfo(request);
+  const url = info?.url ?? new URL(request.url);
+  const cors = info?.cors ?? NO_CORS;
   const method = request.method;
   if (!METHODS.has(method)) return methodNotAllowed("HEAD,GET,PUT,POST,DELETE");
   let req: V2Request;
@@ -41,12 +49,12 @@ export async function handleKeys(ctx: KeysContext, request: Request, url: URL): 
       // quorum=true (QGET): linearizable via ReadIndex, then the same local read.
       if (req.method === "QGET") await server.linearizableRead();
       const event = server.localGet(req);
-      return eventResponse(server, event, req, method === "HEAD", server.raftIndex);
+      return eventResponse(server, event, req, { raftIndex: server.raftIndex, cors });
     }
     const result = await server.proposeV2(req);
     if (result.error !== undefined) return keysErrorResponse(server.clusterId, result.error);
     if (result.event === undefined) throw new Error("applied request produced no event");
-    return eventResponse(server, result.event, req, method === "HEAD", result.raftIndex);
+    return eventResponse(server, result.event, req, { raftIndex: result.raftIndex, cors });
   } catch (error) {
     return keysErrorResponse(server.clusterId, toEtcdError(error, server.store.index()));
   }
@@ -56,14 +64,16 @@ function eventResponse(
   server: EtcdServer,
   event: Event,
   req: V2Request,
-  headOnly: boolean,
-  raftIndex: number,
+  extra: { raftIndex: number; cors: Readonly<Record<string, string>> },
 ): Response {
-  const headers = etcdHeaders(server.clusterId, event.etcdIndex);
-  headers["X-Raft-Index"] = String(raftIndex);
-  headers["X-Raft-Term"] = String(server.raftTerm);
+  const headers = {
+    ...extra.cors,
+    ...etcdHeaders(server.clusterId, event.etcdIndex),
+    "X-Raft-Index": String(extra.raftIndex),
+    "X-Raft-Term": String(server.raftTerm),
+  };
   const status = isCreated(event) ? 201 : 200;
-  if (headOnly) return new Response(null, { status, headers });
+  // HEAD: Bun drops the body and keeps its Content-Length, as etcd's HEAD answer has.
   const body = eventToJson(event, clock, { noValueOnSuccess: req.noValueOnSuccess });
   return new Response(body, { status, headers });
 }
