@@ -11,6 +11,7 @@ import { MemoryStorage } from "../raft/storage.ts";
 import type { ConfState, Entry, HardState, Snapshot } from "../raft/types.ts";
 import { Snapshotter } from "../snap/snapshotter.ts";
 import { Store } from "../store/store.ts";
+import { WalError } from "../wal/errors.ts";
 import { Wal, type WalOptions } from "../wal/wal.ts";
 import { BootstrapError } from "./bootstrap-error.ts";
 import { fetchRemoteCluster } from "./join.ts";
@@ -200,14 +201,30 @@ async function forceNewCluster(
   return { hardState, entries: [...committed, ...changes] };
 }
 
+/**
+ * The newest snapshot whose marker the WAL holds, and the WAL opened at it. A crash between
+ * saving a snapshot and writing its marker leaves a snapshot the WAL does not know: it is
+ * skipped (the WAL still has every entry after the older marker), as etcd 3.4 does.
+ */
+async function openAtUsableSnapshot(walDir: string, snapshotter: Snapshotter) {
+  for (const { index, term } of snapshotter.list()) {
+    const snapshot = snapshotter.loadAt(index, term);
+    if (snapshot === undefined) continue; // corrupt row: logged by the snapshotter
+    try {
+      return { snapshot, opened: await Wal.open(walDir, { index, term }, walOptions()) };
+    } catch (error) {
+      if (!(error instanceof WalError) || !error.message.includes("snapshot not found"))
+        throw error;
+    }
+  }
+  return { snapshot: undefined, opened: await Wal.open(walDir, undefined, walOptions()) };
+}
+
 async function restart(settings: MemberSettings): Promise<Opened> {
   const { walDir, snapDir } = memberDirs(settings);
   mkdirSync(snapDir, { recursive: true, mode: 0o700 });
   const snapshotter = openSnapshotter(snapDir);
-  const snapshot: Snapshot | undefined = snapshotter.loadNewest();
-  const marker =
-    snapshot === undefined ? undefined : { index: snapshot.meta.index, term: snapshot.meta.term };
-  const opened = await Wal.open(walDir, marker, walOptions());
+  const { snapshot, opened } = await openAtUsableSnapshot(walDir, snapshotter);
   const { wal, metadata } = opened;
   let { hardState, entries } = opened;
   if (settings.forceNewCluster) {

@@ -113,6 +113,14 @@ export class Snapshotter {
     return undefined;
   }
 
+  /** Every stored snapshot's position, newest first (rows are not CRC-checked here). */
+  list(): { index: number; term: number }[] {
+    const rows = this.db
+      .query("SELECT idx, term FROM snapshot ORDER BY idx DESC, term DESC")
+      .all() as { idx: number; term: number }[];
+    return rows.map((r) => ({ index: r.idx, term: r.term }));
+  }
+
   /** The snapshot at exactly (index, term), or undefined if absent or corrupt (logged). */
   loadAt(index: number, term: number): Snapshot | undefined {
     return this.loadRow(index, term);
