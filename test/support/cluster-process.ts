@@ -19,11 +19,30 @@ const START_ATTEMPTS = 3;
 export const REAL_ETCD = "/usr/bin/etcd";
 export const realEtcdInstalled = existsSync(REAL_ETCD);
 
+/**
+ * Listening ports are picked below Linux's ephemeral range (32768-60999 by default): a port the
+ * OS hands out for port 0 is also one it may give an outgoing connection a moment later, and
+ * then the member cannot bind it. Each pick is checked by binding it once.
+ */
+const PORT_RANGE_LOW = 20_000;
+const PORT_RANGE_HIGH = 32_000;
+const PORT_PICK_ATTEMPTS = 50;
+const portsHandedOut = new Set<number>();
+
 export async function freePort(): Promise<number> {
-  const listener = Bun.listen({ hostname: "127.0.0.1", port: 0, socket: { data() {} } });
-  const port = listener.port;
-  listener.stop(true);
-  return port;
+  for (let attempt = 0; attempt < PORT_PICK_ATTEMPTS; attempt++) {
+    const port = PORT_RANGE_LOW + Math.floor(Math.random() * (PORT_RANGE_HIGH - PORT_RANGE_LOW));
+    if (portsHandedOut.has(port)) continue;
+    try {
+      const listener = Bun.listen({ hostname: "127.0.0.1", port, socket: { data() {} } });
+      listener.stop(true);
+      portsHandedOut.add(port);
+      return port;
+    } catch {
+      // In use: pick another.
+    }
+  }
+  throw new Error("no free port found below the ephemeral range");
 }
 
 export interface MemberProcess {
