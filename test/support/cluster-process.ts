@@ -45,6 +45,15 @@ export async function freePort(): Promise<number> {
   throw new Error("no free port found below the ephemeral range");
 }
 
+/**
+ * Every member process still running. A test that times out may leave its body running and
+ * start processes after its cleanup ran; whatever is left is killed when the test run exits.
+ */
+const spawned = new Set<Subprocess>();
+process.once("exit", () => {
+  for (const proc of spawned) proc.kill("SIGKILL");
+});
+
 export interface MemberProcess {
   readonly clientUrl: string;
   readonly peerUrl: string;
@@ -135,6 +144,8 @@ function spawnMember(args: string[], info: SpawnInfo) {
       stderr: "pipe",
       env: { ...process.env, ...info.env },
     });
+    spawned.add(proc);
+    void proc.exited.then(() => spawned.delete(proc));
     for (const stream of [proc.stdout, proc.stderr]) {
       void (async () => {
         const decoder = new TextDecoder();
