@@ -182,7 +182,10 @@ async function readSourceWithRetry(
     } catch (error) {
       if (!isRetryable(error)) throw error;
       // Segment names are the same in the copy, so the message can name the source's files.
-      lastMessage = errorText(error).replaceAll(path.join(scratch, "wal"), dirs.srcWal);
+      lastMessage = errorText(error).replace(
+        new RegExp(`${escapeRegExp(path.join(scratch, "wal"))}(-\\d+)?`, "g"),
+        dirs.srcWal,
+      );
     } finally {
       fs.rmSync(scratch, { recursive: true, force: true });
     }
@@ -197,45 +200,60 @@ function isRetryable(error: unknown): boolean {
   return isErrno(error) && error.code === "ENOENT";
 }
 
-/** One attempt: the newest snapshot first, then the WAL from it (which must hold its marker). */
+/**
+ * One attempt: the newest snapshot whose marker the WAL holds, and the WAL from it. A snapshot
+ * saved just before a crash (or, on a live member, just now) may have no marker yet; an older
+ * snapshot plus the entries after it is then the consistent state, as a restart would use.
+ */
 async function readSource(
   dirs: Dirs,
   scratch: string,
   log: (message: string) => void,
 ): Promise<SourceState> {
-  const snapshot = readNewestSnapshot(dirs.srcSnap, path.join(scratch, "snap"), log);
-  const marker =
-    snapshot === undefined ? undefined : { index: snapshot.meta.index, term: snapshot.meta.term };
-  const scratchWal = path.join(scratch, "wal");
-  copyWalSuffix(dirs.srcWal, scratchWal, marker?.index ?? 0);
-  const opened = await Wal.open(scratchWal, marker, {
-    segmentSizeBytes: SCRATCH_SEGMENT_BYTES,
-    // Repairs here touch only the scratch copy: a live member's unfinished batch is expected.
-    log: () => undefined,
-  });
-  await opened.wal.close();
-  return {
-    snapshot,
-    metadata: opened.metadata,
-    hardState: opened.hardState,
-    entries: opened.entries,
-  };
+  const snapshots = readSnapshots(dirs.srcSnap, path.join(scratch, "snap"), log);
+  const candidates: (Snapshot | undefined)[] = [...snapshots, undefined];
+  for (const [i, snapshot] of candidates.entries()) {
+    const marker =
+      snapshot === undefined ? undefined : { index: snapshot.meta.index, term: snapshot.meta.term };
+    const scratchWal = path.join(scratch, i === 0 ? "wal" : `wal-${i}`);
+    copyWalSuffix(dirs.srcWal, scratchWal, marker?.index ?? 0);
+    let opened: Awaited<ReturnType<typeof Wal.open>>;
+    try {
+      opened = await Wal.open(scratchWal, marker, {
+        segmentSizeBytes: SCRATCH_SEGMENT_BYTES,
+        // Repairs here touch only the scratch copy: a live member's unfinished batch is expected.
+        log: () => undefined,
+      });
+    } catch (error) {
+      const noMarker = error instanceof WalError && error.message.includes("snapshot not found");
+      if (noMarker && i < candidates.length - 1) continue;
+      throw error;
+    }
+    await opened.wal.close();
+    return {
+      snapshot,
+      metadata: opened.metadata,
+      hardState: opened.hardState,
+      entries: opened.entries,
+    };
+  }
+  throw new BackupError("no usable snapshot or WAL start in the source");
 }
 
 /**
- * The newest valid snapshot in `srcSnapDir`'s database, or undefined. The database is copied
+ * The valid snapshots in `srcSnapDir`'s database, newest first. The database is copied
  * into `scratchDir` with `VACUUM INTO` (a consistent read) and loaded from the copy by the
  * Snapshotter, which checks each row's CRC. While a member has the database open its `-wal`
  * file exists and the source is opened read-only as a normal reader (taking shared locks in
  * `-shm`, as any reader must); otherwise it is opened `immutable`, which creates no file.
  */
-function readNewestSnapshot(
+function readSnapshots(
   srcSnapDir: string,
   scratchDir: string,
   log: (message: string) => void,
-): Snapshot | undefined {
+): Snapshot[] {
   const src = path.join(srcSnapDir, SNAP_DB_FILE);
-  if (!fs.existsSync(src)) return undefined;
+  if (!fs.existsSync(src)) return [];
   fs.mkdirSync(scratchDir, { recursive: true, mode: DIR_MODE });
   const copy = path.join(scratchDir, SNAP_DB_FILE);
   const db = fs.existsSync(`${src}-wal`)
@@ -256,7 +274,10 @@ function readNewestSnapshot(
     log: (message) => log(message.replaceAll(copy, src)),
   });
   try {
-    return snapshotter.loadNewest();
+    return snapshotter
+      .list()
+      .map(({ index, term }) => snapshotter.loadAt(index, term))
+      .filter((snap): snap is Snapshot => snap !== undefined);
   } finally {
     snapshotter.close();
   }
@@ -365,4 +386,8 @@ function isErrno(error: unknown): error is NodeJS.ErrnoException {
 
 function errorText(error: unknown): string {
   return error instanceof Error ? error.message : String(error);
+}
+
+function escapeRegExp(text: string): string {
+  return text.replace(/[.*+?^${}()|[\]\\]/g, "\\$&");
 }
