@@ -13,6 +13,7 @@ import {
   type ConfState,
   type Entry,
   type HardState,
+  MESSAGE_TYPES,
   type Message,
   type MessageType,
   NONE,
@@ -32,22 +33,7 @@ export type { RaftConfig } from "./raft.ts";
 export const COMMITTED_BYTES_PER_READY_MAX = 64 * 1024 * 1024;
 
 /** Message kinds accepted from the network; anything else is dropped by `step`. */
-const NETWORK_TYPES: ReadonlySet<MessageType> = new Set<MessageType>([
-  "MsgApp",
-  "MsgAppResp",
-  "MsgVote",
-  "MsgVoteResp",
-  "MsgPreVote",
-  "MsgPreVoteResp",
-  "MsgHeartbeat",
-  "MsgHeartbeatResp",
-  "MsgSnap",
-  "MsgTimeoutNow",
-  "MsgTransferLeader",
-  "MsgReadIndex",
-  "MsgReadIndexResp",
-  "MsgProp",
-]);
+const NETWORK_TYPES: ReadonlySet<MessageType> = new Set<MessageType>(MESSAGE_TYPES);
 
 /** Responses, which are dropped when they come from a node outside the configuration. */
 const RESPONSE_TYPES: ReadonlySet<MessageType> = new Set<MessageType>([

@@ -171,6 +171,27 @@ export type Message =
 
 export type MessageType = Message["type"];
 
+/**
+ * Every message kind. The peer codec uses the position as the wire code, so only ever append;
+ * all of them may arrive from the network.
+ */
+export const MESSAGE_TYPES: readonly MessageType[] = [
+  "MsgApp",
+  "MsgAppResp",
+  "MsgVote",
+  "MsgVoteResp",
+  "MsgPreVote",
+  "MsgPreVoteResp",
+  "MsgHeartbeat",
+  "MsgHeartbeatResp",
+  "MsgSnap",
+  "MsgTimeoutNow",
+  "MsgTransferLeader",
+  "MsgReadIndex",
+  "MsgReadIndexResp",
+  "MsgProp",
+];
+
 /** A completed ReadIndex request: reads are linearizable once `applied >= index`. */
 export interface ReadState {
   index: number;

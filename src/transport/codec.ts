@@ -18,7 +18,14 @@
  * Must not: know about sockets, peers or Raft rules.
  */
 
-import type { Entry, EntryType, Message, MessageType, Snapshot } from "../raft/types.ts";
+import {
+  type Entry,
+  type EntryType,
+  MESSAGE_TYPES,
+  type Message,
+  type MessageType,
+  type Snapshot,
+} from "../raft/types.ts";
 import { assert, assertNever } from "../util/assert.ts";
 
 /** Bumped on any layout change; a receiver rejects frames of another version. */
@@ -29,23 +36,7 @@ export class CodecError extends Error {
   override name = "CodecError";
 }
 
-/** Wire codes; the position in this list is the code, so only ever append. */
-const MESSAGE_TYPES: readonly MessageType[] = [
-  "MsgApp",
-  "MsgAppResp",
-  "MsgVote",
-  "MsgVoteResp",
-  "MsgPreVote",
-  "MsgPreVoteResp",
-  "MsgHeartbeat",
-  "MsgHeartbeatResp",
-  "MsgSnap",
-  "MsgTimeoutNow",
-  "MsgTransferLeader",
-  "MsgReadIndex",
-  "MsgReadIndexResp",
-  "MsgProp",
-];
+/** Wire codes: a message kind's position in MESSAGE_TYPES (append-only). */
 const MESSAGE_TYPE_CODES = new Map<MessageType, number>(MESSAGE_TYPES.map((t, i) => [t, i]));
 const ENTRY_TYPES: readonly EntryType[] = ["normal", "confChange"];
 
