@@ -96,3 +96,28 @@ export function machineJiffies(): { busy: number; total: number } {
   const idle = (values[3] ?? 0) + (values[4] ?? 0);
   return { busy: total - idle, total };
 }
+
+/**
+ * Runs a driver process to completion and returns the JSON object it printed on a line of its
+ * own, with the CPU seconds it used. Fails (with its output) on a non-zero exit or no JSON.
+ */
+export async function runJsonProcess<T>(
+  label: string,
+  argv: string[],
+  env: Record<string, string>,
+): Promise<{ json: T; driverCpuSec: number }> {
+  const proc = Bun.spawn(argv, { stdout: "pipe", stderr: "pipe", env: { ...process.env, ...env } });
+  trackProcess(proc);
+  const [stdout, stderr] = await Promise.all([
+    new Response(proc.stdout).text(),
+    new Response(proc.stderr).text(),
+  ]);
+  await proc.exited;
+  const line = stdout.split("\n").find((l) => l.startsWith("{"));
+  if (proc.exitCode !== 0 || line === undefined) {
+    throw new Error(`${label} failed (exit ${proc.exitCode}): ${stderr}\n${stdout}`);
+  }
+  const usage = proc.resourceUsage();
+  const driverCpuSec = usage === undefined ? 0 : Number(usage.cpuTime.total) / 1e6;
+  return { json: JSON.parse(line) as T, driverCpuSec };
+}

@@ -4,7 +4,7 @@
  * time is measured separately from the servers'.
  */
 import { resolve } from "node:path";
-import { trackProcess } from "./procs.ts";
+import { runJsonProcess } from "./procs.ts";
 
 const SCRIPT = resolve(import.meta.dir, "wrk/etcd-v2.lua");
 export const WRK = "/usr/bin/wrk";
@@ -59,24 +59,9 @@ export async function runWrk(run: WrkRun): Promise<WrkResult> {
   const durationSec = Math.max(1, Math.round(run.durationMs / 1000));
   const args = [WRK, `-t${threads}`, `-c${connections}`, `-d${durationSec}s`, "--timeout", "10s"];
   args.push("-s", SCRIPT, run.urls[0] ?? "", "--", run.mode, run.prefix, String(run.keys));
-  const proc = Bun.spawn(args, {
-    stdout: "pipe",
-    stderr: "pipe",
-    env: { ...process.env, WRK_HOSTS: hosts },
+  const { json: j, driverCpuSec } = await runJsonProcess<WrkJson>("wrk", args, {
+    WRK_HOSTS: hosts,
   });
-  trackProcess(proc);
-  const [stdout, stderr] = await Promise.all([
-    new Response(proc.stdout).text(),
-    new Response(proc.stderr).text(),
-  ]);
-  await proc.exited;
-  const line = stdout.split("\n").find((l) => l.startsWith("{"));
-  if (proc.exitCode !== 0 || line === undefined) {
-    throw new Error(`wrk failed (exit ${proc.exitCode}): ${stderr}\n${stdout}`);
-  }
-  const j = JSON.parse(line) as WrkJson;
-  const usage = proc.resourceUsage();
-  const driverCpuSec = usage === undefined ? 0 : Number(usage.cpuTime.total) / 1e6;
   return {
     requests: j.requests,
     connections,
