@@ -3,9 +3,11 @@
  * compare-and-swap, create and delete on a few keys through live members, recorded as a
  * history (ok / unknown outcomes) for the checker in test/lin.
  */
+import { expect } from "bun:test";
 import { Prng } from "../../src/util/prng.ts";
+import { checkLinearizable } from "../lin/check.ts";
 import type { HistoryRecorder } from "../lin/history.ts";
-import type { KeyedRegisterInput, RegisterOutput } from "../lin/model.ts";
+import { type KeyedRegisterInput, type RegisterOutput, registerModel } from "../lin/model.ts";
 import type { MemberProcess } from "../support/cluster-process.ts";
 
 export const KEYS = ["/lin/a", "/lin/b", "/lin/c"];
@@ -114,5 +116,45 @@ export async function client(
         lastSeen.set(input.key, outcome.output);
     } else if (outcome.kind === "fail") handle.fail();
     else handle.unknown();
+  }
+}
+
+/** Checks the recorded history per key (printing its size) and expects it linearizable. */
+export function expectLinearizable(
+  recorder: HistoryRecorder<KeyedRegisterInput, RegisterOutput>,
+  minCompleted: number,
+): void {
+  const history = recorder.history();
+  expect(history.filter((op) => op.status === "ok").length).toBeGreaterThan(minCompleted);
+  const result = checkLinearizable(history, registerModel, { timeoutMs: 60_000 });
+  const unknown = history.filter((op) => op.status === "unknown").length;
+  console.log(
+    `linearizability: ${history.length} operations (${unknown} unknown outcome), ${result.result} in ${result.stats.elapsedMs.toFixed(0)} ms`,
+  );
+  if (result.result === "illegal") console.error(result.witness.message);
+  expect(result.result).toBe("ok");
+}
+
+type KeyBody = { node?: { value?: string } };
+
+/** Every member ends up with the leader's (quorum-read) value for every key. */
+export async function expectConverged(
+  leader: MemberProcess,
+  members: readonly MemberProcess[],
+): Promise<void> {
+  for (const key of KEYS) {
+    const want = (await (
+      await fetch(`${leader.clientUrl}/v2/keys${key}?quorum=true`)
+    ).json()) as KeyBody;
+    for (const m of members) {
+      const deadline = Date.now() + 10_000;
+      let got: KeyBody = {};
+      while (Date.now() < deadline) {
+        got = (await (await fetch(`${m.clientUrl}/v2/keys${key}`)).json()) as KeyBody;
+        if (got.node?.value === want.node?.value) break;
+        await Bun.sleep(100);
+      }
+      expect(got.node?.value).toBe(want.node?.value);
+    }
   }
 }

@@ -5,11 +5,10 @@
  * checked per key against a register-with-CAS model (test/lin), and all members must converge.
  */
 import { afterAll, beforeAll, expect, test } from "bun:test";
-import { checkLinearizable } from "../lin/check.ts";
 import { HistoryRecorder } from "../lin/history.ts";
-import { type KeyedRegisterInput, type RegisterOutput, registerModel } from "../lin/model.ts";
+import type { KeyedRegisterInput, RegisterOutput } from "../lin/model.ts";
 import { type ClusterProcess, startCluster } from "../support/cluster-process.ts";
-import { client, KEYS } from "./lin-workload.ts";
+import { client, expectConverged, expectLinearizable } from "./lin-workload.ts";
 
 const CLIENTS = 8;
 const RUN_MS = 14_000;
@@ -80,29 +79,7 @@ test("histories of concurrent clients under faults are linearizable", async () =
     ),
   ]);
   expect(faults.length).toBeGreaterThanOrEqual(3);
-  const history = recorder.history();
-  const completed = history.filter((op) => op.status === "ok").length;
-  expect(completed).toBeGreaterThan(200);
-  const result = checkLinearizable(history, registerModel, { timeoutMs: 60_000 });
-  const unknown = history.filter((op) => op.status === "unknown").length;
-  console.log(
-    `linearizability: ${history.length} operations (${unknown} unknown outcome), ${result.result} in ${result.stats.elapsedMs.toFixed(0)} ms`,
-  );
-  if (result.result === "illegal") console.error(result.witness.message);
-  expect(result.result).toBe("ok");
+  expectLinearizable(recorder, 200);
   // All members converge to the same values for the keys.
-  const leader = await cluster.leader(15_000);
-  for (const key of KEYS) {
-    const want = await fetch(`${leader.clientUrl}/v2/keys${key}?quorum=true`).then((r) => r.text());
-    for (const m of cluster.members) {
-      const deadline = Date.now() + 10_000;
-      let got = "";
-      while (Date.now() < deadline) {
-        got = await fetch(`${m.clientUrl}/v2/keys${key}`).then((r) => r.text());
-        if (JSON.parse(got).node?.value === JSON.parse(want).node?.value) break;
-        await Bun.sleep(100);
-      }
-      expect(JSON.parse(got).node?.value).toBe(JSON.parse(want).node?.value);
-    }
-  }
+  await expectConverged(await cluster.leader(15_000), cluster.members);
 }, 180_000);

@@ -12,7 +12,7 @@ import {
   startCluster,
   startMember,
 } from "../support/cluster-process.ts";
-import { addAndStartMember } from "../support/membership.ts";
+import { addAndStartMember, postMember } from "../support/membership.ts";
 
 const FAST = ["--heartbeat-interval", "50", "--election-timeout", "500"];
 let started: MemberProcess[] = [];
@@ -129,20 +129,12 @@ test("the members API refuses bad requests with etcd's status codes", async () =
 test("strict reconfig check: a 2-member cluster with one member down refuses another add", async () => {
   const first = await startMember({ name: "infra0", extraArgs: FAST });
   started.push(first);
-  const added = await fetch(`${first.clientUrl}/v2/members`, {
-    method: "POST",
-    headers: { "content-type": "application/json" },
-    body: JSON.stringify({ peerURLs: [`http://127.0.0.1:${await freePort()}`] }),
-  });
+  const added = await postMember(first, [`http://127.0.0.1:${await freePort()}`]);
   expect(added.status).toBe(201); // 1 started of 2 is allowed, as in etcd
   const member = (await added.json()) as { id: string; name: string; clientURLs: string[] };
   expect(member).toMatchObject({ name: "", clientURLs: [] });
   // Now 1 of 2 members is started: a third would need 2 started for its quorum.
-  const refused = await fetch(`${first.clientUrl}/v2/members`, {
-    method: "POST",
-    headers: { "content-type": "application/json" },
-    body: JSON.stringify({ peerURLs: [`http://127.0.0.1:${await freePort()}`] }),
-  });
+  const refused = await postMember(first, [`http://127.0.0.1:${await freePort()}`]);
   expect(refused.status).toBe(500);
   expect(await refused.json()).toEqual({
     message: "etcdserver: re-configuration failed due to not enough started members",
@@ -169,11 +161,7 @@ test("joining mistakes get a clear error and do not touch the cluster", async ()
   expect(members.members).toHaveLength(1);
   // Added, but started with an initial cluster that does not match the cluster's members.
   const peerUrl = `http://127.0.0.1:${await freePort()}`;
-  const added = await fetch(`${first.clientUrl}/v2/members`, {
-    method: "POST",
-    headers: { "content-type": "application/json" },
-    body: JSON.stringify({ peerURLs: [peerUrl] }),
-  });
+  const added = await postMember(first, [peerUrl]);
   expect(added.status).toBe(201);
   const countError = await startMember({
     name: "infra1",
@@ -277,11 +265,7 @@ test("a member added but started with --initial-cluster-state new is refused cle
   const first = await startMember({ name: "infra0", extraArgs: FAST });
   started.push(first);
   const peerUrl = `http://127.0.0.1:${await freePort()}`;
-  const added = await fetch(`${first.clientUrl}/v2/members`, {
-    method: "POST",
-    headers: { "content-type": "application/json" },
-    body: JSON.stringify({ peerURLs: [peerUrl] }),
-  });
+  const added = await postMember(first, [peerUrl]);
   expect(added.status).toBe(201);
   const error = await startMember({
     name: "infra1",

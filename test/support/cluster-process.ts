@@ -85,6 +85,44 @@ function commandFor(kind: "etcd-bun" | "etcd"): string[] {
   return kind === "etcd" ? [REAL_ETCD, "--enable-v2=true"] : [process.execPath, MAIN];
 }
 
+interface MemberArgvSpec {
+  readonly kind: "etcd-bun" | "etcd";
+  readonly name: string;
+  readonly dataDir: string;
+  readonly clientUrl: string;
+  /** Where the member listens for peers; differs from `peerUrl` behind a relay. */
+  readonly listenPeerUrl: string;
+  /** The advertised peer URL (the one named in the initial cluster). */
+  readonly peerUrl: string;
+  readonly initialCluster: string;
+  readonly initialClusterState: "new" | "existing";
+  readonly extraArgs: readonly string[];
+}
+
+/** The command line of one member: the same flags for etcd-bun and the real etcd. */
+function memberArgv(m: MemberArgvSpec): string[] {
+  return [
+    ...commandFor(m.kind),
+    "--name",
+    m.name,
+    "--data-dir",
+    m.dataDir,
+    "--listen-client-urls",
+    m.clientUrl,
+    "--advertise-client-urls",
+    m.clientUrl,
+    "--listen-peer-urls",
+    m.listenPeerUrl,
+    "--initial-advertise-peer-urls",
+    m.peerUrl,
+    "--initial-cluster",
+    m.initialCluster,
+    "--initial-cluster-state",
+    m.initialClusterState,
+    ...m.extraArgs,
+  ];
+}
+
 export async function startMember(options: StartOptions = {}): Promise<MemberProcess> {
   const kind = options.kind ?? "etcd-bun";
   const name = options.name ?? "default";
@@ -93,26 +131,17 @@ export async function startMember(options: StartOptions = {}): Promise<MemberPro
   for (let attempt = 0; attempt < START_ATTEMPTS; attempt++) {
     const clientUrl = `http://127.0.0.1:${await freePort()}`;
     const peerUrl = options.peerUrl ?? `http://127.0.0.1:${await freePort()}`;
-    const args = [
-      ...commandFor(kind),
-      "--name",
+    const args = memberArgv({
+      kind,
       name,
-      "--data-dir",
       dataDir,
-      "--listen-client-urls",
       clientUrl,
-      "--advertise-client-urls",
-      clientUrl,
-      "--listen-peer-urls",
+      listenPeerUrl: peerUrl,
       peerUrl,
-      "--initial-advertise-peer-urls",
-      peerUrl,
-      "--initial-cluster",
-      options.initialCluster ?? `${name}=${peerUrl}`,
-      "--initial-cluster-state",
-      options.initialClusterState ?? "new",
-      ...(options.extraArgs ?? []),
-    ];
+      initialCluster: options.initialCluster ?? `${name}=${peerUrl}`,
+      initialClusterState: options.initialClusterState ?? "new",
+      extraArgs: options.extraArgs ?? [],
+    });
     const member = spawnMember(args, { clientUrl, peerUrl, dataDir, name, env: options.env ?? {} });
     try {
       await member.waitReady();
@@ -234,28 +263,21 @@ export async function startCluster(options: ClusterOptions): Promise<ClusterProc
     const dataDir = mkdtempSync(join(tmpdir(), `etcd-bun-cluster-${name}-`));
     const clientUrl = clients[i] ?? "";
     const peerUrl = peers[i] ?? "";
-    const args = [
-      ...commandFor(options.kind ?? "etcd-bun"),
-      "--name",
+    const args = memberArgv({
+      kind: options.kind ?? "etcd-bun",
       name,
-      "--data-dir",
       dataDir,
-      "--listen-client-urls",
       clientUrl,
-      "--advertise-client-urls",
-      clientUrl,
-      "--listen-peer-urls",
-      listenPeers[i] ?? "",
-      "--initial-advertise-peer-urls",
+      listenPeerUrl: listenPeers[i] ?? "",
       peerUrl,
-      "--initial-cluster",
       initialCluster,
-      "--initial-cluster-token",
-      options.token ?? "etcd-bun-test",
-      "--initial-cluster-state",
-      "new",
-      ...(options.extraArgs ?? []),
-    ];
+      initialClusterState: "new",
+      extraArgs: [
+        "--initial-cluster-token",
+        options.token ?? "etcd-bun-test",
+        ...(options.extraArgs ?? []),
+      ],
+    });
     const argv = options.singleDash ? args.map((a) => (a.startsWith("--") ? a.slice(1) : a)) : args;
     return spawnMember(argv, { clientUrl, peerUrl, dataDir, name, env: options.env ?? {} });
   });

@@ -10,6 +10,16 @@ async function json<T>(url: string, init?: RequestInit): Promise<{ status: numbe
 
 type MemberList = { members: { id: string; name: string; peerURLs: string[] }[] };
 
+/** `POST /v2/members` with these peer URLs (the members API's add). */
+export function postMember(seed: MemberProcess, peerUrls: readonly string[]): Promise<Response> {
+  return fetch(`${seed.clientUrl}/v2/members`, {
+    method: "POST",
+    headers: { "content-type": "application/json" },
+    body: JSON.stringify({ peerURLs: peerUrls }),
+    signal: AbortSignal.timeout(15_000),
+  });
+}
+
 /** `POST /v2/members` through `seed`, then starts the new member with `existing`. */
 export async function addAndStartMember(
   seed: MemberProcess,
@@ -17,12 +27,9 @@ export async function addAndStartMember(
   extraArgs: readonly string[],
 ): Promise<MemberProcess> {
   const peerUrl = `http://127.0.0.1:${await freePort()}`;
-  const added = await json<{ id: string }>(`${seed.clientUrl}/v2/members`, {
-    method: "POST",
-    headers: { "content-type": "application/json" },
-    body: JSON.stringify({ peerURLs: [peerUrl] }),
-  });
-  expect(added.status).toBe(201);
+  const res = await postMember(seed, [peerUrl]);
+  expect(res.status).toBe(201);
+  const added = { body: (await res.json()) as { id: string } };
   const list = await json<MemberList>(`${seed.clientUrl}/v2/members`);
   const initialCluster = list.body.members
     .flatMap((m) => m.peerURLs.map((u) => `${m.id === added.body.id ? name : m.name}=${u}`))
