@@ -1,7 +1,7 @@
 /** `/v2/stats/{self,store,leader}` (GET only). */
 import type { EtcdServer } from "../server/etcd-server.ts";
-import { storeStatsJson } from "../store/render.ts";
-import { goDuration, rfc3339Nano } from "../util/go-format.ts";
+import { rfc3339Nano, storeStatsJson } from "../store/render.ts";
+import { goDuration } from "../util/go-format.ts";
 import { JSON_TYPE, messageResponse, methodNotAllowed, notFound } from "./responses.ts";
 
 const STATE_NAMES = {

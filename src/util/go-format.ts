@@ -1,11 +1,4 @@
-/** Go's textual formats that etcd's JSON carries: RFC3339Nano times and Duration strings. */
-
-/** RFC3339 in UTC with the fraction trimmed of trailing zeros, as Go's RFC3339Nano. */
-export function rfc3339Nano(ms: number): string {
-  const iso = new Date(ms).toISOString(); // 2026-11-25T16:00:28.027Z
-  const fraction = iso.slice(20, 23).replace(/0+$/, "");
-  return `${iso.slice(0, 19)}${fraction === "" ? "" : `.${fraction}`}Z`;
-}
+/** Go's Duration text, as etcd's stats JSON carries it (times: store/render.ts rfc3339Nano). */
 
 /** A duration as Go's `time.Duration.String()` for durations of a second or more, e.g. 4m51.676s. */
 export function goDuration(ms: number): string {
