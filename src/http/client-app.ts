@@ -17,8 +17,6 @@ import { handleStats } from "./stats-handler.ts";
 export interface ClientAppOptions {
   readonly server: EtcdServer;
   readonly cors: CorsPolicy;
-  /** Client URLs of this member, for `/v2/machines` fallbacks. */
-  readonly clientUrls: readonly string[];
 }
 
 type BunServer = Server<unknown>;
