@@ -7,6 +7,7 @@ import type { EtcdServer } from "../server/etcd-server.ts";
 import { type Event, isCreated } from "../store/event.ts";
 import { eventToJson } from "../store/render.ts";
 import type { V2Request } from "../store/v2-apply.ts";
+import type { RequestInfo } from "./client-app.ts";
 import { mergeParams, parseKeyRequest } from "./key-request.ts";
 import { etcdHeaders, keysErrorResponse, methodNotAllowed, toEtcdError } from "./responses.ts";
 import { watchResponse } from "./watch.ts";
@@ -14,23 +15,18 @@ import { watchResponse } from "./watch.ts";
 const KEYS_PREFIX = "/v2/keys";
 const METHODS = new Set(["GET", "HEAD", "PUT", "POST", "DELETE"]);
 const clock = { now: () => Date.now() };
-const NO_CORS: Readonly<Record<string, string>> = {};
 
 export interface KeysContext {
   readonly server: EtcdServer;
-  /** Lifts the idle timeout of a long-lived (watch) request. */
-  readonly keepOpen: (request: Request) => void;
-  /** What the outer layer already parsed for this request (absent when called directly). */
-  readonly requestInfo: (
-    request: Request,
-  ) => { url: URL; cors: Readonly<Record<string, string>> } | undefined;
 }
 
-export async function handleKeys(ctx: KeysContext, request: Request): Promise<Response> {
+export async function handleKeys(
+  ctx: KeysContext,
+  request: Request,
+  info: RequestInfo,
+): Promise<Response> {
   const { server } = ctx;
-  const info = ctx.requestInfo(request);
-  const url = info?.url ?? new URL(request.url);
-  const cors = info?.cors ?? NO_CORS;
+  const { url, cors } = info;
   const method = request.method;
   if (!METHODS.has(method)) return methodNotAllowed("HEAD,GET,PUT,POST,DELETE");
   let req: V2Request;
@@ -43,7 +39,7 @@ export async function handleKeys(ctx: KeysContext, request: Request): Promise<Re
     return keysErrorResponse(server.clusterId, toEtcdError(error, 0));
   }
   // etcd serves a quorum GET as a read through Raft and ignores `wait` on it.
-  if (req.wait && req.method !== "QGET") return watchResponse(ctx, request, req);
+  if (req.wait && req.method !== "QGET") return watchResponse(ctx, request, req, info);
   try {
     if (method === "GET" || method === "HEAD") {
       // quorum=true (QGET): linearizable via ReadIndex, then the same local read.

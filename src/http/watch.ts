@@ -8,6 +8,7 @@ import type { Event } from "../store/event.ts";
 import { eventToJson } from "../store/render.ts";
 import type { V2Request } from "../store/v2-apply.ts";
 import type { Watcher } from "../store/watcher-hub.ts";
+import type { RequestInfo } from "./client-app.ts";
 import type { KeysContext } from "./keys-handler.ts";
 import { etcdHeaders, keysErrorResponse, toEtcdError } from "./responses.ts";
 
@@ -18,9 +19,15 @@ const clock = { now: () => Date.now() };
 const encoder = new TextEncoder();
 const HEADER_FLUSH = encoder.encode(" ");
 
-export function watchResponse(ctx: KeysContext, request: Request, req: V2Request): Response {
+export function watchResponse(
+  ctx: KeysContext,
+  request: Request,
+  req: V2Request,
+  info: RequestInfo,
+): Response {
   const { server } = ctx;
-  ctx.keepOpen(request);
+  // Lifted on the listener that accepted the request: Elysia's context has no server here.
+  info.srv.timeout(request, 0);
   let watcher: Watcher | undefined;
   let controller: ReadableStreamDefaultController<Uint8Array> | undefined;
   let closed = false;

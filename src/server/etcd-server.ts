@@ -520,7 +520,9 @@ export class EtcdServer {
     if (rd.snapshot !== undefined) await this.installSnapshot(rd.snapshot);
     // Group commit: every entry and the hard state of this Ready, one fdatasync.
     if (rd.entries.length > 0 || rd.hardState !== undefined) {
-      await this.wal.save(rd.hardState, rd.entries, { sync: rd.mustSync });
+      // A lone entry means no concurrent writers to overlap with: sync on this thread.
+      const blocking = rd.entries.length <= 1;
+      await this.wal.save(rd.hardState, rd.entries, { sync: rd.mustSync, blocking });
     }
     if (rd.hardState !== undefined) {
       this.storage.setHardState(rd.hardState);

@@ -92,8 +92,7 @@ function urlOf(s: Server<unknown>): string {
 
 function listenClients(server: EtcdServer, settings: MemberSettings) {
   const cors = corsPolicy(settings.cors);
-  const app = clientApp({ server, cors });
-  const fetch = withClientLayers(cors, (request) => app.fetch(request));
+  const fetch = withClientLayers(cors, clientApp({ server, cors }));
   return settings.listenClientUrls.map((raw) => {
     const url = new URL(raw);
     return Bun.serve({

@@ -3,17 +3,25 @@
  * (or the request times out). Ids are unique per member process: the member id, the start time
  * and a counter, so entries proposed by other members never resolve a local waiter.
  */
-export interface Waiter<T> {
-  resolve(value: T): void;
-  reject(error: unknown): void;
-  /** Brings the timeout forward to `ms` from now (never later than it was). */
-  expireWithin(ms: number, onTimeout: () => unknown): void;
+interface Waiter<T> {
+  readonly resolve: (value: T) => void;
+  readonly reject: (error: unknown) => void;
+  /** Epoch ms after which the sweep rejects it with `onTimeout()`. */
+  deadline: number;
+  onTimeout: () => unknown;
 }
+
+/**
+ * How often pending waiters are checked for their deadline. One sweep timer instead of a timer
+ * per request: arming and clearing a timer per write was a visible share of the write path.
+ */
+const SWEEP_MS = 25;
 
 export class Waiters<T> {
   private readonly pending = new Map<string, Waiter<T>>();
   private counter = 0;
   private readonly prefix: string;
+  private sweeper: ReturnType<typeof setInterval> | undefined;
 
   constructor(memberId: string, startMs: number) {
     this.prefix = `${memberId}.${startMs.toString(36)}.`;
@@ -27,34 +35,32 @@ export class Waiters<T> {
   /** Registers a waiter; the promise settles when `trigger`/`fail` is called or after timeoutMs. */
   wait(id: string, timeoutMs: number, onTimeout: () => unknown): Promise<T> {
     return new Promise<T>((resolve, reject) => {
-      let deadline = Date.now() + timeoutMs;
-      const arm = (ms: number, why: () => unknown) =>
-        setTimeout(() => {
-          if (this.pending.delete(id)) reject(why());
-        }, ms);
-      let timer = arm(timeoutMs, onTimeout);
-      this.pending.set(id, {
-        resolve: (v) => {
-          clearTimeout(timer);
-          resolve(v);
-        },
-        reject: (e) => {
-          clearTimeout(timer);
-          reject(e);
-        },
-        expireWithin: (ms, why) => {
-          if (Date.now() + ms >= deadline) return;
-          deadline = Date.now() + ms;
-          clearTimeout(timer);
-          timer = arm(ms, why);
-        },
-      });
+      this.pending.set(id, { resolve, reject, deadline: Date.now() + timeoutMs, onTimeout });
+      this.sweeper ??= setInterval(() => this.sweep(), SWEEP_MS);
     });
   }
 
   /** Brings every pending waiter's timeout forward to at most `ms` from now. */
   expireAllWithin(ms: number, onTimeout: () => unknown): void {
-    for (const waiter of this.pending.values()) waiter.expireWithin(ms, onTimeout);
+    const deadline = Date.now() + ms;
+    for (const waiter of this.pending.values()) {
+      if (deadline >= waiter.deadline) continue;
+      waiter.deadline = deadline;
+      waiter.onTimeout = onTimeout;
+    }
+  }
+
+  private sweep(): void {
+    const now = Date.now();
+    for (const [id, waiter] of this.pending) {
+      if (waiter.deadline > now) continue;
+      this.pending.delete(id);
+      waiter.reject(waiter.onTimeout());
+    }
+    if (this.pending.size === 0) {
+      clearInterval(this.sweeper);
+      this.sweeper = undefined;
+    }
   }
 
   trigger(id: string, value: T): void {

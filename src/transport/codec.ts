@@ -159,24 +159,58 @@ class Reader {
     return view;
   }
 
-  string(): string {
+  /** `remember`: a string that recurs in every frame (an id), worth caching. */
+  string(remember = false): string {
     const n = this.varint();
     this.need(n);
     const buf = this.buf;
     const start = this.pos;
     this.pos += n;
     if (n <= 32) {
+      const known = recentStrings.find(buf, start, n);
+      if (known !== undefined) return known;
       let s = "";
       for (let i = start; i < start + n; i++) {
         const c = buf[i] as number;
         if (c >= 0x80) return decodeUtf8(buf.subarray(start, start + n));
         s += String.fromCharCode(c);
       }
+      if (remember) recentStrings.remember(buf, start, n, s);
       return s;
     }
     return decodeUtf8(buf.subarray(start, start + n));
   }
 }
+
+/**
+ * The last few short strings decoded (member ids, which every frame repeats), so the next
+ * frame gets them without building new strings.
+ */
+class RecentStrings {
+  private readonly entries: { bytes: Uint8Array; str: string }[] = [];
+  private next = 0;
+
+  find(buf: Uint8Array, start: number, n: number): string | undefined {
+    for (const e of this.entries) {
+      const b = e.bytes;
+      if (b.length !== n) continue;
+      let i = 0;
+      while (i < n && b[i] === buf[start + i]) i++;
+      if (i === n) return e.str;
+    }
+    return undefined;
+  }
+
+  remember(buf: Uint8Array, start: number, n: number, str: string): void {
+    const entry = { bytes: buf.slice(start, start + n), str };
+    if (this.entries.length < RECENT_STRINGS) this.entries.push(entry);
+    else this.entries[this.next] = entry;
+    this.next = (this.next + 1) % RECENT_STRINGS;
+  }
+}
+
+const RECENT_STRINGS = 8;
+const recentStrings = new RecentStrings();
 
 function decodeUtf8(bytes: Uint8Array): string {
   try {
@@ -362,41 +396,59 @@ function readBody(r: Reader, type: MessageType, h: Head): Message {
       const index = r.varint();
       const logTerm = r.varint();
       const commit = r.varint();
-      return { type, ...h, index, logTerm, commit, entries: readEntries(r) };
+      return {
+        type,
+        from: h.from,
+        to: h.to,
+        term: h.term,
+        index,
+        logTerm,
+        commit,
+        entries: readEntries(r),
+      };
     }
     case "MsgAppResp": {
       const index = r.varint();
       const reject = r.bool();
       const rejectHint = r.varint();
-      return { type, ...h, index, reject, rejectHint, logTerm: r.varint() };
+      return {
+        type,
+        from: h.from,
+        to: h.to,
+        term: h.term,
+        index,
+        reject,
+        rejectHint,
+        logTerm: r.varint(),
+      };
     }
     case "MsgVote":
     case "MsgPreVote": {
       const index = r.varint();
       const logTerm = r.varint();
-      return { type, ...h, index, logTerm, transfer: r.bool() };
+      return { type, from: h.from, to: h.to, term: h.term, index, logTerm, transfer: r.bool() };
     }
     case "MsgVoteResp":
     case "MsgPreVoteResp":
-      return { type, ...h, reject: r.bool() };
+      return { type, from: h.from, to: h.to, term: h.term, reject: r.bool() };
     case "MsgHeartbeat": {
       const commit = r.varint();
-      return { type, ...h, commit, context: r.string() };
+      return { type, from: h.from, to: h.to, term: h.term, commit, context: r.string() };
     }
     case "MsgHeartbeatResp":
     case "MsgReadIndex":
-      return { type, ...h, context: r.string() };
+      return { type, from: h.from, to: h.to, term: h.term, context: r.string() };
     case "MsgReadIndexResp": {
       const index = r.varint();
-      return { type, ...h, index, context: r.string() };
+      return { type, from: h.from, to: h.to, term: h.term, index, context: r.string() };
     }
     case "MsgSnap":
-      return { type, ...h, snapshot: readSnapshot(r) };
+      return { type, from: h.from, to: h.to, term: h.term, snapshot: readSnapshot(r) };
     case "MsgTimeoutNow":
     case "MsgTransferLeader":
-      return { type, ...h };
+      return { type, from: h.from, to: h.to, term: h.term };
     case "MsgProp":
-      return { type, ...h, entries: readEntries(r) };
+      return { type, from: h.from, to: h.to, term: h.term, entries: readEntries(r) };
     default:
       return assertNever(type, "codec: unknown message type");
   }
@@ -413,7 +465,7 @@ export function decodeMessages(frame: Uint8Array): Message[] {
   const idCount = r.varint();
   if (idCount > frame.byteLength) throw new CodecError("id count exceeds frame");
   const ids: string[] = [];
-  for (let i = 0; i < idCount; i++) ids.push(r.string());
+  for (let i = 0; i < idCount; i++) ids.push(r.string(true));
   const count = r.varint();
   // Every message takes at least 4 bytes (type, two id indexes, term).
   if (count * 4 > frame.byteLength - r.pos)

@@ -58,6 +58,49 @@ function viewOf(bytes: Uint8Array): DataView {
   return new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
 }
 
+/**
+ * A zeroed buffer with a DataView over it. Made from an ArrayBuffer: reading `.buffer` of a
+ * fresh small Uint8Array makes JSC materialise one, which cost ~7% of a follower's CPU.
+ */
+function freshBuffer(bytes: number): { out: Uint8Array; view: DataView } {
+  const ab = new ArrayBuffer(bytes);
+  return { out: new Uint8Array(ab), view: new DataView(ab) };
+}
+
+/** Bytes of the frame that holds `entry`. */
+export function entryFrameBytes(entry: Entry): number {
+  return alignUp(FRAME_HEADER_BYTES + ENTRY_HEADER_BYTES + entry.data.length);
+}
+
+/**
+ * Encodes `entries` as consecutive frames in one buffer, chained from `prevCrc` (the same
+ * bytes `encodeFrame` gives for each, without a buffer per record). `totalBytes` must be the
+ * sum of their `entryFrameBytes`. Returns the frames and the last record's crc.
+ */
+export function encodeEntryFrames(
+  entries: readonly Entry[],
+  prevCrc: number,
+  totalBytes: number,
+): { frames: Uint8Array; crc: number } {
+  const { out, view } = freshBuffer(totalBytes);
+  let crc = prevCrc;
+  let offset = 0;
+  for (const entry of entries) {
+    const len = 4 + ENTRY_HEADER_BYTES + entry.data.length;
+    view.setUint32(offset, len, true);
+    view.setUint32(offset + 8, RecordCode.entry, true);
+    writeU64(view, offset + 12, entry.index);
+    writeU64(view, offset + 20, entry.term);
+    view.setUint32(offset + 28, entry.type === "normal" ? 0 : 1, true);
+    out.set(entry.data, offset + FRAME_HEADER_BYTES + ENTRY_HEADER_BYTES);
+    crc = crc32(out.subarray(offset + 8, offset + 8 + len), crc);
+    view.setUint32(offset + 4, crc, true);
+    offset += alignUp(8 + len);
+  }
+  assert(offset === totalBytes, "wal: entry frames size mismatch");
+  return { frames: out, crc };
+}
+
 /** The payload as a head (small, freshly encoded) and a body (entry data, not copied). */
 function encodePayload(record: WalRecord): { head: Uint8Array; body: Uint8Array } {
   const none = new Uint8Array(0);
@@ -104,8 +147,7 @@ export function encodeFrame(
 ): { frame: Uint8Array; crc: number } {
   const { head, body } = encodePayload(record);
   const len = 4 + head.length + body.length;
-  const frame = new Uint8Array(alignUp(8 + len));
-  const view = viewOf(frame);
+  const { out: frame, view } = freshBuffer(alignUp(8 + len));
   view.setUint32(0, len, true);
   view.setUint32(8, RecordCode[record.type], true);
   frame.set(head, FRAME_HEADER_BYTES);

@@ -20,6 +20,8 @@ export interface SegmentWriter {
   writeAt(bytes: Uint8Array, offset: number): void;
   /** fdatasync: everything written so far is on stable storage when this resolves. */
   sync(): Promise<void>;
+  /** The same fdatasync on the calling thread: no thread-pool round trip, blocks the loop. */
+  syncBlocking(): void;
   /** Releases the file. The writer is unusable afterwards. */
   close(): Promise<void>;
 }
@@ -67,6 +69,10 @@ class MmapWriter implements SegmentWriter {
     await this.handle.datasync();
   }
 
+  syncBlocking(): void {
+    fs.fdatasyncSync(this.handle.fd);
+  }
+
   async close(): Promise<void> {
     this.map = undefined;
     await this.handle.close();
@@ -98,6 +104,10 @@ class PwriteWriter implements SegmentWriter {
 
   async sync(): Promise<void> {
     await this.handle.datasync();
+  }
+
+  syncBlocking(): void {
+    fs.fdatasyncSync(this.handle.fd);
   }
 
   async close(): Promise<void> {

@@ -15,7 +15,13 @@ import * as path from "node:path";
 import { assert } from "../util/assert.ts";
 import { WalError } from "./errors.ts";
 import { readWal } from "./reader.ts";
-import { alignUp, encodeFrame, type WalRecord } from "./record.ts";
+import {
+  alignUp,
+  encodeEntryFrames,
+  encodeFrame,
+  entryFrameBytes,
+  type WalRecord,
+} from "./record.ts";
 import {
   DEFAULT_SEGMENT_SIZE_BYTES,
   DIR_MODE,
@@ -213,25 +219,29 @@ export class Wal {
    * persist it first (snapshotter, then saveSnapshot) and its entries after (etcd 3.4's order).
    * `sync: false` writes without the fdatasync, for a Ready whose only change is the commit
    * index (Raft does not need it durable); the next synced save makes it durable too.
+   * `blocking: true` runs the fdatasync on the calling thread: ~40 µs sooner than a thread-pool
+   * one, for a caller with nothing else to do meanwhile (e.g. a lone write).
    */
   async save(
     hardState: HardState | undefined,
     entries: readonly Entry[],
-    options: { readonly sync: boolean } = { sync: true },
+    options: { readonly sync: boolean; readonly blocking?: boolean } = { sync: true },
   ): Promise<void> {
     if (hardState === undefined && entries.length === 0) return;
     await this.exclusive(async () => {
       checkEntries(entries, this.lastIndex);
-      for (const entry of entries) {
-        await this.append({ type: "entry", entry });
-        this.lastIndex = entry.index;
+      if (!this.appendEntriesInPlace(entries)) {
+        for (const entry of entries) {
+          await this.append({ type: "entry", entry });
+          this.lastIndex = entry.index;
+        }
       }
       if (hardState !== undefined) {
         checkHardState(hardState);
         await this.append({ type: "hardState", hardState: { ...hardState } });
         this.hardState = { ...hardState };
       }
-      if (options.sync) await this.syncTail();
+      if (options.sync) await this.syncTail(options.blocking === true);
       else this.flush();
     });
   }
@@ -319,6 +329,24 @@ export class Wal {
     }
   }
 
+  /**
+   * Queues every entry's frame as one buffer when they all fit in the tail segment (the usual
+   * case); false when a cut is due, for `append` to handle record by record.
+   */
+  private appendEntriesInPlace(entries: readonly Entry[]): boolean {
+    const last = entries[entries.length - 1];
+    if (last === undefined) return true;
+    let total = 0;
+    for (const entry of entries) total += entryFrameBytes(entry);
+    if (this.tail.offset + this.pendingBytes + total > this.tail.writer.capacityBytes) return false;
+    const { frames, crc } = encodeEntryFrames(entries, this.tail.crc, total);
+    this.pending.push(frames);
+    this.pendingBytes += total;
+    this.tail.crc = crc;
+    this.lastIndex = last.index;
+    return true;
+  }
+
   /** Queues one frame for the tail segment, cutting a new segment first if it does not fit. */
   private async append(record: WalRecord): Promise<void> {
     const { frame, crc } = encodeFrame(record, this.tail.crc);
@@ -353,9 +381,10 @@ export class Wal {
     this.pendingBytes = 0;
   }
 
-  private async syncTail(): Promise<void> {
+  private async syncTail(blocking = false): Promise<void> {
     this.flush();
-    await this.tail.writer.sync();
+    if (blocking) this.tail.writer.syncBlocking();
+    else await this.tail.writer.sync();
     this.fsyncCount++;
   }
 

@@ -1,6 +1,14 @@
 import { describe, expect, test } from "bun:test";
 import { crc32 } from "../../src/util/crc.ts";
-import { decodeRecord, encodeFrame, readFrame, type WalRecord } from "../../src/wal/record.ts";
+import {
+  decodeRecord,
+  encodeEntryFrames,
+  encodeFrame,
+  entryFrameBytes,
+  readFrame,
+  type WalRecord,
+} from "../../src/wal/record.ts";
+import type { Entry } from "../../src/wal/types.ts";
 import { entryData } from "./helpers.ts";
 
 const records: WalRecord[] = [
@@ -40,5 +48,26 @@ describe("record codec", () => {
     const a = encodeFrame(records[1] as WalRecord, 1);
     const b = encodeFrame(records[1] as WalRecord, 2);
     expect(a.crc).not.toBe(b.crc);
+  });
+
+  test("a batch of entry frames is byte for byte the frames encoded one by one", () => {
+    const entries: Entry[] = [0, 1, 7, 300, 2].map((size, i) => ({
+      index: 2 ** 33 + i,
+      term: 5,
+      type: i === 3 ? "confChange" : "normal",
+      data: entryData(i, 5, size),
+    }));
+    let crc = 777;
+    const parts: number[] = [];
+    for (const entry of entries) {
+      const one = encodeFrame({ type: "entry", entry }, crc);
+      expect(one.frame.length).toBe(entryFrameBytes(entry));
+      parts.push(...one.frame);
+      crc = one.crc;
+    }
+    const total = entries.reduce((n, e) => n + entryFrameBytes(e), 0);
+    const batch = encodeEntryFrames(entries, 777, total);
+    expect([...batch.frames]).toEqual(parts);
+    expect(batch.crc).toBe(crc);
   });
 });
