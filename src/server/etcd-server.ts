@@ -118,6 +118,11 @@ export class EtcdServer {
   private readonly applyContext: ApplyContext;
   private appliedIndex: number;
   private snapshotIndex: number;
+  /** A snapshot being written on the worker, and one written but not yet marked in the WAL. */
+  private snapshot: { inFlight: Promise<void> | undefined; saved: Snapshot | undefined } = {
+    inFlight: undefined,
+    saved: undefined,
+  };
   private term: number;
   private soft: SoftState = { lead: "", state: "follower" };
   private scheduled = false;
@@ -175,6 +180,8 @@ export class EtcdServer {
     this.stopping = true;
     for (const t of this.timers) clearInterval(t);
     while (this.processing) await Bun.sleep(1);
+    // A snapshot still being written is simply not marked in the WAL: restart uses the last one.
+    await this.snapshot.inFlight?.catch(() => {});
     await this.wal.close();
     this.snapshotter.close();
   }
@@ -490,10 +497,16 @@ export class EtcdServer {
     if (this.processing) return;
     this.processing = true;
     try {
-      while (!this.stopping && this.raft.hasReady()) {
-        const rd = this.raft.ready();
-        await this.handleReady(rd);
-        this.raft.advance(rd);
+      while (!this.stopping) {
+        if (this.raft.hasReady()) {
+          const rd = this.raft.ready();
+          await this.handleReady(rd);
+          this.raft.advance(rd);
+        } else if (this.snapshot.saved !== undefined) {
+          const saved = this.snapshot.saved;
+          this.snapshot.saved = undefined;
+          await this.finishSnapshot(saved);
+        } else break;
       }
     } finally {
       this.processing = false;
@@ -534,7 +547,7 @@ export class EtcdServer {
     for (const rs of rd.readStates) this.onReadState(rs);
     this.releaseReads();
     this.campaignIfAlone();
-    await this.maybeSnapshot();
+    this.maybeSnapshot();
   }
 
   /** A snapshot from the leader: persist it, then replace the store with its contents. */
@@ -601,14 +614,32 @@ export class EtcdServer {
     }
   }
 
-  private async maybeSnapshot(): Promise<void> {
+  /**
+   * Every --snapshot-count entries: the store is serialised here (the only part that must see
+   * one consistent state), written to the snapshot database on a worker thread, and recorded in
+   * the WAL by `finishSnapshot` once durable, from the Ready loop.
+   */
+  private maybeSnapshot(): void {
+    if (this.snapshot.inFlight !== undefined) return;
     if (this.appliedIndex - this.snapshotIndex <= this.options.snapshotCount) return;
     const index = this.appliedIndex;
     const data = new TextEncoder().encode(this.store.save());
     const snap = this.storage.createSnapshot(index, this.applyContext.confState, data);
-    this.snapshotter.save(snap);
-    await this.wal.saveSnapshot({ index: snap.meta.index, term: snap.meta.term });
     this.snapshotIndex = index;
+    this.snapshot.inFlight = this.snapshotter.saveInBackground(snap).then(
+      () => {
+        this.snapshot.inFlight = undefined;
+        this.snapshot.saved = snap;
+        this.schedule();
+      },
+      (error: unknown) => this.fatal?.(error),
+    );
+  }
+
+  /** A snapshot is durable: mark it in the WAL, then release what it replaces. */
+  private async finishSnapshot(snap: Snapshot): Promise<void> {
+    const index = snap.meta.index;
+    await this.wal.saveSnapshot({ index, term: snap.meta.term });
     const compactTo = index - CATCH_UP_ENTRIES;
     if (compactTo > this.storage.firstIndex()) this.storage.compact(compactTo);
     this.snapshotter.prune(this.options.maxSnapshots);

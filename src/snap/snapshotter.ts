@@ -25,11 +25,18 @@
  * (about 80 ms, p99 170 ms, at 20 MiB). If snapshots grow large enough to delay heartbeats, call
  * it from a Worker or switch to an async file store; both keep this class's API.
  */
-import { Database } from "bun:sqlite";
+import type { Database } from "bun:sqlite";
 import * as fs from "node:fs";
 import * as path from "node:path";
 import { assert } from "../util/assert.ts";
-import { crc32 } from "../util/crc.ts";
+import {
+  openSnapshotDb,
+  type Row,
+  rowCrc,
+  type SaveReply,
+  type SaveRequest,
+  writeRow,
+} from "./snapshot-db.ts";
 import type { ConfState, Snapshot } from "./types.ts";
 
 /** The database file inside the snap directory. */
@@ -41,24 +48,13 @@ export interface SnapshotterOptions {
   log?: (message: string) => void;
 }
 
-interface Row {
-  term: number;
-  idx: number;
-  conf_state: string;
-  data: Uint8Array;
-  crc: number;
-}
-
-const textEncoder = new TextEncoder();
-
-/** CRC-32 over everything a row stores, so a damaged term, index or confState is caught too. */
-function rowCrc(term: number, index: number, confStateJson: string, data: Uint8Array): number {
-  return crc32(data, crc32(textEncoder.encode(`${term}/${index}/${confStateJson}`)));
-}
-
 export class Snapshotter {
   private readonly db: Database;
   private readonly log: (message: string) => void;
+  private worker: Worker | undefined;
+  private workerFailed = false;
+  private closed = false;
+  private inFlight: { resolve: () => void; reject: (error: Error) => void } | undefined;
 
   constructor(
     readonly dir: string,
@@ -66,19 +62,7 @@ export class Snapshotter {
   ) {
     fs.mkdirSync(dir, { recursive: true, mode: DIR_MODE });
     this.log = opts?.log ?? ((message) => console.warn(message));
-    this.db = new Database(path.join(dir, SNAP_DB_FILE), { create: true, strict: true });
-    this.db.exec("PRAGMA journal_mode = WAL");
-    this.db.exec("PRAGMA synchronous = FULL");
-    this.db.exec(
-      `CREATE TABLE IF NOT EXISTS snapshot (
-        term INTEGER NOT NULL,
-        idx INTEGER NOT NULL,
-        conf_state TEXT NOT NULL,
-        data BLOB NOT NULL,
-        crc INTEGER NOT NULL,
-        UNIQUE (idx, term)
-      )`,
-    );
+    this.db = openSnapshotDb(path.join(dir, SNAP_DB_FILE));
   }
 
   /**
@@ -87,18 +71,85 @@ export class Snapshotter {
    * the database and the data dir holds every snapshot twice.
    */
   save(snap: Snapshot): void {
-    const { index, term, confState } = snap.meta;
-    assert(Number.isSafeInteger(index) && index >= 0, `snap: bad index ${index}`);
-    assert(Number.isSafeInteger(term) && term >= 0, `snap: bad term ${term}`);
-    const confJson = JSON.stringify({ voters: [...confState.voters] });
-    const crc = rowCrc(term, index, confJson, snap.data);
-    this.db
-      .query(
-        `INSERT OR REPLACE INTO snapshot (term, idx, conf_state, data, crc)
-         VALUES ($term, $idx, $conf, $data, $crc)`,
-      )
-      .run({ term, idx: index, conf: confJson, data: snap.data, crc });
-    this.db.exec("PRAGMA wal_checkpoint(TRUNCATE)");
+    writeRow(this.db, snap.meta, snap.data);
+  }
+
+  /**
+   * `save` on a worker thread with its own connection: resolves once the row is durable. One
+   * call at a time. If the worker cannot be started or fails, the row is written here instead
+   * (and later calls stay on this thread).
+   */
+  async saveInBackground(snap: Snapshot): Promise<void> {
+    assert(this.inFlight === undefined, "snap: a background save is already running");
+    const worker = this.backgroundWorker();
+    if (worker !== undefined) {
+      try {
+        await new Promise<void>((resolve, reject) => {
+          const timer = setTimeout(
+            () => this.settle(new Error("save worker did not answer")),
+            SAVE_WORKER_TIMEOUT_MS,
+          );
+          this.inFlight = {
+            resolve: () => {
+              clearTimeout(timer);
+              resolve();
+            },
+            reject: (error) => {
+              clearTimeout(timer);
+              reject(error);
+            },
+          };
+          const request: SaveRequest = {
+            dbPath: path.join(this.dir, SNAP_DB_FILE),
+            meta: snap.meta,
+            data: snap.data,
+          };
+          worker.postMessage(request);
+        });
+        return;
+      } catch (error) {
+        if (this.closed) throw error;
+        this.log(`snap: ${String(error)}; saving snapshots on the main thread from now on`);
+        this.stopWorker();
+        this.workerFailed = true;
+      }
+    }
+    this.save(snap);
+  }
+
+  private backgroundWorker(): Worker | undefined {
+    if (this.worker !== undefined || this.workerFailed) return this.worker;
+    try {
+      const url = saveWorkerUrl();
+      if (url === undefined) {
+        this.workerFailed = true;
+        return undefined;
+      }
+      const worker = new Worker(url);
+      worker.onmessage = (event: MessageEvent<SaveReply>) => {
+        const reply = event.data;
+        if (reply.ok) this.settle();
+        else this.settle(new Error(`background save failed: ${reply.message}`));
+      };
+      worker.onerror = (event) => this.settle(new Error(`save worker failed: ${event.message}`));
+      this.worker = worker;
+    } catch (error) {
+      this.workerFailed = true;
+      this.log(`snap: saving snapshots on the main thread (no worker: ${String(error)})`);
+    }
+    return this.worker;
+  }
+
+  private settle(error?: Error): void {
+    const waiter = this.inFlight;
+    this.inFlight = undefined;
+    if (error === undefined) waiter?.resolve();
+    else waiter?.reject(error);
+  }
+
+  private stopWorker(): void {
+    this.worker?.terminate();
+    this.worker = undefined;
   }
 
   /** The newest snapshot (highest index, then term) whose CRC checks out, or undefined. */
@@ -143,6 +194,9 @@ export class Snapshotter {
   }
 
   close(): void {
+    this.closed = true;
+    this.stopWorker();
+    this.settle(new Error("snap: closed during a background save"));
     this.db.close();
   }
 
@@ -167,6 +221,18 @@ export class Snapshotter {
     return { meta: { index: row.idx, term: row.term, confState }, data: new Uint8Array(row.data) };
   }
 }
+
+/**
+ * The save worker's code, next to this file; undefined in the compiled binary, where the
+ * worker started but never answered (Bun 1.4.5), so the binary saves on the main thread.
+ */
+function saveWorkerUrl(): URL | undefined {
+  if (import.meta.url.includes("/$bunfs/")) return undefined;
+  return new URL("./save-worker.ts", import.meta.url);
+}
+
+/** A background save that takes longer than this is abandoned and done on the main thread. */
+const SAVE_WORKER_TIMEOUT_MS = 20_000;
 
 function parseConfState(json: string): ConfState | undefined {
   let parsed: unknown;

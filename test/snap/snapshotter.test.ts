@@ -27,6 +27,26 @@ describe("Snapshotter", () => {
     s.close();
   });
 
+  test("a background save is durable when it resolves, interleaved with reads and saves here", async () => {
+    const s = new Snapshotter(dir, { log: () => {} });
+    s.save(snap(5, 1));
+    await s.saveInBackground(snap(10, 1, 1 << 20));
+    expect(s.loadNewest()).toEqual(snap(10, 1, 1 << 20));
+    const pending = s.saveInBackground(snap(20, 2));
+    // One at a time: a second call while the first runs is a caller bug.
+    await expect(s.saveInBackground(snap(30, 2))).rejects.toThrow("already running");
+    await pending;
+    expect(s.list()).toEqual([
+      { index: 20, term: 2 },
+      { index: 10, term: 1 },
+      { index: 5, term: 1 },
+    ]);
+    s.close();
+    const again = new Snapshotter(dir);
+    expect(again.loadNewest()).toEqual(snap(20, 2));
+    again.close();
+  });
+
   test("save, loadNewest and loadAt round-trip, also after reopening", () => {
     const s = new Snapshotter(dir);
     s.save(snap(10, 1));
