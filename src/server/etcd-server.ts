@@ -142,6 +142,8 @@ export class EtcdServer {
   private bootPeers: readonly MemberInfo[] = [];
   /** Proposals made while there was no leader; re-proposed once one is known. */
   private parked: { data: Uint8Array; sinceMs: number }[] = [];
+  /** Proposals since the last Ready, proposed to Raft as one batch. */
+  private proposals: { data: Uint8Array; sinceMs: number }[] = [];
   readonly startTime = new Date();
   leaderSince = new Date();
 
@@ -457,18 +459,26 @@ export class EtcdServer {
     return done;
   }
 
+  /** Queues a proposal; the Ready loop hands every queued one to Raft together. */
   private proposeData(data: Uint8Array, sinceMs = Date.now()): void {
     if (this.soft.lead === "") {
       this.parked.push({ data, sinceMs });
       return;
     }
+    this.proposals.push({ data, sinceMs });
+    this.schedule();
+  }
+
+  private flushProposals(): void {
+    if (this.proposals.length === 0) return;
+    const batch = this.proposals;
+    this.proposals = [];
     try {
-      this.raft.propose(data);
+      this.raft.proposeMany(batch.map((p) => p.data));
     } catch {
       // Dropped (no leader or a leader transfer in progress): retry when a leader is known.
-      this.parked.push({ data, sinceMs });
+      for (const p of batch) this.parked.push(p);
     }
-    this.schedule();
   }
 
   private tick(): void {
@@ -498,6 +508,7 @@ export class EtcdServer {
     this.processing = true;
     try {
       while (!this.stopping) {
+        this.flushProposals();
         if (this.raft.hasReady()) {
           const rd = this.raft.ready();
           await this.handleReady(rd);
@@ -532,18 +543,28 @@ export class EtcdServer {
     if (leaderSendsEarly) this.send(rd.messages);
     if (rd.snapshot !== undefined) await this.installSnapshot(rd.snapshot);
     // Group commit: every entry and the hard state of this Ready, one fdatasync.
+    let saving: Promise<void> | undefined;
     if (rd.entries.length > 0 || rd.hardState !== undefined) {
       // A lone entry means no concurrent writers to overlap with: sync on this thread.
       const blocking = rd.entries.length <= 1;
-      await this.wal.save(rd.hardState, rd.entries, { sync: rd.mustSync, blocking });
+      saving = this.wal.save(rd.hardState, rd.entries, { sync: rd.mustSync, blocking });
     }
+    // Committed entries are durable on a quorum already: apply them (and answer their clients)
+    // while this member's disk syncs the new ones, as etcd's apply loop does. Membership
+    // changes and snapshots keep the strict order.
+    const applyEarly =
+      saving !== undefined &&
+      rd.snapshot === undefined &&
+      rd.committedEntries.every((e) => e.type === "normal");
+    if (applyEarly) this.applyAll(rd.committedEntries);
+    await saving;
     if (rd.hardState !== undefined) {
       this.storage.setHardState(rd.hardState);
       this.persisted = { term: rd.hardState.term, vote: rd.hardState.vote };
     }
     if (rd.entries.length > 0) this.storage.append(rd.entries);
     if (!leaderSendsEarly) this.send(rd.messages);
-    this.applyAll(rd.committedEntries);
+    if (!applyEarly) this.applyAll(rd.committedEntries);
     for (const rs of rd.readStates) this.onReadState(rs);
     this.releaseReads();
     this.campaignIfAlone();
