@@ -389,3 +389,47 @@ describe("stuck and restarted nodes", () => {
     ]);
   });
 });
+
+describe("proposeMany", () => {
+  const texts = (c: Cluster, id: string) =>
+    c.node(id).applied.map((e) => new TextDecoder().decode(e.data));
+
+  test("a leader sends each follower one MsgApp for the whole batch; all apply in order", () => {
+    const c = new Cluster(ids3);
+    c.campaign("1");
+    c.node("1").rn.proposeMany([enc("a"), enc("b"), enc("c")]);
+    const rd = c.node("1").rn.ready();
+    const apps = rd.messages.filter((m) => m.type === "MsgApp");
+    expect(apps.map((m) => m.to).sort()).toEqual(["2", "3"]);
+    for (const m of apps) {
+      if (m.type !== "MsgApp") throw new Error("not an append");
+      expect(m.entries.map((e) => new TextDecoder().decode(e.data))).toEqual(["a", "b", "c"]);
+    }
+    c.node("1").storage.append(rd.entries);
+    if (rd.hardState !== undefined) c.node("1").storage.setHardState(rd.hardState);
+    c.queue.push(...rd.messages);
+    c.node("1").rn.advance(rd);
+    c.stabilize();
+    for (const id of ids3) expect(texts(c, id)).toEqual(["a", "b", "c"]);
+  });
+
+  test("a follower forwards the batch as one MsgProp", () => {
+    const c = new Cluster(ids3);
+    c.campaign("1");
+    c.node("2").rn.proposeMany([enc("x"), enc("y")]);
+    const props = c
+      .node("2")
+      .rn.ready()
+      .messages.filter((m) => m.type === "MsgProp");
+    expect(props.length).toBe(1);
+    const prop = props[0];
+    if (prop?.type !== "MsgProp") throw new Error("not a proposal");
+    expect(prop.to).toBe("1");
+    expect(prop.entries.length).toBe(2);
+  });
+
+  test("without a leader the whole batch is refused", () => {
+    const c = new Cluster(ids3);
+    expect(() => c.node("2").rn.proposeMany([enc("x"), enc("y")])).toThrow(ProposalDroppedError);
+  });
+});

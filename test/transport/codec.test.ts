@@ -87,6 +87,31 @@ describe("codec", () => {
     expect(occurrences).toBe(2); // once in the id table, once as a snapshot voter
   });
 
+  test("ids of equal length from successive frames are told apart (id cache)", () => {
+    const heartbeat = (from: string, to: string): Message => ({
+      type: "MsgHeartbeat",
+      from,
+      to,
+      term: 3,
+      commit: 1,
+      context: "",
+    });
+    const C = "2e1259d415f2a041"; // same length as A, one byte different
+    for (const [from, to] of [
+      [A, B],
+      [C, B],
+      [B, C],
+      [A, C],
+      ["é1259d415f2a04", A],
+    ] as const) {
+      expect(decodeMessages(encodeMessages([heartbeat(from, to)]))).toEqual([heartbeat(from, to)]);
+    }
+    for (let i = 0; i < 20; i++) {
+      const id = `node-${i}`.padEnd(16, "x");
+      expect(decodeMessages(encodeMessages([heartbeat(id, A)]))[0]?.from).toBe(id);
+    }
+  });
+
   test("entry data is carried raw (no base64/JSON inflation) and decoded as views", () => {
     const data = new Uint8Array(256).map((_, i) => i);
     const entries = Array.from({ length: 64 }, (_, i) => entry(i + 1, data));
