@@ -43,6 +43,7 @@ export function watchResponse(
     }
   };
   let delivered = false;
+  let waited = false;
   const deliver = (event: Event) => {
     if (closed || delivered) return;
     if (controller === undefined) {
@@ -52,10 +53,12 @@ export function watchResponse(
     if ((controller.desiredSize ?? 0) < -WATCH_BUFFER_EVENTS) return close();
     controller.enqueue(encoder.encode(eventToJson(event, clock)));
     if (!req.stream) {
-      // One event per long poll. Closing on the next turn lets the chunk go out first, as a
-      // chunked body like etcd's.
+      // One event per long poll. A watch that waited has its headers out and a chunked body
+      // already: end it now. One answered from history closes on the next turn, so its chunk
+      // goes out chunked too (as etcd's), not as a Content-Length body.
       delivered = true;
-      setImmediate(close);
+      if (waited) close();
+      else setImmediate(close);
     }
   };
   try {
@@ -81,6 +84,7 @@ export function watchResponse(
       start(c) {
         controller = c;
         if (pending.length === 0) {
+          waited = true;
           // Bun sends the header block only with the first body chunk (oven-sh/bun#33660), so a
           // waiting watch sends one space: JSON readers skip it, and the client sees 200 and
           // the headers at once, as etcd's flushed headers give it.
