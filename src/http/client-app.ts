@@ -8,7 +8,7 @@ import { Elysia } from "elysia";
 import type { EtcdServer } from "../server/etcd-server.ts";
 import { redirectIfUnclean } from "./clean-path.ts";
 import { applyCors, type CorsPolicy, corsHeaders, preflightResponse } from "./cors.ts";
-import { handleKeys } from "./keys-handler.ts";
+import { handleKeys, KEYS_PREFIX } from "./keys-handler.ts";
 import { handleMembers } from "./members-handler.ts";
 import { handleHealth, handleMachines, handleVersion } from "./misc-handlers.ts";
 import { notFound } from "./responses.ts";
@@ -30,8 +30,6 @@ export interface RequestInfo {
 }
 
 export type ClientFetch = (request: Request, info: RequestInfo) => Response | Promise<Response>;
-
-const KEYS_PREFIX = "/v2/keys";
 
 /**
  * The client API. `/v2/keys` (nearly all traffic) is dispatched here before the router: the
@@ -55,7 +53,8 @@ export function clientApp(options: ClientAppOptions): ClientFetch {
     .all("/health", ({ request }) => handleHealth(server, request), { parse: "none" });
   return (request, info) => {
     const path = info.url.pathname;
-    if (path.startsWith(KEYS_PREFIX) && (path.length === KEYS_PREFIX.length || path[8] === "/"))
+    const n = KEYS_PREFIX.length;
+    if (path.startsWith(KEYS_PREFIX) && (path.length === n || path[n] === "/"))
       return handleKeys(keysContext, request, info);
     return app.fetch(request);
   };

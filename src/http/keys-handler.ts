@@ -12,7 +12,7 @@ import { mergeParams, parseKeyRequest } from "./key-request.ts";
 import { etcdHeaders, keysErrorResponse, methodNotAllowed, toEtcdError } from "./responses.ts";
 import { watchResponse } from "./watch.ts";
 
-const KEYS_PREFIX = "/v2/keys";
+export const KEYS_PREFIX = "/v2/keys";
 const METHODS = new Set(["GET", "HEAD", "PUT", "POST", "DELETE"]);
 const clock = { now: () => Date.now() };
 

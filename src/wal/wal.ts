@@ -341,11 +341,9 @@ export class Wal {
     if (last === undefined) return true;
     let total = 0;
     for (const entry of entries) total += entryFrameBytes(entry);
-    if (this.tail.offset + this.pendingBytes + total > this.tail.writer.capacityBytes) return false;
+    if (!this.fits(total)) return false;
     const { frames, crc } = encodeEntryFrames(entries, this.tail.crc, total);
-    this.pending.push(frames);
-    this.pendingBytes += total;
-    this.tail.crc = crc;
+    this.queue(frames, crc);
     this.lastIndex = last.index;
     return true;
   }
@@ -353,33 +351,29 @@ export class Wal {
   /** Queues one frame if it fits in the tail segment; false when a cut is due first. */
   private appendInPlace(record: WalRecord): boolean {
     const { frame, crc } = encodeFrame(record, this.tail.crc);
-    const end = this.tail.offset + this.pendingBytes + frame.length;
-    if (end > this.tail.writer.capacityBytes) return false;
-    this.pending.push(frame);
-    this.pendingBytes += frame.length;
-    this.tail.crc = crc;
+    if (!this.fits(frame.length)) return false;
+    this.queue(frame, crc);
     return true;
   }
 
   /** Queues one frame for the tail segment, cutting a new segment first if it does not fit. */
   private async append(record: WalRecord): Promise<void> {
-    const { frame, crc } = encodeFrame(record, this.tail.crc);
-    const end = this.tail.offset + this.pendingBytes + frame.length;
-    if (end > this.tail.writer.capacityBytes) {
-      this.flush();
-      await this.cut(record, frame.length);
-      const again = encodeFrame(record, this.tail.crc);
-      assert(
-        this.tail.offset + again.frame.length <= this.tail.writer.capacityBytes,
-        "wal: a fresh segment cannot hold the record it was cut for",
-      );
-      this.pending.push(again.frame);
-      this.pendingBytes += again.frame.length;
-      this.tail.crc = again.crc;
-      return;
-    }
-    this.pending.push(frame);
-    this.pendingBytes += frame.length;
+    if (this.appendInPlace(record)) return;
+    this.flush();
+    await this.cut(record, encodeFrame(record, this.tail.crc).frame.length);
+    assert(
+      this.appendInPlace(record),
+      "wal: a fresh segment cannot hold the record it was cut for",
+    );
+  }
+
+  private fits(bytes: number): boolean {
+    return this.tail.offset + this.pendingBytes + bytes <= this.tail.writer.capacityBytes;
+  }
+
+  private queue(frames: Uint8Array, crc: number): void {
+    this.pending.push(frames);
+    this.pendingBytes += frames.length;
     this.tail.crc = crc;
   }
 
