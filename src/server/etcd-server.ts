@@ -69,6 +69,8 @@ export interface ServerParts {
 
 /** How often the leader proposes a SYNC so expired TTL keys are deleted (etcd: 500 ms). */
 const SYNC_INTERVAL_MS = 500;
+/** Longest stretch the snapshot writer holds the event loop (then requests get a turn). */
+const SNAPSHOT_SLICE_MS = 2;
 /** Pause between attempts to propose a membership change that Raft dropped. */
 const CONF_CHANGE_RETRY_MS = 20;
 /**
@@ -645,25 +647,41 @@ export class EtcdServer {
   }
 
   /**
-   * Every --snapshot-count entries: the store is serialised here (the only part that must see
-   * one consistent state), written to the snapshot database on a worker thread, and recorded in
-   * the WAL by `finishSnapshot` once durable, from the Ready loop.
+   * Every --snapshot-count entries: the store's state at this index is written out a slice at a
+   * time between turns of the event loop (applies go on; the store keeps copies of what they
+   * change), saved to the snapshot database on a worker thread, and recorded in the WAL by
+   * `finishSnapshot` once durable, from the Ready loop.
    */
   private maybeSnapshot(): void {
     if (this.snapshot.inFlight !== undefined) return;
     if (this.appliedIndex - this.snapshotIndex <= this.options.snapshotCount) return;
-    const index = this.appliedIndex;
-    const data = new TextEncoder().encode(this.store.save());
-    const snap = this.storage.createSnapshot(index, this.applyContext.confState, data);
-    this.snapshotIndex = index;
-    this.snapshot.inFlight = this.snapshotter.saveInBackground(snap).then(
-      () => {
+    this.snapshotIndex = this.appliedIndex;
+    this.snapshot.inFlight = this.takeSnapshot(this.appliedIndex).then(
+      (snap) => {
         this.snapshot.inFlight = undefined;
         this.snapshot.saved = snap;
         this.schedule();
       },
       (error: unknown) => this.fatal?.(error),
     );
+  }
+
+  /** The snapshot at `index` (the applied index now), durable; undefined if superseded. */
+  private async takeSnapshot(index: number): Promise<Snapshot | undefined> {
+    const confState = this.applyContext.confState;
+    const writer = this.store.beginSnapshot();
+    while (!writer.step(performance.now() + SNAPSHOT_SLICE_MS)) {
+      await new Promise((resolve) => setImmediate(resolve));
+      if (this.stopping) {
+        writer.abandon();
+        return undefined;
+      }
+    }
+    // A newer snapshot from the leader was installed meanwhile: this one is of no use.
+    if (index <= this.storage.snapshot().meta.index) return undefined;
+    const snap = this.storage.createSnapshot(index, confState, writer.bytes());
+    await this.snapshotter.saveInBackground(snap);
+    return snap;
   }
 
   /** A snapshot is durable: mark it in the WAL, then release what it replaces. */

@@ -23,6 +23,8 @@ export class Node {
   parent: Node | null;
   /** Position in the TTL heap, -1 when absent (owned by TtlHeap). */
   heapIndex = -1;
+  /** The last snapshot writer that reached or copied this node (owned by SnapshotWriter). */
+  snapshotMark = 0;
 
   constructor(opts: {
     path: string;
@@ -113,6 +115,8 @@ export class Node {
     heap: TtlHeap<Node>;
     currentIndex: number;
     onRemoved: ((path: string) => void) | null;
+    /** Called before a node's child list changes (see SnapshotWriter). */
+    beforeChange: (n: Node) => void;
   }): void {
     const children = this.children;
     if (children !== null) {
@@ -124,9 +128,12 @@ export class Node {
       // Deleting the current entry while iterating a Map is safe in JS.
       for (const child of children.values()) child.remove(childOpts);
     }
-    const siblings = this.parent?.children;
-    const attached = siblings?.get(this.name()) === this;
-    if (attached) siblings?.delete(this.name());
+    const parent = this.parent;
+    const attached = parent?.children?.get(this.name()) === this;
+    if (attached && parent !== null) {
+      opts.beforeChange(parent);
+      parent.children?.delete(this.name());
+    }
     // etcd reports a removed file even when detached, a removed dir only when it was attached.
     if (attached || children === null) opts.onRemoved?.(this.path);
     if (this.heapIndex !== -1) opts.heap.remove(this);

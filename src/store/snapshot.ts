@@ -26,37 +26,133 @@ export interface SnapshotState {
   readonly events: readonly Event[];
 }
 
-export function encodeSnapshot(s: SnapshotState): string {
-  const parts: string[] = [
-    `{"version":${snapshotVersion},"currentIndex":${s.currentIndex},"stats":`,
-    JSON.stringify(s.counters),
-    `,"history":{"capacity":${s.historyCapacity},"events":`,
-    // NodeView's undefined fields (value, nodes, prevNode) are dropped by JSON.stringify.
-    JSON.stringify(s.events),
-    `},"root":`,
-  ];
-  encodeNode(s.root, parts);
-  parts.push("}");
-  return parts.join("");
+/**
+ * Writes a snapshot of a store that keeps changing, a slice at a time: the image is the state at
+ * construction. Before the store changes a node (its fields or, for a dir, its children) it calls
+ * `preserve(node)`; a node the writer has not reached yet is then copied once, and the writer uses
+ * the copy (copy-on-write at node granularity). A node the writer has reached is marked and never
+ * copied: its part of the image is already fixed.
+ */
+export class SnapshotWriter {
+  private readonly mark = nextWriterMark++;
+  private readonly frozen = new Map<Node, FrozenNode>();
+  private readonly stack: { kids: readonly Node[]; i: number }[] = [];
+  private readonly encoder = new TextEncoder();
+  /** Shared memory, so the image goes to the save worker without a copy. */
+  private out: Uint8Array;
+  private size = 0;
+  private parts: string[] = [];
+  private finished = false;
+
+  /** `sizeHint`: the expected image size in bytes (say, the last one's), to allocate once. */
+  constructor(
+    s: SnapshotState,
+    sizeHint: number,
+    private readonly onDone: (complete: boolean) => void,
+  ) {
+    this.out = new Uint8Array(new SharedArrayBuffer(Math.max(MIN_CAPACITY, sizeHint * 1.25)));
+    this.parts.push(
+      `{"version":${snapshotVersion},"currentIndex":${s.currentIndex},"stats":`,
+      JSON.stringify(s.counters),
+      `,"history":{"capacity":${s.historyCapacity},"events":`,
+      // NodeView's undefined fields (value, nodes, prevNode) are dropped by JSON.stringify.
+      JSON.stringify(s.events),
+      `},"root":`,
+    );
+    this.open(s.root);
+  }
+
+  /** Called by the store before it changes `n`. */
+  preserve(n: Node): void {
+    if (this.finished || n.snapshotMark === this.mark) return;
+    n.snapshotMark = this.mark;
+    this.frozen.set(n, {
+      modifiedIndex: n.modifiedIndex,
+      expireTime: n.expireTime,
+      value: n.value,
+      kids: n.children === null ? null : Array.from(n.children.values()),
+    });
+  }
+
+  /** Writes nodes until `deadlineMs` (performance.now()) passes; true once the image is done. */
+  step(deadlineMs: number): boolean {
+    const { stack, parts } = this;
+    let count = 0;
+    while (stack.length > 0) {
+      const top = stack[stack.length - 1] as { kids: readonly Node[]; i: number };
+      if (top.i === top.kids.length) {
+        parts.push("]}");
+        stack.pop();
+        continue;
+      }
+      if (top.i > 0) parts.push(",");
+      this.open(top.kids[top.i++] as Node);
+      if ((++count & 63) === 0 && performance.now() >= deadlineMs) break;
+    }
+    const complete = stack.length === 0 && !this.finished;
+    if (complete) parts.push("}");
+    this.append(parts.join(""));
+    this.parts = [];
+    if (complete) {
+      this.finished = true;
+      this.frozen.clear();
+      this.onDone(true);
+    }
+    return this.finished;
+  }
+
+  private append(text: string): void {
+    // A UTF-16 code unit becomes at most 3 UTF-8 bytes.
+    const need = this.size + 3 * text.length;
+    if (need > this.out.length) {
+      const bigger = new Uint8Array(new SharedArrayBuffer(Math.max(2 * this.out.length, need)));
+      bigger.set(this.out.subarray(0, this.size));
+      this.out = bigger;
+    }
+    this.size += this.encoder.encodeInto(text, this.out.subarray(this.size)).written;
+  }
+
+  /** Stops taking copies; the writer must not be stepped again. */
+  abandon(): void {
+    if (this.finished) return;
+    this.finished = true;
+    this.frozen.clear();
+    this.onDone(false);
+  }
+
+  /** The whole image (a view of shared memory), once `step` has returned true. */
+  bytes(): Uint8Array {
+    return this.out.subarray(0, this.size);
+  }
+
+  /** Writes `n`'s fields as of the image, and queues a dir's children. */
+  private open(n: Node): void {
+    const f = this.frozen.get(n);
+    if (f !== undefined) this.frozen.delete(n);
+    n.snapshotMark = this.mark;
+    this.parts.push(
+      `{"path":${JSON.stringify(n.path)},"createdIndex":${n.createdIndex},"modifiedIndex":${f?.modifiedIndex ?? n.modifiedIndex},"expireTime":${f?.expireTime ?? n.expireTime},`,
+    );
+    if (n.children === null) {
+      this.parts.push(`"value":${JSON.stringify(f?.value ?? n.value)}}`);
+      return;
+    }
+    this.parts.push(`"children":[`);
+    this.stack.push({ kids: f?.kids ?? Array.from(n.children.values()), i: 0 });
+  }
 }
 
-function encodeNode(n: Node, parts: string[]): void {
-  parts.push(
-    `{"path":${JSON.stringify(n.path)},"createdIndex":${n.createdIndex},"modifiedIndex":${n.modifiedIndex},"expireTime":${n.expireTime},`,
-  );
-  if (n.children === null) {
-    parts.push(`"value":${JSON.stringify(n.value)}}`);
-    return;
-  }
-  parts.push(`"children":[`);
-  let first = true;
-  for (const child of n.children.values()) {
-    if (!first) parts.push(",");
-    first = false;
-    encodeNode(child, parts);
-  }
-  parts.push("]}");
+interface FrozenNode {
+  readonly modifiedIndex: number;
+  readonly expireTime: number;
+  readonly value: string;
+  readonly kids: readonly Node[] | null;
 }
+
+const MIN_CAPACITY = 64 * 1024;
+
+/** Distinguishes writers, so a node marked by an earlier snapshot is copied again. */
+let nextWriterMark = 1;
 
 class SnapshotError extends Error {
   override name = "SnapshotError";
@@ -93,7 +189,7 @@ function arr(v: unknown, what: string): unknown[] {
   return v;
 }
 
-/** Parses and validates `encodeSnapshot` output. Throws `SnapshotError` on any defect. */
+/** Parses and validates `SnapshotWriter` output. Throws `SnapshotError` on any defect. */
 export function decodeSnapshot(json: string): SnapshotState {
   let raw: unknown;
   try {

@@ -16,7 +16,7 @@ import type { Event, NodeView } from "./event.ts";
 import { EventHistory, eventHistoryCapacityDefault } from "./event-history.ts";
 import { Node } from "./node.ts";
 import { cleanStorePath, split } from "./path.ts";
-import { decodeSnapshot, encodeSnapshot } from "./snapshot.ts";
+import { decodeSnapshot, SnapshotWriter } from "./snapshot.ts";
 import { newCounters, type StatsCounter, type StoreStats, statsFields } from "./stats.ts";
 import { TtlHeap } from "./ttl-heap.ts";
 import { type OnEvent, type OnRemoved, type Watcher, WatcherHub } from "./watcher-hub.ts";
@@ -61,6 +61,12 @@ export class Store {
   private readonly readonlyPaths: ReadonlySet<string>;
   /** An error that etcd counts as a success of the operation (see the module comment). */
   private quirkSuccess = false;
+  /** The snapshot being written, which must see every node before it changes. */
+  private writer: SnapshotWriter | null = null;
+  /** Size of the last snapshot image written or restored: the next one's first guess. */
+  private lastImageBytes = 0;
+  /** Passed to Node.remove; bound once. */
+  private readonly beforeChange = (n: Node): void => this.writer?.preserve(n);
 
   constructor(clock: Clock, options: StoreOptions = {}) {
     const namespaces = options.namespaces ?? defaultNamespaces;
@@ -177,6 +183,7 @@ export class Store {
       const prevNode = n.view(false, false);
       // etcd ignores the failed write on a dir: the event gets the new index, the dir does not.
       if (!n.isDir()) {
+        this.writer?.preserve(n);
         n.value = newValue;
         n.modifiedIndex = nextIndex;
       }
@@ -212,6 +219,7 @@ export class Store {
       const newValue = opts.refresh ? n.value : value;
       this.currentIndex++;
       const prevNode = n.view(false, false);
+      this.writer?.preserve(n);
       n.value = newValue;
       n.modifiedIndex = this.currentIndex;
       this.updateTtl(n, opts.expireTime);
@@ -312,13 +320,33 @@ export class Store {
 
   /** The whole state (tree, index, stats, history) as JSON; watchers are not saved. */
   save(): string {
-    return encodeSnapshot({
-      currentIndex: this.currentIndex,
-      root: this.root,
-      counters: this.counters,
-      historyCapacity: this.hub.history.capacity,
-      events: this.hub.history.all(),
-    });
+    const writer = this.beginSnapshot();
+    writer.step(Number.POSITIVE_INFINITY);
+    return new TextDecoder().decode(writer.bytes());
+  }
+
+  /**
+   * Starts writing the current state as `save()` does, a slice per `step()`, while operations
+   * go on (they do not show in the image). One writer at a time.
+   */
+  beginSnapshot(): SnapshotWriter {
+    assert(this.writer === null, "beginSnapshot: a snapshot is already being written");
+    const writer = new SnapshotWriter(
+      {
+        currentIndex: this.currentIndex,
+        root: this.root,
+        counters: this.counters,
+        historyCapacity: this.hub.history.capacity,
+        events: this.hub.history.all(),
+      },
+      this.lastImageBytes,
+      (complete) => {
+        if (this.writer === writer) this.writer = null;
+        if (complete) this.lastImageBytes = writer.bytes().length;
+      },
+    );
+    this.writer = writer;
+    return writer;
   }
 
   /**
@@ -338,6 +366,7 @@ export class Store {
    */
   restore(json: string): void {
     const snap = decodeSnapshot(json);
+    this.lastImageBytes = json.length;
     const history = new EventHistory(snap.historyCapacity);
     for (const e of snap.events) history.add(e);
     const heap = new TtlHeap<Node>();
@@ -411,6 +440,7 @@ export class Store {
       if (child === undefined) {
         const path = p.slice(0, end);
         child = new Node({ path, createdIndex, parent: curr, expireTime: 0, value: null });
+        this.writer?.preserve(curr);
         children.set(name, child);
       } else if (!child.isDir()) {
         this.counters.setsFail++;
@@ -447,10 +477,16 @@ export class Store {
       if (!args.replace) throw new EtcdError(ErrorCode.nodeExist, p, this.currentIndex);
       if (existing.isDir()) throw new EtcdError(ErrorCode.notFile, p, this.currentIndex);
       prevNode = existing.view(false, false);
-      existing.remove({ ...removeQuietly, heap: this.heap, currentIndex: this.currentIndex });
+      existing.remove({
+        ...removeQuietly,
+        heap: this.heap,
+        currentIndex: this.currentIndex,
+        beforeChange: this.beforeChange,
+      });
     }
     const value = args.dir ? null : args.value;
     const n = new Node({ path: p, createdIndex: nextIndex, parent, expireTime, value });
+    this.writer?.preserve(parent);
     parentChildren.set(name, n);
     if (expireTime !== 0) this.heap.push(n);
     this.currentIndex = nextIndex;
@@ -465,6 +501,7 @@ export class Store {
 
   /** etcd's `UpdateTTL`: 0 makes the node permanent; the heap follows. */
   private updateTtl(n: Node, expireTime: number): void {
+    this.writer?.preserve(n);
     if (n.expireTime !== 0) {
       n.expireTime = expireTime;
       if (expireTime === 0) this.heap.remove(n);
@@ -519,6 +556,7 @@ export class Store {
       heap: this.heap,
       currentIndex: this.currentIndex,
       onRemoved: (path) => this.hub.notifyWatchers(e, path, true),
+      beforeChange: this.beforeChange,
     });
   }
 }

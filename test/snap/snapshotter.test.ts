@@ -47,6 +47,18 @@ describe("Snapshotter", () => {
     again.close();
   });
 
+  test("a background save of shared memory stores it unchanged, without taking it", async () => {
+    const s = new Snapshotter(dir, { log: () => {} });
+    const plain = snap(40, 3, 300_000);
+    const shared = new Uint8Array(new SharedArrayBuffer(plain.data.length + 100));
+    shared.set(plain.data);
+    const view = shared.subarray(0, plain.data.length);
+    await s.saveInBackground({ meta: plain.meta, data: view });
+    expect(view.length).toBe(plain.data.length);
+    expect(s.loadNewest()).toEqual(plain);
+    s.close();
+  });
+
   test("save, loadNewest and loadAt round-trip, also after reopening", () => {
     const s = new Snapshotter(dir);
     s.save(snap(10, 1));

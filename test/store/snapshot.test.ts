@@ -104,3 +104,90 @@ test("restore keeps registered watchers, which fire on later changes", () => {
   s.set("/1/later", false, "x", permanent);
   expect(seen).toEqual(["/1/later"]);
 });
+
+describe("snapshot written while the store changes", () => {
+  /** Deterministic PRNG (mulberry32), so a failure replays. */
+  function rng(seed: number): () => number {
+    let a = seed;
+    return () => {
+      a = (a + 0x6d2b79f5) | 0;
+      let t = Math.imul(a ^ (a >>> 15), 1 | a);
+      t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
+      return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+    };
+  }
+
+  function randomOp(s: Store, r: () => number): void {
+    const dir = `/1/d${Math.floor(r() * 6)}`;
+    const key = `${dir}/s${Math.floor(r() * 3)}/k${Math.floor(r() * 40)}`;
+    const ttl = { expireTime: t0 + Math.floor(r() * 4000), refresh: false };
+    const ops = [
+      () => s.set(key, false, `v${r()}`, permanent),
+      () => s.set(key, false, "ttl", ttl),
+      () => s.update(key, `u${r()}`, r() < 0.5 ? ttl : permanent),
+      () => s.compareAndSwap(key, "", 0, `c${r()}`, permanent),
+      () => s.delete(key, false, false),
+      () => (r() < 0.1 ? s.delete(dir, true, true) : s.set(`${key}x`, false, "x", permanent)),
+      () => s.create(dir, false, "queued", true, permanent),
+      () => s.compareAndDelete(key, "", 0),
+      () => s.deleteExpiredKeys(t0 + Math.floor(r() * 4000)),
+    ];
+    try {
+      (ops[Math.floor(r() * ops.length)] as () => void)();
+    } catch {
+      // Failed operations (not found, not a file, ...) are part of the mix.
+    }
+  }
+
+  for (const seed of [1, 2, 3, 4, 5]) {
+    test(`the image is the state at the start (seed ${seed})`, () => {
+      const clock = new FakeClock(t0);
+      const r = rng(seed);
+      const s = freshEtcdStore(clock, 50);
+      for (let i = 0; i < 1500; i++) randomOp(s, r);
+      for (let d = 0; d < 6; d++)
+        for (let k = 0; k < 120; k += 2)
+          s.set(`/1/d${d}/s${k % 3}/k${k}`, false, "base", permanent);
+      const expected = s.save();
+      const writer = s.beginSnapshot();
+      let steps = 0;
+      // A deadline already past: each step writes 64 nodes, then operations run in between.
+      while (!writer.step(Number.NEGATIVE_INFINITY)) {
+        steps++;
+        for (let i = 0; i < 20; i++) randomOp(s, r);
+      }
+      expect(steps).toBeGreaterThan(3);
+      expect(new TextDecoder().decode(writer.bytes())).toBe(expected);
+      expect(s.save()).not.toBe(expected);
+      // The writer is done: a new one starts, copying nodes the first one had marked.
+      const again = s.save();
+      expect(Store.recover(again, clock).save()).toBe(again);
+    });
+  }
+
+  test("restoring another state while writing leaves the image unchanged", () => {
+    const clock = new FakeClock(t0);
+    const r = rng(9);
+    const s = freshEtcdStore(clock, 50);
+    for (let i = 0; i < 800; i++) randomOp(s, r);
+    const donor = populated(clock);
+    const expected = s.save();
+    const writer = s.beginSnapshot();
+    writer.step(Number.NEGATIVE_INFINITY);
+    s.restore(donor.save());
+    for (let i = 0; i < 200; i++) randomOp(s, r);
+    while (!writer.step(Number.NEGATIVE_INFINITY)) randomOp(s, r);
+    expect(new TextDecoder().decode(writer.bytes())).toBe(expected);
+  });
+
+  test("one writer at a time; an abandoned one stops taking copies", () => {
+    const clock = new FakeClock(t0);
+    const s = populated(clock);
+    const writer = s.beginSnapshot();
+    expect(() => s.beginSnapshot()).toThrow(/already being written/);
+    writer.abandon();
+    const next = s.beginSnapshot();
+    expect(next.step(Number.POSITIVE_INFINITY)).toBe(true);
+    expect(new TextDecoder().decode(next.bytes())).toBe(s.save());
+  });
+});
