@@ -73,6 +73,8 @@ export class PeerLink {
   private dialUrl = "";
   private failuresThisRound = 0;
   private backoffMs: number;
+  /** The peer refused this member (4xx): its own dialling says nothing about that. */
+  private refused = false;
   private timer: ReturnType<typeof setTimeout> | undefined;
   private drainArmed = false;
   private queue: QueuedFrame[] = [];
@@ -117,6 +119,20 @@ export class PeerLink {
     this.enforceQueueBound();
     if (this.state === "idle") this.dial();
     else if (this.state === "open") this.armDrain();
+  }
+
+  /** Dials now if idle, so the stream is up before the first message needs it. */
+  connect(): void {
+    if (this.state === "idle") this.dial();
+  }
+
+  /** The peer just reached this member: end a backoff wait (not a refusal's) and dial now. */
+  peerIsUp(): void {
+    if (this.state !== "waiting" || this.refused) return;
+    this.clearTimer();
+    this.backoffMs = this.opts.limits.backoffMsMin;
+    this.state = "idle";
+    if (this.queue.length > 0) this.dial();
   }
 
   /** Replaces the peer's URLs; an open stream to a URL no longer listed is closed. */
@@ -247,6 +263,7 @@ export class PeerLink {
     if (this.ws !== ws || this.state !== "dialing") return;
     this.clearTimer();
     this.state = "open";
+    this.refused = false;
     this.activeSince = Date.now();
     this.backoffMs = this.opts.limits.backoffMsMin;
     this.failuresThisRound = 0;
@@ -335,7 +352,9 @@ export class PeerLink {
     this.dropQueue();
     this.note(`peer ${this.opts.peerId} rejected this member: ${status} ${reason}`);
     this.opts.onRejected(status, reason);
-    if (this.state !== "stopped") this.wait(this.opts.limits.backoffMsMax);
+    if (this.state === "stopped") return;
+    this.wait(this.opts.limits.backoffMsMax);
+    this.refused = true;
   }
 
   private nextBackoff(): number {
@@ -349,6 +368,7 @@ export class PeerLink {
   private wait(ms: number): void {
     this.clearTimer();
     this.state = "waiting";
+    this.refused = false;
     this.timer = setTimeout(() => {
       this.timer = undefined;
       if (this.state !== "waiting") return;

@@ -53,6 +53,8 @@ export interface ReceiverOptions extends HandshakeContext {
   onMessages: (msgs: Message[]) => void;
   /** A peer's request was refused (every time, not throttled like the log line). */
   onRejected?: (status: number, reason: string) => void;
+  /** A peer opened a stream to this member (it passed the handshake checks). */
+  onStreamOpen?: (from: string) => void;
 }
 
 /** A rejected sender retries every couple of seconds; log each distinct rejection this rarely. */
@@ -137,6 +139,7 @@ export class Receiver {
     const previous = this.inbound.get(ws.data.from);
     this.inbound.set(ws.data.from, ws);
     if (previous !== undefined) previous.close(1000, "replaced by a newer stream");
+    this.opts.onStreamOpen?.(ws.data.from);
   }
 
   private onFrame(ws: StreamSocket, data: string | Uint8Array): void {

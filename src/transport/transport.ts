@@ -101,6 +101,9 @@ export class Transport {
       ...(opts.onInboundRejected === undefined ? {} : { onRejected: opts.onInboundRejected }),
       isRemoved: (id) => this.removed.has(id),
       isKnown: (id) => this.peers.has(id),
+      // A restarted peer dials us as soon as it is up: answer with our own stream now rather
+      // than at the end of a backoff that may have grown to seconds while it was down.
+      onStreamOpen: (id) => this.peers.get(id)?.link.peerIsUp(),
     });
   }
 
@@ -124,8 +127,11 @@ export class Transport {
       onRejected: (status, reason) => this.opts.onPeerRejected?.(id, reason, status),
       onUnreachable: () => this.opts.onUnreachable?.(id),
     });
-    if (this.stopped) void link.stop();
     this.peers.set(id, { link, snapshot: undefined });
+    // Streams open at once, as etcd's do: a restarted member otherwise stays silent (and its
+    // peers in backoff) until its election timeout makes it send something.
+    if (this.stopped) void link.stop();
+    else link.connect();
   }
 
   updatePeer(id: string, peerUrls: string[]): void {

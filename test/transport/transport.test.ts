@@ -94,10 +94,37 @@ describe("transport", () => {
     expect(a.unreachable).toContain("b");
   });
 
+  test("a stream opens when the peer is added, before any message", async () => {
+    const a = member({ id: "a" });
+    const b = member({ id: "b" });
+    mesh([a, b]);
+    await waitFor(() => a.transport.isActive("b") && b.transport.isActive("a"), "both streams");
+    expect(a.received.length + b.received.length).toBe(0);
+  });
+
+  test("a peer that comes back and dials in ends this side's backoff wait", async () => {
+    // A backoff that has grown to 5 s while the peer was down: without the early re-dial the
+    // message would wait for it.
+    const a = member({ id: "a", limits: { backoffMsMin: 5000, backoffMsMax: 5000 } });
+    const port = await deadPort();
+    a.transport.addPeer("b", [`http://127.0.0.1:${port}`]);
+    a.transport.send([heartbeat("a", "b", 1)]);
+    await waitFor(() => a.unreachable.includes("b"), "b unreachable");
+    const b = member({ id: "b", port });
+    b.transport.addPeer("a", [a.url]);
+    const started = performance.now();
+    b.transport.send([heartbeat("b", "a", 1)]);
+    await waitFor(() => a.received.length > 0, "b's stream to a");
+    a.transport.send([heartbeat("a", "b", 2)]);
+    await waitFor(() => b.received.length > 0, "a's stream to b, before its backoff ends");
+    expect(performance.now() - started).toBeLessThan(2500);
+    expect(b.received[0]).toMatchObject({ type: "MsgHeartbeat", commit: 2 });
+  });
+
   test("cluster id mismatch: 412, logged by the receiver, never delivered", async () => {
     const a = member({ id: "a", clusterId: "c1" });
     const b = member({ id: "b", clusterId: "c2" });
-    mesh([a, b]);
+    a.transport.addPeer("b", [b.url]);
     a.transport.send([heartbeat("a", "b", 1)]);
     await waitFor(() => a.rejections.length > 0, "rejection");
     expect(a.rejections[0]).toEqual({ peerId: "b", reason: "cluster ID mismatch", status: 412 });
@@ -133,7 +160,7 @@ describe("transport", () => {
     const a = member({ id: "a" });
     const b = member({ id: "b" });
     const c = member({ id: "c" });
-    mesh([a, b, c]);
+    mesh([a, b]);
     a.transport.send([heartbeat("a", "b", 1)]);
     await waitFor(() => b.received.length === 1, "delivery before removal");
     // Open stream a → b is closed when b learns a was removed.
@@ -142,6 +169,7 @@ describe("transport", () => {
     expect(a.rejections[0]).toEqual({ peerId: "b", reason: "removed member", status: 410 });
     // A fresh stream a → c after c learns it: refused at the handshake.
     c.transport.markRemoved("a");
+    a.transport.addPeer("c", [c.url]);
     a.transport.send([heartbeat("a", "c", 2)]);
     await waitFor(() => a.rejections.some((r) => r.peerId === "c"), "410 from c");
     expect(a.rejections.find((r) => r.peerId === "c")).toEqual({
