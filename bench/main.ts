@@ -48,7 +48,7 @@ async function main(): Promise<void> {
   const info = machine();
   process.stderr.write(
     `${workloads.length} workloads × ${kinds.join(" + ")} × ${options.repeats} repeats ` +
-      `(warm-up ${options.warmupMs} ms, runs ${options.runMs} ms); ${info.cores} cores, load ${info.loadavgAtStart}\n` +
+      `(cluster warm-up ${options.clusterWarmupMs} ms, run warm-up ${options.warmupMs} ms, runs ${options.runMs} ms); ${info.cores} cores, load ${info.loadavgAtStart}\n` +
       "drivers: wrk (C) + Lua script for request/response workloads; a Bun fetch client process for fills and watches\n",
   );
   try {

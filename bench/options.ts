@@ -11,6 +11,8 @@ export interface BenchOptions {
   readonly only: string | undefined;
   readonly repeats: number;
   readonly warmupMs: number;
+  /** Load on a new shared cluster before its first workload (see warmUp). */
+  readonly clusterWarmupMs: number;
   readonly runMs: number;
   /** Keys stored before measuring RSS, data-dir size and restart time. */
   readonly memoryKeys: number;
@@ -60,6 +62,7 @@ export function parseOptions(argv: readonly string[]): BenchOptions {
     only,
     repeats: n,
     warmupMs: quick ? 300 : 1000,
+    clusterWarmupMs: quick ? 2000 : 8000,
     runMs: quick ? 1000 : 3000,
     memoryKeys: quick ? 20_000 : 100_000,
     dirKeys: quick ? 2_000 : 10_000,

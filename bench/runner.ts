@@ -6,13 +6,14 @@
 import { type Cluster, type ServerKind, startCluster } from "./cluster.ts";
 import type { BenchOptions } from "./options.ts";
 import { Progress } from "./progress.ts";
-import type { BenchContext, Figures, Workload } from "./workloads.ts";
+import { type BenchContext, type Figures, type Workload, warmUp } from "./workloads.ts";
 
 /** results.get(workload id).get(kind) = figures of each repeat. */
 export type Results = Map<string, Map<ServerKind, Figures[]>>;
 
 interface Group {
   readonly members: 1 | 3;
+  readonly phase: Workload["phase"];
   readonly workloads: readonly Workload[];
 }
 
@@ -21,7 +22,7 @@ function groups(workloads: readonly Workload[]): Group[] {
   for (const members of [1, 3] as const) {
     for (const phase of ["shared", "fresh"] as const) {
       const ws = workloads.filter((w) => w.members === members && w.phase === phase);
-      if (ws.length > 0) out.push({ members, workloads: ws });
+      if (ws.length > 0) out.push({ members, phase, workloads: ws });
     }
   }
   return out;
@@ -41,6 +42,12 @@ export async function runAll(
     const clusters: Cluster[] = [];
     try {
       for (const kind of kinds) clusters.push(await startCluster(kind, group.members, rootDir));
+      if (group.phase === "shared") {
+        for (const c of clusters) {
+          progress.log(`${c.kind} · ${group.members}-member cluster · warm-up`);
+          await warmUp(c, options.clusterWarmupMs);
+        }
+      }
       for (const w of group.workloads)
         await runWorkload(w, clusters, { options, rootDir, progress, results });
     } finally {
