@@ -60,19 +60,28 @@ export function clientApp(options: ClientAppOptions): ClientFetch {
   };
 }
 
-/** Wraps the client API with etcd's outer layers: OPTIONS, CORS, and path cleaning. */
+/**
+ * Wraps the client API with etcd's outer layers: OPTIONS, CORS, and path cleaning. A handler
+ * that answers synchronously (a plain GET) is answered without a Promise: Bun then writes the
+ * response without going through its promise path.
+ */
 export function withClientLayers(cors: CorsPolicy, fetch: ClientFetch) {
-  return async (request: Request, srv: BunServer): Promise<Response> => {
+  return (request: Request, srv: BunServer): Response | Promise<Response> => {
     if (request.method === "OPTIONS") return preflightResponse(cors, request);
     const url = new URL(request.url);
     if (!decodablePath(url)) return badRequest();
     const info: RequestInfo = { srv, url, cors: corsHeaders(cors, request) };
-    const response = redirectIfUnclean(url) ?? (await fetch(request, info));
-    // Hot-path handlers build responses with the CORS headers already in them.
-    const cors0 = Object.keys(info.cors)[0];
-    if (cors0 !== undefined && !response.headers.has(cors0))
-      applyCors(cors, request, response.headers);
-    return response;
+    const finish = (response: Response): Response => {
+      // Hot-path handlers build responses with the CORS headers already in them.
+      const cors0 = Object.keys(info.cors)[0];
+      if (cors0 !== undefined && !response.headers.has(cors0))
+        applyCors(cors, request, response.headers);
+      return response;
+    };
+    const redirect = redirectIfUnclean(url);
+    if (redirect !== undefined) return finish(redirect);
+    const response = fetch(request, info);
+    return response instanceof Promise ? response.then(finish) : finish(response);
   };
 }
 

@@ -20,37 +20,77 @@ export interface KeysContext {
   readonly server: EtcdServer;
 }
 
-export async function handleKeys(
+export function handleKeys(
+  ctx: KeysContext,
+  request: Request,
+  info: RequestInfo,
+): Response | Promise<Response> {
+  const { server } = ctx;
+  const { url, cors } = info;
+  const method = request.method;
+  if (!METHODS.has(method)) return methodNotAllowed("HEAD,GET,PUT,POST,DELETE");
+  if (method !== "GET" && method !== "HEAD") return handleWrite(ctx, request, info);
+  let req: V2Request;
+  try {
+    req = parseRequest(method, url, "", null);
+  } catch (error) {
+    return keysErrorResponse(server.clusterId, toEtcdError(error, 0));
+  }
+  // etcd serves a quorum GET as a read through Raft and ignores `wait` on it.
+  if (req.method === "QGET") return quorumGet(server, req, cors);
+  if (req.wait) return watchResponse(ctx, request, req, info);
+  try {
+    const event = server.localGet(req);
+    return eventResponse(server, event, req, { raftIndex: server.raftIndex, cors });
+  } catch (error) {
+    return keysErrorResponse(server.clusterId, toEtcdError(error, server.store.index()));
+  }
+}
+
+function parseRequest(method: string, url: URL, body: string, contentType: string | null) {
+  const keyPath = decodeURIComponent(url.pathname.slice(KEYS_PREFIX.length));
+  const params = mergeParams(url.search, body, contentType, method);
+  return parseKeyRequest(method, keyPath, params, Date.now());
+}
+
+/** quorum=true: linearizable via ReadIndex, then the same local read. */
+async function quorumGet(
+  server: EtcdServer,
+  req: V2Request,
+  cors: Readonly<Record<string, string>>,
+): Promise<Response> {
+  try {
+    await server.linearizableRead();
+    const event = server.localGet(req);
+    return eventResponse(server, event, req, { raftIndex: server.raftIndex, cors });
+  } catch (error) {
+    return keysErrorResponse(server.clusterId, toEtcdError(error, server.store.index()));
+  }
+}
+
+/** PUT, POST, DELETE (and a watch given with them): through Raft. */
+async function handleWrite(
   ctx: KeysContext,
   request: Request,
   info: RequestInfo,
 ): Promise<Response> {
   const { server } = ctx;
-  const { url, cors } = info;
-  const method = request.method;
-  if (!METHODS.has(method)) return methodNotAllowed("HEAD,GET,PUT,POST,DELETE");
   let req: V2Request;
   try {
-    const keyPath = decodeURIComponent(url.pathname.slice(KEYS_PREFIX.length));
-    const body = method === "GET" || method === "HEAD" ? "" : await request.text();
-    const params = mergeParams(url.search, body, request.headers.get("content-type"), method);
-    req = parseKeyRequest(method, keyPath, params, Date.now());
+    const body = await request.text();
+    req = parseRequest(request.method, info.url, body, request.headers.get("content-type"));
   } catch (error) {
     return keysErrorResponse(server.clusterId, toEtcdError(error, 0));
   }
-  // etcd serves a quorum GET as a read through Raft and ignores `wait` on it.
-  if (req.wait && req.method !== "QGET") return watchResponse(ctx, request, req, info);
+  if (req.wait) return watchResponse(ctx, request, req, info);
   try {
-    if (method === "GET" || method === "HEAD") {
-      // quorum=true (QGET): linearizable via ReadIndex, then the same local read.
-      if (req.method === "QGET") await server.linearizableRead();
-      const event = server.localGet(req);
-      return eventResponse(server, event, req, { raftIndex: server.raftIndex, cors });
-    }
     const result = await server.proposeV2(req);
     if (result.error !== undefined) return keysErrorResponse(server.clusterId, result.error);
     if (result.event === undefined) throw new Error("applied request produced no event");
-    return eventResponse(server, result.event, req, { raftIndex: result.raftIndex, cors });
+    return eventResponse(server, result.event, req, {
+      raftIndex: result.raftIndex,
+      cors: info.cors,
+    });
   } catch (error) {
     return keysErrorResponse(server.clusterId, toEtcdError(error, server.store.index()));
   }
