@@ -39,6 +39,15 @@ export function handleKeys(
   // etcd serves a quorum GET as a read through Raft and ignores `wait` on it.
   if (req.method === "QGET") return quorumGet(server, req, cors);
   if (req.wait) return watchResponse(ctx, request, req, info);
+  return localRead(server, req, cors);
+}
+
+/** A GET from this member's store. */
+function localRead(
+  server: EtcdServer,
+  req: V2Request,
+  cors: Readonly<Record<string, string>>,
+): Response {
   try {
     const event = server.localGet(req);
     return eventResponse(server, event, req, { raftIndex: server.raftIndex, cors });
@@ -61,11 +70,10 @@ async function quorumGet(
 ): Promise<Response> {
   try {
     await server.linearizableRead();
-    const event = server.localGet(req);
-    return eventResponse(server, event, req, { raftIndex: server.raftIndex, cors });
   } catch (error) {
     return keysErrorResponse(server.clusterId, toEtcdError(error, server.store.index()));
   }
+  return localRead(server, req, cors);
 }
 
 /** PUT, POST, DELETE (and a watch given with them): through Raft. */

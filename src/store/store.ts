@@ -65,7 +65,7 @@ export class Store {
   private writer: SnapshotWriter | null = null;
   /** Size of the last snapshot image written or restored: the next one's first guess. */
   private lastImageBytes = 0;
-  /** Passed to Node.remove; bound once. */
+  /** Called before any change to a node (also passed to Node.remove; bound once). */
   private readonly beforeChange = (n: Node): void => this.writer?.preserve(n);
 
   constructor(clock: Clock, options: StoreOptions = {}) {
@@ -183,7 +183,7 @@ export class Store {
       const prevNode = n.view(false, false);
       // etcd ignores the failed write on a dir: the event gets the new index, the dir does not.
       if (!n.isDir()) {
-        this.writer?.preserve(n);
+        this.beforeChange(n);
         n.value = newValue;
         n.modifiedIndex = nextIndex;
       }
@@ -219,7 +219,7 @@ export class Store {
       const newValue = opts.refresh ? n.value : value;
       this.currentIndex++;
       const prevNode = n.view(false, false);
-      this.writer?.preserve(n);
+      this.beforeChange(n);
       n.value = newValue;
       n.modifiedIndex = this.currentIndex;
       this.updateTtl(n, opts.expireTime);
@@ -440,7 +440,7 @@ export class Store {
       if (child === undefined) {
         const path = p.slice(0, end);
         child = new Node({ path, createdIndex, parent: curr, expireTime: 0, value: null });
-        this.writer?.preserve(curr);
+        this.beforeChange(curr);
         children.set(name, child);
       } else if (!child.isDir()) {
         this.counters.setsFail++;
@@ -486,7 +486,7 @@ export class Store {
     }
     const value = args.dir ? null : args.value;
     const n = new Node({ path: p, createdIndex: nextIndex, parent, expireTime, value });
-    this.writer?.preserve(parent);
+    this.beforeChange(parent);
     parentChildren.set(name, n);
     if (expireTime !== 0) this.heap.push(n);
     this.currentIndex = nextIndex;
@@ -501,7 +501,7 @@ export class Store {
 
   /** etcd's `UpdateTTL`: 0 makes the node permanent; the heap follows. */
   private updateTtl(n: Node, expireTime: number): void {
-    this.writer?.preserve(n);
+    this.beforeChange(n);
     if (n.expireTime !== 0) {
       n.expireTime = expireTime;
       if (expireTime === 0) this.heap.remove(n);

@@ -352,9 +352,7 @@ export class PeerLink {
     this.dropQueue();
     this.note(`peer ${this.opts.peerId} rejected this member: ${status} ${reason}`);
     this.opts.onRejected(status, reason);
-    if (this.state === "stopped") return;
-    this.wait(this.opts.limits.backoffMsMax);
-    this.refused = true;
+    if (this.state !== "stopped") this.wait(this.opts.limits.backoffMsMax, true);
   }
 
   private nextBackoff(): number {
@@ -365,10 +363,10 @@ export class PeerLink {
     return Math.min(backoffMsMax, base * (1 + Math.random() / 2));
   }
 
-  private wait(ms: number): void {
+  private wait(ms: number, refused = false): void {
     this.clearTimer();
     this.state = "waiting";
-    this.refused = false;
+    this.refused = refused;
     this.timer = setTimeout(() => {
       this.timer = undefined;
       if (this.state !== "waiting") return;
