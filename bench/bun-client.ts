@@ -4,9 +4,11 @@
  *   fill:  PUT `count` keys `<prefix>k<n>` with 256-byte values over `concurrency` connections.
  *   watch: `watchers` long-poll watchers on a dir (spread over `urls`) while one writer PUTs
  *          `writes` timestamped values at `writesPerSec`; see watch-client.ts.
+ *   seq:   sequential PUTs over one raw keep-alive connection; see seq-client.ts.
  * Bun's fetch allows 256 requests in flight by default; the parent raises it with
  * BUN_CONFIG_MAX_HTTP_REQUESTS for 1,000 watchers.
  */
+import { runSequential, type SeqJob } from "./seq-client.ts";
 import { runWatch, type WatchJob } from "./watch-client.ts";
 
 export interface FillJob {
@@ -17,7 +19,7 @@ export interface FillJob {
   readonly concurrency: number;
 }
 
-export type ClientJob = FillJob | WatchJob;
+export type ClientJob = FillJob | WatchJob | SeqJob;
 
 export const VALUE_BYTES = 256;
 const FORM = { "content-type": "application/x-www-form-urlencoded" };
@@ -47,6 +49,11 @@ async function runFill(job: FillJob) {
 
 if (import.meta.main) {
   const job = JSON.parse(process.argv[2] ?? "{}") as ClientJob;
-  const result = job.mode === "fill" ? await runFill(job) : await runWatch(job);
+  const result =
+    job.mode === "fill"
+      ? await runFill(job)
+      : job.mode === "seq"
+        ? await runSequential(job)
+        : await runWatch(job);
   process.stdout.write(`${JSON.stringify(result)}\n`);
 }

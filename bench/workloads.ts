@@ -4,12 +4,13 @@
  * clusters, ordering and repeats; this module must not start or stop clusters.
  */
 import { cpus } from "node:os";
-import type { FillJob } from "./bun-client.ts";
+import { type FillJob, VALUE_BYTES } from "./bun-client.ts";
 import { runClient } from "./client-process.ts";
 import { type Cluster, restartMember } from "./cluster.ts";
 import { countSyncs } from "./fsync-count.ts";
 import type { BenchOptions } from "./options.ts";
 import { cpuSeconds, diskUsageBytes, machineJiffies, rssBytes } from "./procs.ts";
+import type { SeqJob, SeqResult } from "./seq-client.ts";
 import type { WatchJob, WatchResult } from "./watch-client.ts";
 import { runWrk, type WrkMode, type WrkResult } from "./wrk-driver.ts";
 
@@ -42,8 +43,11 @@ export interface Workload {
 
 const WRK_DRIVER = "wrk (C, epoll) + bench/wrk/etcd-v2.lua, separate process";
 const BUN_DRIVER = "bench/bun-client.ts (Bun fetch), separate process";
+const SEQ_DRIVER =
+  "bench/seq-client.ts (Bun, one raw TCP connection, every latency), separate process";
 const GET_KEYS = 1000;
 const PUT_KEYS = 10_000;
+const PUT_PREFIX = "/v2/keys/bench-put/";
 
 const RATE: MetricSpec = { key: "perSec", label: "req/s", digits: 0 };
 const WRITES: MetricSpec = { key: "perSec", label: "writes/s", digits: 0 };
@@ -114,27 +118,47 @@ type PutSpread = "one" | "spread" | "leader";
 function putWorkload(members: 1 | 3, connections: number, spread: PutSpread): Workload {
   const where =
     spread === "one" ? "" : spread === "spread" ? ", spread over members" : ", all to leader";
+  const sequential = connections === 1;
   return {
     id: `${members}m-put-c${connections}${spread === "one" ? "" : `-${spread}`}`,
-    title: `${members}m PUT ${connections === 1 ? "sequential, 1 client" : `${connections} conns${where}`}`,
+    title: `${members}m PUT ${sequential ? "sequential, 1 client" : `${connections} conns${where}`}`,
     members,
     phase: "shared",
-    driver: WRK_DRIVER,
+    driver: sequential ? SEQ_DRIVER : WRK_DRIVER,
     metrics: [WRITES, P50, P99],
     async measure(ctx) {
       const urls =
         spread === "spread"
           ? ctx.cluster.members.map((m) => m.clientUrl)
           : [await leaderUrl(ctx.cluster)];
-      return await wrkMeasure(ctx, {
-        urls,
-        connections,
-        mode: "put",
-        prefix: "/v2/keys/bench-put/",
-        keys: PUT_KEYS,
-      });
+      const run = { urls, connections, mode: "put" as const, prefix: PUT_PREFIX, keys: PUT_KEYS };
+      return sequential ? await sequentialMeasure(ctx, urls[0] ?? "") : await wrkMeasure(ctx, run);
     },
   };
+}
+
+/** One client, one request at a time (seq-client.ts says why this is not wrk). */
+async function sequentialMeasure(ctx: BenchContext, url: string): Promise<Figures> {
+  const job = (durationMs: number): SeqJob => ({
+    mode: "seq",
+    url,
+    prefix: PUT_PREFIX,
+    keys: PUT_KEYS,
+    valueBytes: VALUE_BYTES,
+    durationMs,
+  });
+  await runClient<SeqResult>(job(ctx.options.warmupMs));
+  return await withCpu(ctx.cluster, async () => {
+    const { result: r, driverCpuSec } = await runClient<SeqResult>(job(ctx.options.runMs));
+    const figures: Figures = {
+      perSec: r.requests / (r.durationUs / 1e6),
+      p50Ms: r.p50Us / 1000,
+      p99Ms: r.p99Us / 1000,
+      errors: r.errors,
+      connections: 1,
+    };
+    return { figures, driverCpuSec };
+  });
 }
 
 function getWorkload(members: 1 | 3, quorum: boolean): Workload {
@@ -226,7 +250,7 @@ function fsyncWorkload(members: 1 | 3): Workload {
         urls,
         connections: 64,
         mode: "put" as const,
-        prefix: "/v2/keys/bench-put/",
+        prefix: PUT_PREFIX,
         keys: PUT_KEYS,
       };
       await runWrk({ ...run, durationMs: ctx.options.warmupMs });
