@@ -218,11 +218,15 @@ export class PeerLink {
   }
 
   private onAck(data: unknown): void {
-    if (!(data instanceof ArrayBuffer) || data.byteLength !== 8) return;
-    const n = new DataView(data).getFloat64(0, true);
+    if (!(data instanceof ArrayBuffer) || (data.byteLength !== 8 && data.byteLength !== 16)) return;
+    const view = new DataView(data);
+    const n = view.getFloat64(0, true);
     if (!Number.isSafeInteger(n) || n <= this.framesAcked || n > this.framesSent) return;
-    if (this.framesSent - (n - 1) <= SENT_AT_RING) {
-      this.latency.record(performance.now() - (this.sentAt[(n - 1) % SENT_AT_RING] as number));
+    // A held-back ack says how long the receiver kept it (receiver.ts, sendAck).
+    const heldMs = data.byteLength === 16 ? view.getFloat64(8, true) : 0;
+    if (this.framesSent - (n - 1) <= SENT_AT_RING && heldMs >= 0) {
+      const sentAt = this.sentAt[(n - 1) % SENT_AT_RING] as number;
+      this.latency.record(Math.max(0, performance.now() - sentAt - heldMs));
     }
     this.framesAcked = n;
   }

@@ -3,7 +3,8 @@
  * upgrade of `/raft/stream` and the `POST /raft/snapshot` handler. Both check the handshake
  * headers first (`handshake.ts`), so members of different clusters never exchange messages.
  * Each stream frame is decoded and handed to `onMessages` in arrival order, then acknowledged
- * with the cumulative frame count (coalesced to one ack per event-loop turn).
+ * with the cumulative frame count: at once if the last ack is older than the ack interval,
+ * else when the interval has passed (so a burst of frames costs one or two acks).
  *
  * Must not: send Raft messages (the reverse direction is the peer's own outgoing stream).
  */
@@ -28,6 +29,8 @@ export interface StreamSocketData {
   from: string;
   framesReceived: number;
   ackScheduled: boolean;
+  lastAckAt: number;
+  lastFrameAt: number;
 }
 
 export type StreamSocket = Bun.ServerWebSocket<StreamSocketData>;
@@ -116,7 +119,13 @@ export class Receiver {
     if (req.method !== "GET") return methodNotAllowed("GET");
     const checked = checkHandshake(req.headers, this.opts);
     if ("rejection" in checked) return this.reject(checked.rejection, "stream");
-    const data: StreamSocketData = { from: checked.from, framesReceived: 0, ackScheduled: false };
+    const data: StreamSocketData = {
+      from: checked.from,
+      framesReceived: 0,
+      ackScheduled: false,
+      lastAckAt: Number.NEGATIVE_INFINITY,
+      lastFrameAt: 0,
+    };
     const headers = { [HEADER_CLUSTER_ID]: this.opts.clusterId };
     if (server.upgrade(req, { data, headers })) return undefined;
     return new Response("upgrade required", { status: 426, headers });
@@ -155,9 +164,12 @@ export class Receiver {
     }
     if (msgs.length > 0) this.opts.onMessages(msgs);
     ws.data.framesReceived++;
+    ws.data.lastFrameAt = performance.now();
     if (!ws.data.ackScheduled) {
       ws.data.ackScheduled = true;
-      setImmediate(() => sendAck(ws));
+      const wait = ws.data.lastAckAt + this.opts.limits.ackIntervalMs - ws.data.lastFrameAt;
+      if (wait <= 0) setImmediate(() => sendAck(ws, false));
+      else setTimeout(() => sendAck(ws, true), wait);
     }
   }
 
@@ -206,12 +218,20 @@ export class Receiver {
   }
 }
 
-function sendAck(ws: StreamSocket): void {
+/**
+ * An ack is the cumulative frame count (float64, little-endian). One held back by the ack
+ * interval adds how long it was held (a second float64), so the sender's round-trip sample
+ * leaves out the wait; senders that only know 8-byte acks ignore it and take the next one.
+ */
+function sendAck(ws: StreamSocket, held: boolean): void {
   ws.data.ackScheduled = false;
   if (ws.readyState !== WebSocket.OPEN) return;
-  const ack = new ArrayBuffer(8);
-  new DataView(ack).setFloat64(0, ws.data.framesReceived, true);
-  ws.send(ack);
+  const now = performance.now();
+  ws.data.lastAckAt = now;
+  const ack = new DataView(new ArrayBuffer(held ? 16 : 8));
+  ack.setFloat64(0, ws.data.framesReceived, true);
+  if (held) ack.setFloat64(8, now - ws.data.lastFrameAt, true);
+  ws.send(ack.buffer);
 }
 
 function methodNotAllowed(allow: string): Response {

@@ -1,5 +1,6 @@
 import { afterEach, describe, expect, test } from "bun:test";
 import type { Message, MsgSnap } from "../../src/raft/types.ts";
+import { encodeMessages } from "../../src/transport/codec.ts";
 import {
   app,
   deadPort,
@@ -354,5 +355,66 @@ describe("transport failure detection", () => {
     expect(await closed).toBe(4400);
     expect(b.logs.some((l) => l.includes("bad frame in stream from a"))).toBe(true);
     expect(b.received).toHaveLength(0);
+  });
+
+  test("a burst of frames gets one immediate ack and one held-back ack that covers the rest", async () => {
+    const b = member({ id: "b", limits: { ackIntervalMs: 200 } });
+    b.transport.addPeer("a", ["http://127.0.0.1:1"]);
+    const ws = new WebSocket(`ws://127.0.0.1:${b.port}/raft/stream`, {
+      headers: { "X-Etcd-Cluster-ID": "cafe", "X-Server-From": "a", "X-Raft-To": "b" },
+    });
+    ws.binaryType = "arraybuffer";
+    const acks: { count: number; bytes: number; heldMs: number; atMs: number }[] = [];
+    ws.onmessage = (ev) => {
+      const view = new DataView(ev.data as ArrayBuffer);
+      acks.push({
+        count: view.getFloat64(0, true),
+        bytes: view.byteLength,
+        heldMs: view.byteLength === 16 ? view.getFloat64(8, true) : 0,
+        atMs: performance.now(),
+      });
+    };
+    await new Promise<void>((resolve) => {
+      ws.onopen = () => resolve();
+    });
+    const started = performance.now();
+    ws.send(encodeMessages([heartbeat("a", "b", 0)]));
+    await waitFor(() => acks.length === 1, "the first ack");
+    for (let i = 1; i < 20; i++) ws.send(encodeMessages([heartbeat("a", "b", i)]));
+    await waitFor(() => b.received.length === 20, "all frames");
+    await waitFor(() => acks.length === 2, "the held-back ack", 2000);
+    await Bun.sleep(250);
+    ws.close();
+    expect(acks.map((a) => [a.count, a.bytes])).toEqual([
+      [1, 8],
+      [20, 16],
+    ]);
+    const held = acks[1];
+    if (held === undefined) throw new Error("no held-back ack");
+    // Sent a full interval after the first ack, and it reports a hold shorter than that.
+    expect(held.atMs - started).toBeGreaterThanOrEqual(190);
+    expect(held.heldMs).toBeGreaterThan(0);
+    expect(held.heldMs).toBeLessThanOrEqual(210);
+  });
+
+  test("round-trip samples leave out the time an ack was held back", async () => {
+    const a = member({ id: "a" });
+    const b = member({ id: "b", limits: { ackIntervalMs: 300 } });
+    mesh([a, b]);
+    a.transport.send([heartbeat("a", "b", 0)]);
+    await waitFor(() => (a.transport.stats().b?.latencyMs.maximum ?? 0) > 0, "the first ack");
+    // The stream is open: one frame per send, all inside the interval, so one held-back ack.
+    for (let i = 1; i <= 5; i++) a.transport.send([heartbeat("a", "b", i)]);
+    await waitFor(() => b.received.length === 6, "frames");
+    const first = a.transport.stats().b?.latencyMs.current;
+    await waitFor(
+      () => a.transport.stats().b?.latencyMs.current !== first,
+      "the held-back ack",
+      2000,
+    );
+    const latency = a.transport.stats().b?.latencyMs;
+    expect(latency?.maximum ?? 0).toBeGreaterThan(0);
+    // Every sample is a loopback round trip; a held-back ack counted in full would be ~300 ms.
+    expect(latency?.maximum ?? 1000).toBeLessThan(100);
   });
 });
