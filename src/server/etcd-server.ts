@@ -177,6 +177,9 @@ export class EtcdServer {
     this.fatal = onFatal;
     this.timers.push(setInterval(() => this.tick(), this.options.heartbeatMs));
     this.timers.push(setInterval(() => this.maybeSync(), SYNC_INTERVAL_MS));
+    // A lone voter need not wait out an election timeout after a restart whose replay left no
+    // Ready to handle (etcd fast-forwards its election ticks for the same reason).
+    this.campaignIfAlone();
     this.schedule();
   }
 
