@@ -144,14 +144,12 @@ export class Store {
   /** Creates or replaces a file, or replaces a file by a dir; a dir in the way is 102. */
   set(path: string, dir: boolean, value: string, opts: ExpireOptions): Event {
     return this.counted("setsSuccess", "setsFail", () => {
-      let prev: Node | undefined;
-      try {
-        prev = this.internalGet(cleanStorePath(path));
-      } catch (err) {
-        if (!(err instanceof EtcdError) || err.code !== ErrorCode.keyNotFound || opts.refresh) {
-          throw err;
-        }
+      const p = cleanStorePath(path);
+      const found = this.find(p);
+      if (typeof found === "number" && opts.refresh) {
+        throw new EtcdError(ErrorCode.keyNotFound, p.slice(0, found), this.currentIndex);
       }
+      const prev = typeof found === "number" ? undefined : found;
       // A refresh keeps the old value (and re-creates the node, as etcd does).
       const v = opts.refresh && prev !== undefined ? prev.value : value;
       const e = this.internalCreate({
@@ -410,6 +408,18 @@ export class Store {
 
   /** The node at clean path `p`: 100 if missing, 104 if a file is on the way. */
   private internalGet(p: string): Node {
+    const found = this.find(p);
+    if (typeof found === "number") {
+      throw new EtcdError(ErrorCode.keyNotFound, p.slice(0, found), this.currentIndex);
+    }
+    return found;
+  }
+
+  /**
+   * The node at clean path `p`, or where the first missing component ends; 104 if a file is on
+   * the way. No throw for a missing key: a set of a new key would pay for an Error's stack.
+   */
+  private find(p: string): Node | number {
     let curr = this.root;
     let start = 1;
     while (start < p.length) {
@@ -418,9 +428,7 @@ export class Store {
       const children = curr.children;
       if (children === null) throw new EtcdError(ErrorCode.notDir, curr.path, this.currentIndex);
       const child = children.get(p.slice(start, end));
-      if (child === undefined) {
-        throw new EtcdError(ErrorCode.keyNotFound, p.slice(0, end), this.currentIndex);
-      }
+      if (child === undefined) return end;
       curr = child;
       start = end + 1;
     }

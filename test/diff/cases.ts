@@ -134,6 +134,9 @@ export const DIFF_CASES: readonly DiffCase[] = [
       put("/v2/keys/$/r?refresh=true"),
       put("/v2/keys/$/r?refresh=true&prevExist=true", "ttl=300"),
       get("/v2/keys/$/r"),
+      put("/v2/keys/$/missing?refresh=true", "ttl=100"),
+      put("/v2/keys/$/nodir/sub?refresh=true", "ttl=100"),
+      put("/v2/keys/$/r/under?refresh=true", "ttl=100"),
     ],
   },
   {

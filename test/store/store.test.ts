@@ -85,6 +85,27 @@ describe("write operations", () => {
 });
 
 describe("details", () => {
+  test("set of a new key: parents created, no prevNode; a refresh of a missing key is 100", () => {
+    const s = new Store(new FakeClock());
+    const e = s.set("/1/a/b/c", false, "v", permanent);
+    expect([e.action, e.prevNode, e.node.modifiedIndex]).toEqual(["set", undefined, 1]);
+    expect(s.get("/1/a/b", false, false).node.dir).toBe(true);
+    const refresh = { expireTime: 1_800_000_000_000, refresh: true };
+    for (const [path, cause] of [
+      ["/1/a/b/missing", "/1/a/b/missing"],
+      ["/1/x/y", "/1/x"],
+    ] as const) {
+      try {
+        s.set(path, false, "", refresh);
+        throw new Error("no error");
+      } catch (err) {
+        expect([(err as EtcdError).code, (err as EtcdError).cause]).toEqual([100, cause]);
+      }
+    }
+    expect(codeOf(() => s.set("/1/a/b/c/d", false, "", refresh))).toBe(104);
+    expect(s.index()).toBe(1);
+  });
+
   test("error causes and indexes [V]", () => {
     const s = new Store(new FakeClock());
     s.set("/1/f", false, "v", permanent);
