@@ -121,12 +121,7 @@ export class Snapshotter {
   private backgroundWorker(): Worker | undefined {
     if (this.worker !== undefined || this.workerFailed) return this.worker;
     try {
-      const url = saveWorkerUrl();
-      if (url === undefined) {
-        this.workerFailed = true;
-        return undefined;
-      }
-      const worker = new Worker(url);
+      const worker = new Worker(saveWorkerUrl());
       worker.onmessage = (event: MessageEvent<SaveReply>) => {
         const reply = event.data;
         if (reply.ok) this.settle();
@@ -225,11 +220,13 @@ export class Snapshotter {
 }
 
 /**
- * The save worker's code, next to this file; undefined in the compiled binary, where the
- * worker started but never answered (Bun 1.4.5), so the binary saves on the main thread.
+ * The save worker's code: next to this file when run from source; in the compiled binary, the
+ * build's second entrypoint (package.json "build"), named after its path below src/ while this
+ * module's URL is the binary's own.
  */
-function saveWorkerUrl(): URL | undefined {
-  if (import.meta.url.includes("/$bunfs/")) return undefined;
+function saveWorkerUrl(): URL {
+  if (import.meta.url.includes("/$bunfs/"))
+    return new URL("./snap/save-worker.ts", import.meta.url);
   return new URL("./save-worker.ts", import.meta.url);
 }
 
