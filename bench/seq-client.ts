@@ -9,6 +9,8 @@
  * were, not how many requests were slow (its mean × count then exceeds the run's duration).
  * This driver reports the latencies the client actually saw.
  */
+import { percentile } from "./stats.ts";
+
 export interface SeqJob {
   readonly mode: "seq";
   readonly url: string;
@@ -56,22 +58,17 @@ export function statusOf(response: Buffer): number {
   return Number(response.subarray(9, 12).toString("latin1"));
 }
 
-function percentile(sorted: Float64Array, p: number): number {
-  if (sorted.length === 0) return 0;
-  return sorted[Math.min(sorted.length - 1, Math.floor((sorted.length * p) / 100))] ?? 0;
-}
-
-export function summarize(latenciesMs: number[], errors: number, durationMs: number): SeqResult {
-  const sorted = Float64Array.from(latenciesMs).sort();
+/** The run's figures from every request's latency (ms), in the units wrk's script reports. */
+export function seqResult(latenciesMs: number[], errors: number, durationMs: number): SeqResult {
   const sum = latenciesMs.reduce((a, b) => a + b, 0);
   return {
-    requests: sorted.length,
+    requests: latenciesMs.length,
     durationUs: durationMs * 1000,
-    p50Us: percentile(sorted, 50) * 1000,
-    p99Us: percentile(sorted, 99) * 1000,
-    p999Us: percentile(sorted, 99.9) * 1000,
-    maxUs: (sorted[sorted.length - 1] ?? 0) * 1000,
-    meanUs: sorted.length === 0 ? 0 : (sum / sorted.length) * 1000,
+    p50Us: percentile(latenciesMs, 0.5) * 1000,
+    p99Us: percentile(latenciesMs, 0.99) * 1000,
+    p999Us: percentile(latenciesMs, 0.999) * 1000,
+    maxUs: latenciesMs.reduce((a, b) => Math.max(a, b), 0) * 1000,
+    meanUs: latenciesMs.length === 0 ? 0 : (sum / latenciesMs.length) * 1000,
     errors,
   };
 }
@@ -91,7 +88,7 @@ export async function runSequential(job: SeqJob): Promise<SeqResult> {
   const deadline = started + job.durationMs;
 
   return await new Promise<SeqResult>((resolve, reject) => {
-    const finish = () => resolve(summarize(latencies, errors, performance.now() - started));
+    const finish = () => resolve(seqResult(latencies, errors, performance.now() - started));
     Bun.connect({
       hostname,
       port: Number(port),

@@ -131,8 +131,14 @@ function putWorkload(members: 1 | 3, connections: number, spread: PutSpread): Wo
         spread === "spread"
           ? ctx.cluster.members.map((m) => m.clientUrl)
           : [await leaderUrl(ctx.cluster)];
-      const run = { urls, connections, mode: "put" as const, prefix: PUT_PREFIX, keys: PUT_KEYS };
-      return sequential ? await sequentialMeasure(ctx, urls[0] ?? "") : await wrkMeasure(ctx, run);
+      if (sequential) return await sequentialMeasure(ctx, urls[0] ?? "");
+      return await wrkMeasure(ctx, {
+        urls,
+        connections,
+        mode: "put",
+        prefix: PUT_PREFIX,
+        keys: PUT_KEYS,
+      });
     },
   };
 }
