@@ -14,6 +14,26 @@ const workDir = mkdtempSync(join(tmpdir(), "etcd-bun-binary-"));
 const binary = join(workDir, "etcd-bun");
 afterAll(() => rmSync(workDir, { recursive: true, force: true }));
 
+/** A one-member cluster's flags, Go-style (`-`) or GNU-style (`--`). */
+function memberFlags(
+  dash: "-" | "--",
+  name: string,
+  dataDir: string,
+  client: string,
+  peer: string,
+) {
+  const flags: [string, string][] = [
+    ["name", name],
+    ["data-dir", dataDir],
+    ["listen-client-urls", client],
+    ["advertise-client-urls", client],
+    ["listen-peer-urls", peer],
+    ["initial-advertise-peer-urls", peer],
+    ["initial-cluster", `${name}=${peer}`],
+  ];
+  return flags.flatMap(([flag, value]) => [`${dash}${flag}`, value]);
+}
+
 /** package.json's build command, run by this Bun and writing to `binary`. */
 beforeAll(() => {
   const pkg = JSON.parse(readFileSync(join(ROOT, "package.json"), "utf8")) as {
@@ -36,24 +56,11 @@ test("the compiled binary starts a member from Go-style flags", async () => {
   const client = `http://127.0.0.1:${await freePort()}`;
   const peer = `http://127.0.0.1:${await freePort()}`;
   const proc = Bun.spawn(
-    [
-      binary,
-      "-name",
-      "infra0",
-      "-data-dir",
-      join(workDir, "data"),
-      "-listen-client-urls",
-      client,
-      "-advertise-client-urls",
-      client,
-      "-listen-peer-urls",
-      peer,
-      "-initial-advertise-peer-urls",
-      peer,
-      "-initial-cluster",
-      `infra0=${peer}`,
-    ],
-    { stdout: "ignore", stderr: "pipe" },
+    [binary, ...memberFlags("-", "infra0", join(workDir, "data"), client, peer)],
+    {
+      stdout: "ignore",
+      stderr: "pipe",
+    },
   );
   try {
     let status = 0;
@@ -82,27 +89,8 @@ test("the compiled binary writes snapshots on its save worker, and restarts from
   const client = `http://127.0.0.1:${await freePort()}`;
   const peer = `http://127.0.0.1:${await freePort()}`;
   const dataDir = join(workDir, "snap-data");
-  const start = () =>
-    Bun.spawn(
-      [
-        binary,
-        "--data-dir",
-        dataDir,
-        "--snapshot-count",
-        "50",
-        "--listen-client-urls",
-        client,
-        "--advertise-client-urls",
-        client,
-        "--listen-peer-urls",
-        peer,
-        "--initial-advertise-peer-urls",
-        peer,
-        "--initial-cluster",
-        `default=${peer}`,
-      ],
-      { stdout: "ignore", stderr: "pipe" },
-    );
+  const flags = [...memberFlags("--", "default", dataDir, client, peer), "--snapshot-count", "50"];
+  const start = () => Bun.spawn([binary, ...flags], { stdout: "ignore", stderr: "pipe" });
   const waitUp = async () => {
     const deadline = Date.now() + 15_000;
     while (Date.now() < deadline) {
