@@ -2,7 +2,6 @@
  * The member role: opens the data dir, starts the Raft loop, publishes this member's name and
  * client URLs through Raft, and serves the client and peer listeners until stopped.
  */
-import type { Server } from "bun";
 import type { Config } from "../config/config.ts";
 import { clusterIdFor, initialMembers } from "../config/ids.ts";
 import { formatUrl } from "../config/values.ts";
@@ -10,10 +9,13 @@ import { clientApp, withClientLayers } from "../http/client-app.ts";
 import { corsPolicy } from "../http/cors.ts";
 import { CLUSTER_VERSION } from "../http/misc-handlers.ts";
 import { peerFetch } from "../http/peer-app.ts";
-import { DEFAULT_LIMITS, type StreamSocketData, Transport } from "../transport/transport.ts";
-import { WalError } from "../wal/errors.ts";
+import { EtcdError } from "../store/errors.ts";
+import { Transport } from "../transport/transport.ts";
 import { BootstrapError, openMember } from "./bootstrap.ts";
+import { type HeldLock, lockDir } from "./data-dir-lock.ts";
 import { EtcdServer } from "./etcd-server.ts";
+import { fatal, installFatalHandlers } from "./fatal.ts";
+import { bindListeners, type MemberListeners } from "./listeners.ts";
 import { clusterVersionPath, listMembers, type MemberInfo, membersDir } from "./membership.ts";
 import type { MemberSettings } from "./settings.ts";
 
@@ -35,11 +37,56 @@ const CLIENT_IDLE_TIMEOUT_S = Number(process.env.ETCDBUN_CLIENT_IDLE_TIMEOUT_S ?
 const REMOVED_EXIT_DELAY_MS = 300;
 const defaultLog: Log = (line) => console.error(`etcd-bun: ${line}`);
 
+/**
+ * Starts a member: binds every listener (nothing on disk yet, so a taken port changes nothing),
+ * locks the data dir (and a dedicated WAL dir), opens or creates the member's state, serves
+ * peers, publishes this member's attributes through Raft, then serves clients.
+ */
 export async function startMember(
   settings: MemberSettings,
   log: Log = defaultLog,
 ): Promise<RunningMember> {
+  const listeners = await bindListeners({
+    listenClientUrls: settings.listenClientUrls,
+    listenPeerUrls: settings.listenPeerUrls,
+    clientIdleTimeoutS: CLIENT_IDLE_TIMEOUT_S,
+    log,
+  });
+  const locks: HeldLock[] = [];
+  const unlock = () => {
+    for (const l of locks) l.release();
+  };
+  // A new WAL is made in a temporary dir renamed into place, which replaces an empty dedicated
+  // WAL dir: that one is locked again once open.
+  const lockWalDir = () => {
+    if (settings.walDir === "") return;
+    const held = locks.find((l) => l.dir === settings.walDir);
+    if (held?.covers()) return;
+    held?.release();
+    locks.push(lockDir(settings.walDir, "wal dir"));
+  };
+  try {
+    locks.push(lockDir(settings.dataDir, "data dir"));
+    lockWalDir();
+    return await startOn(listeners, settings, log, { unlock, lockWalDir });
+  } catch (error) {
+    await listeners.stop(true);
+    unlock();
+    throw error;
+  }
+}
+
+/** How long in-flight requests get to finish once a member stops accepting new ones. */
+const DRAIN_MS = 200;
+
+async function startOn(
+  listeners: MemberListeners,
+  settings: MemberSettings,
+  log: Log,
+  dirs: { unlock: () => void; lockWalDir: () => void },
+): Promise<RunningMember> {
   const opened = await openMember(settings);
+  dirs.lockWalDir();
   const server = new EtcdServer(opened, {
     memberId: opened.memberId,
     clusterId: opened.clusterId,
@@ -59,59 +106,45 @@ export async function startMember(
   });
   await server.replayCommitted();
   checkIdentity(server, settings);
-  let fatalSeen = false;
-  server.start((error) => {
-    if (fatalSeen) return;
-    fatalSeen = true;
-    log(`fatal: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}`);
-    process.exit(1);
-  });
+  server.start(fatal);
   log(
     `member ${server.memberId} of cluster ${server.clusterId} (${opened.restarted ? "restarted" : "new"})`,
   );
   // Like etcd, serve clients only once this member's attributes are published, so the first
   // client request already sees the member in /v2/members.
-  const peer = listenPeers(server, settings, log, opened.bootPeers, !opened.restarted);
+  const transport = servePeers(listeners, server, settings, log, opened);
   await publishAttributes(server, settings, log);
-  const listeners = { client: listenClients(server, settings), peer: peer.servers };
+  const cors = corsPolicy(settings.cors);
+  listeners.serveClients(withClientLayers(cors, clientApp({ server, cors })));
+  let stopping: Promise<void> | undefined;
   return {
     server,
-    clientUrls: listeners.client.map((s) => urlOf(s)),
-    peerUrls: listeners.peer.map((s) => urlOf(s)),
-    async stop() {
-      for (const s of [...listeners.client, ...listeners.peer]) s.stop(true);
-      await peer.transport.stop();
-      await server.stop();
+    clientUrls: listeners.client.map((l) => l.url),
+    peerUrls: listeners.peer.map((l) => l.url),
+    stop() {
+      stopping ??= (async () => {
+        // Stop accepting; requests already in flight finish (or fail once the loop stops).
+        const closed = listeners.stop(false);
+        await server.stop();
+        await Promise.race([closed, Bun.sleep(DRAIN_MS)]);
+        await listeners.stop(true);
+        await transport.stop();
+        dirs.unlock();
+      })();
+      return stopping;
     },
   };
 }
 
-function urlOf(s: Server<unknown>): string {
-  return `http://${s.hostname}:${s.port}`;
-}
-
-function listenClients(server: EtcdServer, settings: MemberSettings) {
-  const cors = corsPolicy(settings.cors);
-  const fetch = withClientLayers(cors, clientApp({ server, cors }));
-  return settings.listenClientUrls.map((raw) => {
-    const url = new URL(raw);
-    return Bun.serve({
-      hostname: url.hostname,
-      port: Number(url.port),
-      fetch,
-      idleTimeout: CLIENT_IDLE_TIMEOUT_S,
-    });
-  });
-}
-
 /** The peer side: Raft streams and snapshots (transport), plus `/members` and `/version`. */
-function listenPeers(
+function servePeers(
+  listeners: MemberListeners,
   server: EtcdServer,
   settings: MemberSettings,
   log: Log,
-  bootPeers: readonly MemberInfo[],
-  freshStart: boolean,
-) {
+  opened: { readonly bootPeers: readonly MemberInfo[]; readonly restarted: boolean },
+): Transport {
+  const freshStart = !opened.restarted;
   // A brand-new member whose peers belong to another cluster: almost always a member added
   // with `member add` but started with --initial-cluster-state new. Seen from either side of
   // a peer link (our dial refused, or their dial refused by us).
@@ -143,22 +176,13 @@ function listenPeers(
   });
   const raftRoutes = transport.upgradeHandler();
   const otherRoutes = peerFetch(server);
-  const servers = settings.listenPeerUrls.map((raw) => {
-    const url = new URL(raw);
-    return Bun.serve<StreamSocketData>({
-      hostname: url.hostname,
-      port: Number(url.port),
-      maxRequestBodySize: DEFAULT_LIMITS.snapshotBytesMax,
-      websocket: raftRoutes.websocket,
-      fetch: (request, srv) => {
-        const path = new URL(request.url).pathname;
-        if (path.startsWith(raftRoutes.path)) return raftRoutes.fetch(request, srv);
-        return otherRoutes(request);
-      },
-    });
-  });
-  server.attachNetwork(transport, bootPeers);
-  return { servers, transport };
+  listeners.servePeers((request, srv) => {
+    const path = new URL(request.url).pathname;
+    if (path.startsWith(raftRoutes.path)) return raftRoutes.fetch(request, srv);
+    return otherRoutes(request);
+  }, raftRoutes.websocket);
+  server.attachNetwork(transport, opened.bootPeers);
+  return transport;
 }
 
 /** Refuses a data dir that belongs to a member with another name (a data dir mix-up). */
@@ -182,13 +206,18 @@ async function publishAttributes(server: EtcdServer, settings: MemberSettings, l
     try {
       const result = await server.proposeInternal(path, attributes);
       if (result.error === undefined) break;
-    } catch {
+    } catch (error) {
+      if (!(error instanceof EtcdError)) throw error;
+      if (server.stopped) return;
       log("publishing member attributes timed out; retrying");
     }
   }
   log(`published ${attributes} to cluster ${server.clusterId}`);
   if (server.state === "leader" && !server.hasKey(clusterVersionPath)) {
-    await server.proposeInternal(clusterVersionPath, CLUSTER_VERSION).catch(() => undefined);
+    // A timeout here is harmless: the next leader publishes the version.
+    await server.proposeInternal(clusterVersionPath, CLUSTER_VERSION).catch((error: unknown) => {
+      if (!(error instanceof EtcdError)) throw error;
+    });
   }
 }
 
@@ -219,25 +248,53 @@ export function settingsFromConfig(config: Config): MemberSettings {
   };
 }
 
-/** Runs the member role until SIGINT/SIGTERM; a data dir that cannot be used exits 1. */
+/** How long a signalled member may take to stop cleanly before it exits anyway. */
+const SHUTDOWN_TIMEOUT_MS = 10_000;
+
+/**
+ * Runs the member role until SIGINT/SIGTERM: then it stops accepting, lets in-flight requests
+ * finish or fails them, syncs and closes the WAL, and exits 0. A member that cannot start
+ * (port taken, data dir locked or unusable) exits 1 with one line.
+ */
 export async function runMember(config: Config): Promise<void> {
-  let member: RunningMember;
-  try {
-    member = await startMember(settingsFromConfig(config));
-  } catch (error) {
-    // A data dir that cannot be used (corrupt WAL or snapshot, wrong member) or a listener
-    // that cannot bind: one clear line, exit 1, nothing served.
-    const known = error instanceof BootstrapError || error instanceof WalError;
-    const message = error instanceof Error ? error.message : String(error);
-    console.error(`etcd-bun: cannot start member: ${message}`);
-    if (!known && config.debug && error instanceof Error) console.error(error.stack);
-    process.exit(1);
-  }
+  let member: RunningMember | undefined;
+  installFatalHandlers({
+    dataDir: config.dataDir,
+    name: config.name,
+    memberId: () => member?.server.memberId ?? "",
+    log: defaultLog,
+    debug: config.debug,
+  });
+  let shuttingDown = false;
   const shutdown = async (signal: string) => {
+    if (shuttingDown) return;
+    shuttingDown = true;
     defaultLog(`received ${signal}, shutting down`);
+    setTimeout(() => {
+      defaultLog(`could not stop within ${SHUTDOWN_TIMEOUT_MS} ms; exiting`);
+      process.exit(1);
+    }, SHUTDOWN_TIMEOUT_MS).unref();
+    // While starting, the start path stops the member once it is up (below).
+    if (member === undefined) return;
     await member.stop();
     process.exit(0);
   };
-  process.once("SIGINT", () => void shutdown("SIGINT"));
-  process.once("SIGTERM", () => void shutdown("SIGTERM"));
+  // Installed before the start so a signal during a slow start (a long WAL replay) also stops
+  // the member cleanly rather than killing it halfway.
+  process.on("SIGINT", () => void shutdown("SIGINT"));
+  process.on("SIGTERM", () => void shutdown("SIGTERM"));
+  try {
+    member = await startMember(settingsFromConfig(config));
+  } catch (error) {
+    // A data dir that cannot be used (corrupt WAL or snapshot, wrong member, locked) or a
+    // listener that cannot bind: one clear line, exit 1, nothing served.
+    const message = error instanceof Error ? error.message : String(error);
+    console.error(`etcd-bun: cannot start member: ${message}`);
+    if (config.debug && error instanceof Error) console.error(error.stack);
+    process.exit(1);
+  }
+  if (shuttingDown) {
+    await member.stop();
+    process.exit(0);
+  }
 }
