@@ -6,6 +6,7 @@ import { parseUrlList } from "../config/values.ts";
 import type { EtcdServer } from "../server/etcd-server.ts";
 import { listMembers, memberJson } from "../server/membership.ts";
 import { addMember, MembersError, removeMember, updateMember } from "../server/reconfigure.ts";
+import { AssertionError } from "../util/assert.ts";
 import { JSON_TYPE, messageResponse, methodNotAllowed } from "./responses.ts";
 
 const ALLOWED = "GET,POST,DELETE,PUT";
@@ -34,6 +35,7 @@ export async function handleMembers(server: EtcdServer, request: Request, sub: s
     if (error instanceof MembersError) {
       return messageResponse(error.status, error.message, server.clusterId);
     }
+    if (error instanceof AssertionError) throw error;
     const message = error instanceof Error ? error.message : String(error);
     return messageResponse(500, message, server.clusterId);
   }

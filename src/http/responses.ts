@@ -1,6 +1,7 @@
 /** Response builders shared by the client API handlers: etcd's headers, bodies and errors. */
 import { EtcdError } from "../store/errors.ts";
 import { errorToJson } from "../store/render.ts";
+import { AssertionError } from "../util/assert.ts";
 
 export const JSON_TYPE = "application/json";
 
@@ -20,9 +21,13 @@ export function keysErrorResponse(clusterId: string, error: EtcdError): Response
   });
 }
 
-/** Maps anything thrown by a keys handler to etcd's error JSON (non-store errors become 300). */
+/**
+ * Maps anything thrown by a keys handler to etcd's error JSON (non-store errors become 300).
+ * A broken invariant is rethrown: it must end the process, not become a response.
+ */
 export function toEtcdError(error: unknown, index: number): EtcdError {
   if (error instanceof EtcdError) return error;
+  if (error instanceof AssertionError) throw error;
   const message = error instanceof Error ? error.message : String(error);
   return new EtcdError(300, message, index);
 }

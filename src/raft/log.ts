@@ -191,7 +191,11 @@ export class RaftLog {
 
   commitTo(i: number): void {
     if (i <= this.committed) return;
-    assert(i <= this.lastIndex(), `commit ${i} beyond last index ${this.lastIndex()}`);
+    // etcd's wording: a leader knows this member acknowledged entries that its log lacks.
+    assert(
+      i <= this.lastIndex(),
+      `tocommit(${i}) is out of range [lastIndex(${this.lastIndex()})]. Was the raft log corrupted, truncated, or lost?`,
+    );
     this.committed = i;
   }
 

@@ -7,16 +7,17 @@
 
 import type { RawNode } from "../raft/raw-node.ts";
 import type { MemoryStorage } from "../raft/storage.ts";
-import type {
-  ConfChange,
-  ConfState,
-  Entry,
-  HardState,
-  Message,
-  ReadState,
-  Ready,
-  Snapshot,
-  SoftState,
+import {
+  type ConfChange,
+  type ConfState,
+  type Entry,
+  type HardState,
+  type Message,
+  ProposalDroppedError,
+  type ReadState,
+  type Ready,
+  type Snapshot,
+  type SoftState,
 } from "../raft/types.ts";
 import type { Snapshotter } from "../snap/snapshotter.ts";
 import { EtcdError } from "../store/errors.ts";
@@ -91,6 +92,7 @@ export interface PeerNetwork {
 
 interface ReadWaiter {
   resolve(): void;
+  fail(error: unknown): void;
 }
 
 /** Per-follower figures for `/v2/stats/leader` (latency in ms). */
@@ -183,10 +185,20 @@ export class EtcdServer {
     this.schedule();
   }
 
+  /**
+   * Stops the loop after the Ready in progress (its entries synced, its committed entries
+   * applied and answered), fails every request still waiting (error 300, outcome unknown, as
+   * etcd's "server stopped"), then syncs and closes the WAL.
+   */
   async stop(): Promise<void> {
     this.stopping = true;
     for (const t of this.timers) clearInterval(t);
     while (this.processing) await Bun.sleep(1);
+    const stopped = () => new EtcdError(300, "etcdserver: server stopped", this.store.index());
+    this.waiters.failAll(stopped);
+    const reads = [this.reads.waiting, ...this.reads.inFlight.values()];
+    for (const r of this.reads.ready) reads.push(r.batch);
+    for (const batch of reads) for (const w of batch) w.fail(stopped());
     // A snapshot still being written is simply not marked in the WAL: restart uses the last one.
     await this.snapshot.inFlight?.catch(() => {});
     await this.wal.close();
@@ -249,7 +261,8 @@ export class EtcdServer {
       try {
         this.raft.proposeConfChange({ type, nodeId, context });
         break;
-      } catch {
+      } catch (error) {
+        if (!(error instanceof ProposalDroppedError)) throw error;
         if (Date.now() > deadline || this.stopping) {
           this.waiters.fail(id, new MembersError(500, "etcdserver: unhealthy cluster"));
           break;
@@ -404,6 +417,10 @@ export class EtcdServer {
           clearTimeout(timer);
           resolve();
         },
+        fail: (error) => {
+          clearTimeout(timer);
+          reject(error);
+        },
       };
       this.reads.waiting.add(waiter);
       this.startReadIndex();
@@ -420,7 +437,8 @@ export class EtcdServer {
     this.reads.inFlight.set(ctx, batch);
     try {
       this.raft.readIndex(ctx);
-    } catch {
+    } catch (error) {
+      if (!(error instanceof ProposalDroppedError)) throw error;
       // No leader after all (or a transfer): put the batch back; it is retried on a leader change.
       this.reads.inFlight.delete(ctx);
       for (const w of batch) this.reads.waiting.add(w);
@@ -480,7 +498,8 @@ export class EtcdServer {
     this.proposals = [];
     try {
       this.raft.proposeMany(batch.map((p) => p.data));
-    } catch {
+    } catch (error) {
+      if (!(error instanceof ProposalDroppedError)) throw error;
       // Dropped (no leader or a leader transfer in progress): retry when a leader is known.
       for (const p of batch) this.parked.push(p);
     }

@@ -77,6 +77,15 @@ export class Waiters<T> {
     waiter.reject(error);
   }
 
+  /** Rejects every pending waiter with `error()` (the member is stopping). */
+  failAll(error: () => unknown): void {
+    const pending = [...this.pending.values()];
+    this.pending.clear();
+    for (const waiter of pending) waiter.reject(error());
+    clearInterval(this.sweeper);
+    this.sweeper = undefined;
+  }
+
   get size(): number {
     return this.pending.size;
   }
