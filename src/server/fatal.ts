@@ -9,8 +9,6 @@ import { AssertionError } from "../util/assert.ts";
 export interface FatalContext {
   readonly dataDir: string;
   readonly name: string;
-  /** This member's id once known ("" before the data dir is open). */
-  memberId(): string;
   /** Prints a line to stderr (with the process prefix). */
   readonly log: (line: string) => void;
   /** Prints the stack trace too (`--debug` / `--log-level debug`). */
@@ -19,11 +17,21 @@ export interface FatalContext {
 
 let context: FatalContext | undefined;
 let ended = false;
+/** This member's id once its data dir is open ("" before). */
+let memberId = "";
+
+/** Records the member's id for the fatal line, as soon as the data dir names it. */
+export function setFatalMemberId(id: string): void {
+  memberId = id;
+}
 
 /** The fatal line for `error`; exported for tests. */
-export function fatalLine(error: unknown, ctx: Omit<FatalContext, "log" | "debug">): string {
+export function fatalLine(
+  error: unknown,
+  ctx: Pick<FatalContext, "dataDir" | "name">,
+  id = memberId,
+): string {
   const message = error instanceof Error ? error.message : String(error);
-  const id = ctx.memberId();
   const who = id === "" ? "" : `member ${id}, `;
   if (error instanceof AssertionError) {
     const remove =

@@ -11,10 +11,11 @@ import { CLUSTER_VERSION } from "../http/misc-handlers.ts";
 import { peerFetch } from "../http/peer-app.ts";
 import { EtcdError } from "../store/errors.ts";
 import { Transport } from "../transport/transport.ts";
+import { AssertionError } from "../util/assert.ts";
 import { BootstrapError, openMember } from "./bootstrap.ts";
 import { type HeldLock, lockDir } from "./data-dir-lock.ts";
 import { EtcdServer } from "./etcd-server.ts";
-import { fatal, installFatalHandlers } from "./fatal.ts";
+import { fatal, installFatalHandlers, setFatalMemberId } from "./fatal.ts";
 import { bindListeners, type MemberListeners } from "./listeners.ts";
 import { clusterVersionPath, listMembers, type MemberInfo, membersDir } from "./membership.ts";
 import type { MemberSettings } from "./settings.ts";
@@ -86,6 +87,7 @@ async function startOn(
   dirs: { unlock: () => void; lockWalDir: () => void },
 ): Promise<RunningMember> {
   const opened = await openMember(settings);
+  setFatalMemberId(opened.memberId);
   dirs.lockWalDir();
   const server = new EtcdServer(opened, {
     memberId: opened.memberId,
@@ -261,7 +263,6 @@ export async function runMember(config: Config): Promise<void> {
   installFatalHandlers({
     dataDir: config.dataDir,
     name: config.name,
-    memberId: () => member?.server.memberId ?? "",
     log: defaultLog,
     debug: config.debug,
   });
@@ -288,6 +289,7 @@ export async function runMember(config: Config): Promise<void> {
   } catch (error) {
     // A data dir that cannot be used (corrupt WAL or snapshot, wrong member, locked) or a
     // listener that cannot bind: one clear line, exit 1, nothing served.
+    if (error instanceof AssertionError) fatal(error);
     const message = error instanceof Error ? error.message : String(error);
     console.error(`etcd-bun: cannot start member: ${message}`);
     if (config.debug && error instanceof Error) console.error(error.stack);
