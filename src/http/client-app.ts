@@ -6,6 +6,7 @@
 import type { Server } from "bun";
 import { Elysia } from "elysia";
 import type { EtcdServer } from "../server/etcd-server.ts";
+import { AssertionError } from "../util/assert.ts";
 import { redirectIfUnclean } from "./clean-path.ts";
 import { applyCors, type CorsPolicy, corsHeaders, preflightResponse } from "./cors.ts";
 import { handleKeys, KEYS_PREFIX } from "./keys-handler.ts";
@@ -40,7 +41,11 @@ export function clientApp(options: ClientAppOptions): ClientFetch {
   const { server } = options;
   const keysContext = { server };
   const app = new Elysia()
-    .onError(({ code }) => (code === "NOT_FOUND" ? notFound() : undefined))
+    .onError(({ code, error }) => {
+      // A broken invariant must reach the listener's error handler, which ends the process.
+      if (error instanceof AssertionError) throw error;
+      return code === "NOT_FOUND" ? notFound() : undefined;
+    })
     .all("/v2/members", ({ request }) => handleMembers(server, request, ""), { parse: "none" })
     .all("/v2/members/*", ({ request, params }) => handleMembers(server, request, params["*"]), {
       parse: "none",
