@@ -4,9 +4,11 @@
  * Raft. Knows the server only through its public methods.
  */
 import type { EtcdServer } from "../server/etcd-server.ts";
+import { ErrorCode, EtcdError } from "../store/errors.ts";
 import { type Event, isCreated } from "../store/event.ts";
 import { eventToJson } from "../store/render.ts";
 import type { V2Request } from "../store/v2-apply.ts";
+import { V2_FORM_BYTES_MAX, V2_URL_BYTES_MAX } from "../transport/limits.ts";
 import type { RequestInfo } from "./client-app.ts";
 import { mergeParams, parseKeyRequest } from "./key-request.ts";
 import { etcdHeaders, keysErrorResponse, methodNotAllowed, toEtcdError } from "./responses.ts";
@@ -85,7 +87,12 @@ async function handleWrite(
   const { server } = ctx;
   let req: V2Request;
   try {
+    const declared = Number(request.headers.get("content-length") ?? 0);
+    if (declared > V2_FORM_BYTES_MAX || info.url.href.length > V2_URL_BYTES_MAX)
+      return tooLarge(server.clusterId);
     const body = await request.text();
+    // A chunked body has no declared length (Bun bounds it with maxRequestBodySize).
+    if (Buffer.byteLength(body) > V2_FORM_BYTES_MAX) return tooLarge(server.clusterId);
     req = parseRequest(request.method, info.url, body, request.headers.get("content-type"));
   } catch (error) {
     return keysErrorResponse(server.clusterId, toEtcdError(error, 0));
@@ -102,6 +109,19 @@ async function handleWrite(
   } catch (error) {
     return keysErrorResponse(server.clusterId, toEtcdError(error, server.store.index()));
   }
+}
+
+/**
+ * etcd 3.4's answer to a form over Go's 10 MiB `maxFormSize`; refused before anything reaches
+ * Raft. The connection is closed, as Go does when it leaves a large body unread.
+ */
+function tooLarge(clusterId: string): Response {
+  const response = keysErrorResponse(
+    clusterId,
+    new EtcdError(ErrorCode.invalidForm, "http: POST too large", 0),
+  );
+  response.headers.set("Connection", "close");
+  return response;
 }
 
 function eventResponse(

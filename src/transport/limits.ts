@@ -2,6 +2,7 @@
  * Named limits of the peer transport, with the reason for each value. Tests may shrink them
  * through `TransportOptions.limits`; production uses the defaults.
  */
+import { assert } from "../util/assert.ts";
 
 export interface TransportLimits {
   /** Frames queued per peer while dialling or under socket backpressure. */
@@ -57,3 +58,29 @@ export const DEFAULT_LIMITS: Readonly<TransportLimits> = {
   // A 1 GiB snapshot at a slow 20 MB/s takes about 50 s; allow a minute.
   snapshotTimeoutMs: 60_000,
 };
+
+/**
+ * The largest v2 keys form body: Go's `maxFormSize` (10 MiB), the limit etcd 3.4 applies to v2
+ * forms (one byte more gets 400, errorCode 210, "http: POST too large"; measured). etcd's
+ * `--max-request-bytes` bounds only its v3 gRPC API, so it does not apply here.
+ */
+export const V2_FORM_BYTES_MAX = 10 * 1024 * 1024;
+
+/**
+ * The longest request URL a keys write may have. Bun answers 431 above about 16 KiB already;
+ * this bound keeps the entry bound below true if that default ever grows.
+ */
+export const V2_URL_BYTES_MAX = 64 * 1024;
+
+/**
+ * An upper bound of the Raft entry built from an accepted request: JSON escaping turns one
+ * byte into at most six (`\u0001`), plus the payload's field names and numbers.
+ */
+export const ENTRY_DATA_BYTES_MAX = 6 * (V2_FORM_BYTES_MAX + V2_URL_BYTES_MAX) + 64 * 1024;
+
+// Every accepted entry must fit one peer frame on its own (a MsgApp of one entry plus ids and
+// header), or it could be committed locally and never reach a follower.
+assert(
+  ENTRY_DATA_BYTES_MAX + 64 * 1024 <= DEFAULT_LIMITS.frameBytesMax,
+  "transport: frameBytesMax is below the largest acceptable Raft entry",
+);
