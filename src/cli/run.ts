@@ -5,6 +5,7 @@
  */
 import { existsSync, readdirSync } from "node:fs";
 import { type Config, ConfigError, parseConfig } from "../config/config.ts";
+import { DISCOVERY_ROLE_WAITS_FOR } from "../config/support.ts";
 import { helpText, versionLines } from "./command.ts";
 
 export interface CliIo {
@@ -19,10 +20,9 @@ export interface CliDeps {
   readonly walExists?: (walDir: string) => boolean;
 }
 
-/** Exit codes: 0 ok, 1 bad configuration, 2 role not implemented (Go's flag-usage code). */
+/** Exit codes: 0 ok, 1 bad or not yet supported configuration. */
 export const EXIT_OK = 0;
 export const EXIT_CONFIG = 1;
-export const EXIT_UNIMPLEMENTED = 2;
 
 /** A WAL exists when the directory holds at least one `*.wal` file. */
 export function walExistsOnDisk(walDir: string): boolean {
@@ -46,13 +46,20 @@ export async function runCli(
   }
   let parsed: ReturnType<typeof parseConfig>;
   try {
-    parsed = parseConfig(argv, env, { walExists: deps.walExists ?? walExistsOnDisk });
+    parsed = parseConfig(argv, env, {
+      walExists: deps.walExists ?? walExistsOnDisk,
+      refuseUnsupported: true,
+    });
   } catch (error) {
     if (!(error instanceof ConfigError)) throw error;
     io.stderr(`etcd-bun: ${error.message}`);
     return EXIT_CONFIG;
   }
   for (const warning of parsed.warnings) io.stderr(`etcd-bun: warning: ${warning}`);
+  if (parsed.refused !== undefined && parsed.role !== "help" && parsed.role !== "version") {
+    io.stderr(`etcd-bun: ${parsed.refused}`);
+    return EXIT_CONFIG;
+  }
   switch (parsed.role) {
     case "help":
       io.stdout(await helpText(parsed.helpTopic));
@@ -61,11 +68,12 @@ export async function runCli(
       for (const line of versionLines()) io.stdout(line);
       return EXIT_OK;
     case "discovery":
-      io.stderr("etcd-bun: discovery role is not yet implemented");
-      return EXIT_UNIMPLEMENTED;
+      io.stderr(`etcd-bun: the discovery role is not supported yet (${DISCOVERY_ROLE_WAITS_FOR})`);
+      return EXIT_CONFIG;
     case "proxy":
-      io.stderr("etcd-bun: proxy role is not yet implemented");
-      return EXIT_UNIMPLEMENTED;
+      // Unreachable today: --proxy on|readonly is refused while parsing (support.ts).
+      io.stderr("etcd-bun: --proxy is not supported yet (proxy role: issue #13)");
+      return EXIT_CONFIG;
     case "member":
       await deps.runMember(parsed.config);
       return EXIT_OK;

@@ -24,7 +24,14 @@ export type FlagKind =
   /** Fatal when given (etcd `DeprecatedFlag`): `flag "-peers" is no longer supported.` */
   | { readonly type: "removed" };
 
-export type FlagGroup = "member" | "clustering" | "proxy" | "security" | "logging" | "legacy";
+export type FlagGroup =
+  | "member"
+  | "clustering"
+  | "proxy"
+  | "security"
+  | "logging"
+  | "v3"
+  | "legacy";
 
 export interface FlagSpec {
   /** Kebab-case name without dashes, exactly as etcd spells it. */
@@ -80,7 +87,13 @@ const MEMBER: readonly Row[] = [
     "Comma-separated whitelist of origins for CORS (cross-origin resource sharing).",
   ],
   ["force-new-cluster", BOOL, "false", "Force to create a new one-member cluster (unsafe)."],
-  ["enable-pprof", BOOL, "false", "Enable runtime profiling data via HTTP server."],
+  ["pre-vote", BOOL, "true", "Enable the Raft pre-vote phase (etcd-bun's default is true)."],
+  [
+    "initial-election-tick-advance",
+    BOOL,
+    "true",
+    "Fast-forward election ticks on boot (a lone voter campaigns at once).",
+  ],
   ["enable-v2", BOOL, "true", "Accepted for etcd 3.4 compatibility; the v2 API is always served."],
 ];
 
@@ -119,6 +132,7 @@ const CLUSTERING: readonly Row[] = [
   ],
   ["discovery-proxy", STRING, "", "HTTP proxy to use for traffic to discovery service."],
   ["discovery-srv", STRING, "", "DNS domain used to bootstrap initial cluster."],
+  ["discovery-srv-name", STRING, "", "Suffix to the DNS SRV name queried when bootstrapping."],
   [
     "strict-reconfig-check",
     BOOL,
@@ -167,16 +181,73 @@ const SECURITY: readonly Row[] = [
   ["peer-key-file", STRING, "", "Path to the peer server TLS key file."],
   ["peer-client-cert-auth", BOOL, "false", "Enable peer client cert authentication."],
   ["peer-trusted-ca-file", STRING, "", "Path to the peer server TLS trusted CA file."],
+  ["auto-tls", BOOL, "false", "Client TLS using generated certificates."],
+  ["peer-auto-tls", BOOL, "false", "Peer TLS using generated certificates."],
+  ["cipher-suites", STRING, "", "Comma-separated list of supported TLS cipher suites."],
+  ["client-cert-allowed-hostname", STRING, "", "Allowed TLS hostname for client cert auth."],
+  ["client-crl-file", STRING, "", "Path to the client certificate revocation list file."],
+  ["peer-crl-file", STRING, "", "Path to the peer certificate revocation list file."],
+  ["peer-cert-allowed-cn", STRING, "", "Allowed CN for inter peer authentication."],
+  ["peer-cert-allowed-hostname", STRING, "", "Allowed TLS hostname for inter peer authentication."],
+  [
+    "experimental-peer-skip-client-san-verification",
+    BOOL,
+    "false",
+    "Skip verification of SAN field in client certificate for peer connections.",
+  ],
+  ["host-whitelist", STRING, "*", "Acceptable hostnames from HTTP client requests."],
 ];
 
 const LOGGING: readonly Row[] = [
-  ["debug", BOOL, "false", "Enable debug-level logging."],
+  ["debug", BOOL, "false", "Enable debug-level logging (same as --log-level debug)."],
+  [
+    "log-level",
+    { type: "enum", values: ["debug", "info", "warn", "error", "panic", "fatal"] },
+    "info",
+    "Lowest level of the lines logged: debug, info, warn, error, panic or fatal.",
+  ],
+  ["logger", STRING, "capnslog", "Logger: 'capnslog' (line format) only for now."],
+  ["log-outputs", STRING, "default", "Where logs go: 'default' or 'stderr' for now."],
+  ["enable-pprof", BOOL, "false", "Enable runtime profiling data via HTTP server."],
+  ["listen-metrics-urls", STRING, "", "List of URLs to listen on for metrics."],
+  ["metrics", STRING, "basic", "Set level of detail for exported metrics: 'basic' or 'extensive'."],
   [
     "log-package-levels",
     STRING,
     "",
     "Per-package log levels (eg: 'etcdmain=CRITICAL,etcdserver=DEBUG').",
   ],
+];
+
+/** etcd 3.4 flags of its v3 API only: accepted with a warning (see support.ts). */
+const V3: readonly Row[] = [
+  ["quota-backend-bytes", STRING, "0", "v3 only: raise alarms when backend size exceeds it."],
+  ["auto-compaction-retention", STRING, "0", "v3 only: auto compaction retention."],
+  ["auto-compaction-mode", STRING, "periodic", "v3 only: interpret auto-compaction-retention."],
+  ["backend-batch-interval", STRING, "0", "v3 only: maximum time before commit the backend."],
+  ["backend-batch-limit", STRING, "0", "v3 only: maximum operations before commit the backend."],
+  ["max-txn-ops", STRING, "128", "v3 only: maximum number of operations in a transaction."],
+  ["max-request-bytes", STRING, "1572864", "v3 only: maximum client gRPC request size."],
+  ["grpc-keepalive-min-time", STRING, "5s", "v3 only: gRPC keepalive minimum interval."],
+  ["grpc-keepalive-interval", STRING, "2h0m0s", "v3 only: gRPC keepalive ping interval."],
+  ["grpc-keepalive-timeout", STRING, "20s", "v3 only: gRPC keepalive ping timeout."],
+  ["max-concurrent-streams", STRING, "4294967295", "v3 only: gRPC streams per connection."],
+  ["auth-token", STRING, "simple", "v3 only: auth token type."],
+  ["auth-token-ttl", STRING, "300", "v3 only: auth token lifetime in seconds."],
+  ["bcrypt-cost", STRING, "10", "v3 only: bcrypt cost for hashing auth passwords."],
+  ["experimental-initial-corrupt-check", BOOL, "false", "v3 only: check backend on start."],
+  ["experimental-corrupt-check-time", STRING, "0s", "v3 only: corruption check interval."],
+  ["experimental-enable-v2v3", STRING, "", "v3 only: serve v2 requests through v3 backend."],
+  ["experimental-enable-lease-checkpoint", BOOL, "false", "v3 only: lease checkpoints."],
+  ["experimental-compaction-batch-limit", STRING, "1000", "v3 only: compaction batch size."],
+  ["experimental-backend-bbolt-freelist-type", STRING, "map", "v3 only: bbolt freelist type."],
+  [
+    "experimental-watch-progress-notify-interval",
+    STRING,
+    "10m0s",
+    "v3 only: watch progress notification interval.",
+  ],
+  ["experimental-warning-apply-duration", STRING, "100ms", "v3 only: slow apply warning."],
 ];
 
 const UNSUPPORTED = { type: "ignored", reason: "unsupported" } as const;
@@ -230,6 +301,7 @@ export const FLAGS: readonly FlagSpec[] = [
   ...rows("proxy", PROXY),
   ...rows("security", SECURITY),
   ...rows("logging", LOGGING),
+  ...rows("v3", V3),
   ...rows("legacy", LEGACY),
   ...legacyOnly(IGNORED_NAMES, REMOVED_IGNORED),
   ...legacyOnly(REMOVED_NAMES, { type: "removed" }),

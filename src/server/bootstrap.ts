@@ -83,7 +83,7 @@ function newRaft(
     applied,
     maxSizePerMsg: MAX_SIZE_PER_MSG,
     maxInflightMsgs: MAX_INFLIGHT_MSGS,
-    preVote: true,
+    preVote: settings.preVote,
     checkQuorum: true,
     seed: Number.parseInt(memberId.slice(-8), 16) ^ Date.now(),
   });

@@ -246,6 +246,7 @@ export function settingsFromConfig(config: Config): MemberSettings {
     listenPeerUrls: config.listenPeerUrls.map(formatUrl),
     cors: config.cors,
     strictReconfigCheck: config.strictReconfigCheck,
+    preVote: config.preVote,
     advertisePeerUrls: config.initialAdvertisePeerUrls.map(formatUrl),
   };
 }
@@ -285,7 +286,11 @@ export async function runMember(config: Config): Promise<void> {
   process.on("SIGINT", () => void shutdown("SIGINT"));
   process.on("SIGTERM", () => void shutdown("SIGTERM"));
   try {
-    member = await startMember(settingsFromConfig(config));
+    // Every line the member logs is informational; warn and above keep only failures,
+    // which are written directly (fatal, cannot start).
+    const log: Log =
+      config.logLevel === "debug" || config.logLevel === "info" ? defaultLog : () => {};
+    member = await startMember(settingsFromConfig(config), log);
   } catch (error) {
     // A data dir that cannot be used (corrupt WAL or snapshot, wrong member, locked) or a
     // listener that cannot bind: one clear line, exit 1, nothing served.

@@ -29,6 +29,8 @@ export interface MemberSettings {
   readonly listenPeerUrls: readonly string[];
   readonly cors: readonly string[];
   readonly strictReconfigCheck: boolean;
+  /** Raft pre-vote (`--pre-vote`). */
+  readonly preVote: boolean;
   /** `--initial-advertise-peer-urls`: used to find this member when joining a cluster. */
   readonly advertisePeerUrls: readonly string[];
 }

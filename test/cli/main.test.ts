@@ -6,6 +6,10 @@ import { afterAll, describe, expect, test } from "bun:test";
 import { existsSync, mkdtempSync, readdirSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { parseConfig } from "../../src/config/config.ts";
+
+/** What the CLI asks of the parser. */
+const OPTIONS = { refuseUnsupported: true } as const;
 
 const MAIN = join(import.meta.dir, "../../src/main.ts");
 const work = mkdtempSync(join(tmpdir(), "etcd-bun-cli-"));
@@ -67,22 +71,81 @@ describe("informational roles", () => {
     expect(run(["-h"]).stdout).toBe(r.stdout);
   });
 
-  test("warnings go to stderr before the role runs", () => {
+  test("warnings go to stderr before the refusal", () => {
     const r = run(["--proxy", "on"], { ETCD_BOGUS: "1" });
     expect(r.stderr).toBe(
-      "etcd-bun: warning: unrecognized environment variable ETCD_BOGUS=1\netcd-bun: proxy role is not yet implemented\n",
+      "etcd-bun: warning: unrecognized environment variable ETCD_BOGUS=1\netcd-bun: --proxy is not supported yet (proxy role: issue #13)\n",
     );
   });
 });
 
-describe("unimplemented roles exit 2", () => {
-  test.each([[["--proxy", "on"]], [["-proxy=readonly"]], [["discovery"]]] as const)(
-    "%j",
-    (argv) => {
-      const r = run([...argv]);
-      expect(r.code).toBe(2);
-      expect(r.stderr).toMatch(/^etcd-bun: (proxy|discovery) role is not yet implemented\n$/);
-      expect(readdirSync(work)).toEqual([]);
-    },
-  );
+describe("flags and roles not supported yet are refused with exit 1, naming their issue", () => {
+  test.each([
+    [["--proxy", "on"], "--proxy is not supported yet (proxy role: issue #13)"],
+    [["-proxy=readonly"], "--proxy is not supported yet (proxy role: issue #13)"],
+    [["discovery"], "the discovery role is not supported yet (discovery: issue #14)"],
+    [["--cert-file", "/missing.pem"], "--cert-file is not supported yet (TLS: issue #15)"],
+    [["--auto-tls"], "--auto-tls is not supported yet (TLS: issue #15)"],
+    [
+      ["--discovery", "https://discovery.etcd.io/x"],
+      "--discovery is not supported yet (discovery: issue #14)",
+    ],
+    [
+      ["--discovery-srv", "example.com"],
+      "--discovery-srv is not supported yet (discovery: issue #14)",
+    ],
+    [
+      ["--enable-pprof"],
+      "--enable-pprof is not supported yet (metrics, logs and profiling: issue #16)",
+    ],
+    [["--logger", "zap"], "--logger is not supported yet (metrics, logs and profiling: issue #16)"],
+    [
+      [
+        "--listen-client-urls",
+        "https://127.0.0.1:23790",
+        "--advertise-client-urls",
+        "https://127.0.0.1:23790",
+      ],
+      "--listen-client-urls https://127.0.0.1:23790 is not supported yet (TLS: issue #15)",
+    ],
+  ] as const)("%j", (argv, line) => {
+    const r = run([...argv]);
+    expect(r.code).toBe(1);
+    expect(r.stderr).toBe(`etcd-bun: ${line}\n`);
+    expect(readdirSync(work)).toEqual([]);
+  });
+
+  test("an ETCD_* variable of a refused flag is refused the same way", () => {
+    const r = run([], { ETCD_CERT_FILE: "/c.pem" });
+    expect(r.code).toBe(1);
+    expect(r.stderr).toBe("etcd-bun: ETCD_CERT_FILE is not supported yet (TLS: issue #15)\n");
+  });
+
+  test("a refused flag at its default, or a value naming what is done already, is accepted", () => {
+    for (const argv of [
+      ["--proxy", "off"],
+      ["--client-cert-auth=false"],
+      ["--logger", "capnslog"],
+    ]) {
+      expect(parseConfig(argv, {}, OPTIONS).refused).toBeUndefined();
+    }
+    expect(parseConfig(["--logger", "zap"], {}, OPTIONS).refused).toBeDefined();
+  });
+});
+
+describe("v3-only flags are accepted with one warning", () => {
+  test("--quota-backend-bytes and ETCD_MAX_REQUEST_BYTES", () => {
+    const parsed = parseConfig(
+      ["--quota-backend-bytes", "8589934592"],
+      {
+        ETCD_MAX_REQUEST_BYTES: "100",
+      },
+      OPTIONS,
+    );
+    expect(parsed.refused).toBeUndefined();
+    expect(parsed.warnings).toEqual([
+      "--quota-backend-bytes only concerns etcd's v3 API; it has no effect on the v2 API",
+      "ETCD_MAX_REQUEST_BYTES only concerns etcd's v3 API; it has no effect on the v2 API",
+    ]);
+  });
 });

@@ -166,3 +166,52 @@ test("a taken peer port fails the start with Go's bind error and creates no data
     holder.stop(true);
   }
 });
+
+test("a unix:// client URL serves on a unix socket named by the URL's host, replaced after kill -9", async () => {
+  const cwd = tempDir("etcd-bun-unix-");
+  const peer = `http://127.0.0.1:${await freePort()}`;
+  const args = [
+    process.execPath,
+    MAIN,
+    "--data-dir",
+    join(cwd, "d.etcd"),
+    "--listen-client-urls",
+    "unix://localhost:12379",
+    "--advertise-client-urls",
+    "unix://localhost:12379",
+    "--listen-peer-urls",
+    peer,
+    "--initial-advertise-peer-urls",
+    peer,
+    "--initial-cluster",
+    `default=${peer}`,
+  ];
+  const socket = join(cwd, "localhost:12379"); // etcd needs host:port and uses it as the name
+  const serve = async () => {
+    const proc = Bun.spawn(args, { cwd, stdout: "pipe", stderr: "pipe" });
+    const deadline = Date.now() + 20_000;
+    while (Date.now() < deadline) {
+      const res = await fetch("http://localhost/v2/keys/u", {
+        unix: socket,
+        method: "PUT",
+        body: new URLSearchParams({ value: "over-unix" }),
+      }).catch(() => undefined);
+      if (res !== undefined) {
+        expect([200, 201]).toContain(res.status);
+        return proc;
+      }
+      await Bun.sleep(100);
+    }
+    proc.kill("SIGKILL");
+    throw new Error("no answer on the unix socket");
+  };
+  const first = await serve();
+  first.kill("SIGKILL");
+  await first.exited;
+  expect(existsSync(socket)).toBe(true); // left behind by the kill
+  const second = await serve(); // the stale socket file is replaced
+  const res = await fetch("http://localhost/v2/keys/u", { unix: socket });
+  expect(((await res.json()) as { node: { value: string } }).node.value).toBe("over-unix");
+  second.kill("SIGTERM");
+  expect(await second.exited).toBe(0);
+});

@@ -37,6 +37,7 @@ export function testSettings(overrides: Partial<MemberSettings> = {}): MemberSet
     listenPeerUrls: ["http://127.0.0.1:0"],
     cors: ["*"],
     strictReconfigCheck: true,
+    preVote: true,
     advertisePeerUrls: [peerUrl],
     ...overrides,
   };

@@ -1,0 +1,104 @@
+/**
+ * What etcd-bun does with each etcd 3.4 flag it knows but does not (yet) act on: `v3-only`
+ * flags concern only etcd's v3 API and are accepted with one warning; `refused` flags would
+ * change behaviour we do not have yet, so giving one (with a value other than its default)
+ * stops the start with one line naming the issue it waits for. Every other flag in the table
+ * works as in etcd. Data only.
+ */
+
+export type FlagSupport =
+  | { readonly status: "v3-only" }
+  | { readonly status: "refused"; readonly waitsFor: string };
+
+const TLS = "TLS: issue #15";
+const DISCOVERY = "discovery: issue #14";
+const PROXY = "proxy role: issue #13";
+const OPERABILITY = "metrics, logs and profiling: issue #16";
+const RAFT_TUNING = "Raft tuning: issue #12";
+
+const V3_ONLY = [
+  "auth-token",
+  "auth-token-ttl",
+  "auto-compaction-mode",
+  "auto-compaction-retention",
+  "backend-batch-interval",
+  "backend-batch-limit",
+  "bcrypt-cost",
+  "experimental-backend-bbolt-freelist-type",
+  "experimental-compaction-batch-limit",
+  "experimental-corrupt-check-time",
+  "experimental-enable-lease-checkpoint",
+  "experimental-enable-v2v3",
+  "experimental-initial-corrupt-check",
+  "experimental-warning-apply-duration",
+  "experimental-watch-progress-notify-interval",
+  "grpc-keepalive-interval",
+  "grpc-keepalive-min-time",
+  "grpc-keepalive-timeout",
+  "max-concurrent-streams",
+  // etcd 3.4 bounds only gRPC requests with it; v2 forms have Go's 10 MiB limit (measured).
+  "max-request-bytes",
+  "max-txn-ops",
+  "quota-backend-bytes",
+] as const;
+
+const REFUSED: Readonly<Record<string, string>> = {
+  "ca-file": TLS,
+  "cert-file": TLS,
+  "key-file": TLS,
+  "client-cert-auth": TLS,
+  "trusted-ca-file": TLS,
+  "peer-ca-file": TLS,
+  "peer-cert-file": TLS,
+  "peer-key-file": TLS,
+  "peer-client-cert-auth": TLS,
+  "peer-trusted-ca-file": TLS,
+  "auto-tls": TLS,
+  "peer-auto-tls": TLS,
+  "cipher-suites": TLS,
+  "client-cert-allowed-hostname": TLS,
+  "client-crl-file": TLS,
+  "peer-crl-file": TLS,
+  "peer-cert-allowed-cn": TLS,
+  "peer-cert-allowed-hostname": TLS,
+  "experimental-peer-skip-client-san-verification": TLS,
+  "host-whitelist": TLS,
+  discovery: DISCOVERY,
+  "discovery-srv": DISCOVERY,
+  "discovery-srv-name": DISCOVERY,
+  "discovery-fallback": DISCOVERY,
+  "discovery-proxy": DISCOVERY,
+  proxy: PROXY,
+  "proxy-failure-wait": PROXY,
+  "proxy-refresh-interval": PROXY,
+  "proxy-dial-timeout": PROXY,
+  "proxy-write-timeout": PROXY,
+  "proxy-read-timeout": PROXY,
+  "enable-pprof": OPERABILITY,
+  "log-package-levels": OPERABILITY,
+  "listen-metrics-urls": OPERABILITY,
+  metrics: OPERABILITY,
+  logger: OPERABILITY,
+  "log-outputs": OPERABILITY,
+  "initial-election-tick-advance": RAFT_TUNING,
+};
+
+/** The discovery-server role (`etcd-bun discovery`) waits for the same issue. */
+export const DISCOVERY_ROLE_WAITS_FOR = DISCOVERY;
+
+/** How a flag is supported; undefined means it works as in etcd. */
+export function flagSupport(name: string): FlagSupport | undefined {
+  const waitsFor = REFUSED[name];
+  if (waitsFor !== undefined) return { status: "refused", waitsFor };
+  if ((V3_ONLY as readonly string[]).includes(name)) return { status: "v3-only" };
+  return undefined;
+}
+
+/**
+ * Values of a refused flag that are still accepted: its default, and for the log flags the
+ * values that name what etcd-bun already does (capnslog-style lines on stderr).
+ */
+export const ACCEPTED_VALUES: Readonly<Record<string, readonly string[]>> = {
+  logger: ["capnslog"],
+  "log-outputs": ["default", "stderr"],
+};
