@@ -7,7 +7,12 @@ import { afterEach, expect, test } from "bun:test";
 import { existsSync, mkdtempSync, readdirSync, rmSync, statSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
-import { freePort, type MemberProcess, startMember } from "../support/cluster-process.ts";
+import {
+  freePort,
+  type MemberProcess,
+  soloMemberFlags,
+  startMember,
+} from "../support/cluster-process.ts";
 
 const MAIN = resolve(import.meta.dir, "../../src/main.ts");
 /** A refused start must end this fast (it binds, fails the lock and exits). */
@@ -66,24 +71,8 @@ async function runToExit(args: string[]): Promise<{ code: number | null; stderr:
   return { code: proc.exitCode, stderr };
 }
 
-async function memberFlags(dataDir: string, extra: string[] = []): Promise<string[]> {
-  const client = `http://127.0.0.1:${await freePort()}`;
-  const peer = `http://127.0.0.1:${await freePort()}`;
-  return [
-    "--data-dir",
-    dataDir,
-    "--listen-client-urls",
-    client,
-    "--advertise-client-urls",
-    client,
-    "--listen-peer-urls",
-    peer,
-    "--initial-advertise-peer-urls",
-    peer,
-    "--initial-cluster",
-    `default=${peer}`,
-    ...extra,
-  ];
+function memberFlags(dataDir: string, extra: string[] = []): Promise<string[]> {
+  return soloMemberFlags(dataDir).then((flags) => [...flags, ...extra]);
 }
 
 test("a second process on a data dir in use exits 1 naming the holder and writes nothing", async () => {
@@ -170,21 +159,11 @@ test("a taken peer port fails the start with Go's bind error and creates no data
 test("a unix:// client URL serves on a unix socket named by the URL's host, replaced after kill -9", async () => {
   const cwd = tempDir("etcd-bun-unix-");
   const peer = `http://127.0.0.1:${await freePort()}`;
+  const unixUrl = "unix://localhost:12379";
   const args = [
     process.execPath,
     MAIN,
-    "--data-dir",
-    join(cwd, "d.etcd"),
-    "--listen-client-urls",
-    "unix://localhost:12379",
-    "--advertise-client-urls",
-    "unix://localhost:12379",
-    "--listen-peer-urls",
-    peer,
-    "--initial-advertise-peer-urls",
-    peer,
-    "--initial-cluster",
-    `default=${peer}`,
+    ...(await soloMemberFlags(join(cwd, "d.etcd"), { client: unixUrl, peer })),
   ];
   const socket = join(cwd, "localhost:12379"); // etcd needs host:port and uses it as the name
   const serve = async () => {

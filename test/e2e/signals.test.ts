@@ -7,7 +7,12 @@ import { afterEach, expect, test } from "bun:test";
 import { existsSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
-import { freePort, type MemberProcess, startMember } from "../support/cluster-process.ts";
+import {
+  freePort,
+  type MemberProcess,
+  soloMemberFlags,
+  startMember,
+} from "../support/cluster-process.ts";
 
 const ROOT = resolve(import.meta.dir, "../..");
 /** A clean stop takes well under this; the member gives itself 10 s before it gives up. */
@@ -95,28 +100,12 @@ test("killing `npm start` stops the member it started", async () => {
   const dataDir = mkdtempSync(join(tmpdir(), "etcd-bun-npm-"));
   cleanups.push(() => rmSync(dataDir, { recursive: true, force: true }));
   const client = `http://127.0.0.1:${await freePort()}`;
-  const peer = `http://127.0.0.1:${await freePort()}`;
-  const npm = Bun.spawn(
-    [
-      "npm",
-      "start",
-      "--silent",
-      "--",
-      "--data-dir",
-      dataDir,
-      "--listen-client-urls",
-      client,
-      "--advertise-client-urls",
-      client,
-      "--listen-peer-urls",
-      peer,
-      "--initial-advertise-peer-urls",
-      peer,
-      "--initial-cluster",
-      `default=${peer}`,
-    ],
-    { cwd: ROOT, stdout: "pipe", stderr: "pipe" },
-  );
+  const flags = await soloMemberFlags(dataDir, { client });
+  const npm = Bun.spawn(["npm", "start", "--silent", "--", ...flags], {
+    cwd: ROOT,
+    stdout: "pipe",
+    stderr: "pipe",
+  });
   let memberPid: number | undefined;
   cleanups.push(() => {
     npm.kill("SIGKILL");

@@ -123,6 +123,29 @@ function memberArgv(m: MemberArgvSpec): string[] {
   ];
 }
 
+/**
+ * The flags of a one-member cluster named `default` on the given data dir and URLs (free
+ * ports when not given), for tests that spawn etcd-bun themselves.
+ */
+export async function soloMemberFlags(
+  dataDir: string,
+  urls: { client?: string; peer?: string } = {},
+): Promise<string[]> {
+  const client = urls.client ?? `http://127.0.0.1:${await freePort()}`;
+  const peer = urls.peer ?? `http://127.0.0.1:${await freePort()}`;
+  return memberArgv({
+    kind: "etcd-bun",
+    name: "default",
+    dataDir,
+    clientUrl: client,
+    listenPeerUrl: peer,
+    peerUrl: peer,
+    initialCluster: `default=${peer}`,
+    initialClusterState: "new",
+    extraArgs: [],
+  }).slice(commandFor("etcd-bun").length);
+}
+
 export async function startMember(options: StartOptions = {}): Promise<MemberProcess> {
   const kind = options.kind ?? "etcd-bun";
   const name = options.name ?? "default";
