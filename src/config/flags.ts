@@ -227,7 +227,7 @@ const V3: readonly Row[] = [
   ["backend-batch-interval", STRING, "0", "v3 only: maximum time before commit the backend."],
   ["backend-batch-limit", STRING, "0", "v3 only: maximum operations before commit the backend."],
   ["max-txn-ops", STRING, "128", "v3 only: maximum number of operations in a transaction."],
-  ["max-request-bytes", STRING, "1572864", "v3 only: maximum client gRPC request size."],
+  ["max-request-bytes", UINT, "1572864", "v3 only: maximum client gRPC request size."],
   ["grpc-keepalive-min-time", STRING, "5s", "v3 only: gRPC keepalive minimum interval."],
   ["grpc-keepalive-interval", STRING, "2h0m0s", "v3 only: gRPC keepalive ping interval."],
   ["grpc-keepalive-timeout", STRING, "20s", "v3 only: gRPC keepalive ping timeout."],

@@ -324,6 +324,16 @@ describe("accepted combinations", () => {
     ]);
   });
 
+  test("a unix URL needs host:port, as in etcd 3.4 (its host:port names the socket file)", () => {
+    for (const url of ["unix://sock1", "unix:///tmp/s.sock"]) {
+      expect(() => parseConfig(["--listen-peer-urls", url], {})).toThrow(
+        `invalid value "${url}" for flag -listen-peer-urls: URL address does not have the form "host:port": ${url}`,
+      );
+    }
+    const { config } = parseConfig(["--listen-peer-urls", "unix://peer.sock:0"], {});
+    expect(config.listenPeerUrls.map((u) => u.host)).toEqual(["peer.sock:0"]);
+  });
+
   test("-- ends the flags; anything after it is a stray argument", () => {
     expect(parseConfig(["--debug", "--"], {}).config.debug).toBe(true);
     expect(() => parseConfig(["--", "--debug"], {})).toThrow("'--debug' is not a valid flag");

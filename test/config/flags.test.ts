@@ -192,7 +192,8 @@ const CASES: readonly FlagCase[] = [
   },
   { flag: "debug", text: "true", read: (c) => c.debug, expected: true },
   { flag: "log-level", text: "warn", read: (c) => c.logLevel, expected: "warn" },
-  { flag: "pre-vote", text: "true", read: (c) => c.preVote, expected: true },
+  { flag: "pre-vote", text: "false", read: (c) => c.preVote, expected: false },
+  { flag: "max-request-bytes", text: "2097152", read: (c) => c.maxRequestBytes, expected: 2097152 },
   ...givenOnly(["initial-election-tick-advance", "auto-tls", "peer-auto-tls"], "true"),
   ...givenOnly(["experimental-peer-skip-client-san-verification", "enable-pprof"], "true"),
   ...givenOnly(["experimental-initial-corrupt-check"], "true"),
@@ -217,7 +218,6 @@ const CASES: readonly FlagCase[] = [
       "backend-batch-interval",
       "backend-batch-limit",
       "max-txn-ops",
-      "max-request-bytes",
       "grpc-keepalive-min-time",
       "grpc-keepalive-interval",
       "grpc-keepalive-timeout",
@@ -392,6 +392,10 @@ describe("defaults (etcd 3.4)", () => {
       { certFile: "", keyFile: "", trustedCaFile: "", clientCertAuth: false },
     ],
     ["debug", config.debug, false],
+    ["logLevel", config.logLevel, "info"],
+    // etcd 3.4 defaults to false; etcd-bun keeps pre-vote on (etcd 3.5's default).
+    ["preVote", config.preVote, true],
+    ["maxRequestBytes", config.maxRequestBytes, 1572864],
     ["forceNewCluster", config.forceNewCluster, false],
     ["enablePprof", config.enablePprof, false],
     ["role", role, "member"],
@@ -412,5 +416,44 @@ describe("defaults (etcd 3.4)", () => {
 
   test("cors can be emptied", () => {
     expect(parseConfig(["--cors="], {}).config.cors).toEqual([]);
+  });
+});
+
+describe("log level", () => {
+  test.each([
+    [[], { ETCD_LOG_LEVEL: "error" }, "error", false],
+    [["--log-level", "debug"], {}, "debug", true],
+    [["--debug"], {}, "debug", true],
+    [["--debug", "--log-level", "error"], {}, "debug", true],
+    [["--log-level", "fatal"], {}, "fatal", false],
+  ] as const)("%j %j → %s (debug %p)", (argv, env, level, debug) => {
+    const { config } = parseConfig([...argv], env);
+    expect(config.logLevel).toBe(level);
+    expect(config.debug).toBe(debug);
+  });
+
+  test("an unknown level names etcd 3.4's values", () => {
+    expect(() => parseConfig(["--log-level", "trace"], {})).toThrow(
+      `invalid value "trace" for flag -log-level: valid values are 'debug', 'info', 'warn', 'error', 'panic', 'fatal'`,
+    );
+  });
+});
+
+describe("max request bytes", () => {
+  test("is an unsigned integer, as in etcd 3.4", () => {
+    expect(() => parseConfig(["--max-request-bytes", "-1"], {})).toThrow(
+      `invalid value "-1" for flag -max-request-bytes: parse error`,
+    );
+    expect(() => parseConfig([], { ETCD_MAX_REQUEST_BYTES: "1.5MB" })).toThrow(
+      `invalid value "1.5MB" for ETCD_MAX_REQUEST_BYTES: parse error`,
+    );
+  });
+
+  test("is given to the config with its one v3-only warning (etcd bounds only gRPC with it)", () => {
+    const { config, warnings } = parseConfig(["--max-request-bytes=0x100000"], {});
+    expect(config.maxRequestBytes).toBe(1048576);
+    expect(warnings).toEqual([
+      "--max-request-bytes only concerns etcd's v3 API; it has no effect on the v2 API",
+    ]);
   });
 });
