@@ -5,6 +5,8 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { runCli, walExistsOnDisk } from "../../src/cli/run.ts";
 import type { Config } from "../../src/config/config.ts";
+import { FLAGS, type FlagSpec } from "../../src/config/flags.ts";
+import { flagSupport } from "../../src/config/support.ts";
 
 function harness() {
   const out: string[] = [];
@@ -47,6 +49,106 @@ describe("runCli", () => {
     const h = harness();
     expect(await runCli(["discovery", "--help"], {}, h.io, h.deps)).toBe(0);
     expect(h.out.join("\n")).toContain("discovery");
+  });
+});
+
+/** A value of the flag's kind that is not its default (what a user would give it for). */
+function otherValue(spec: FlagSpec): string {
+  switch (spec.kind.type) {
+    case "bool":
+      return spec.defaultText === "true" ? "false" : "true";
+    case "uint":
+      return "7";
+    case "enum":
+      return spec.kind.values.find((v) => v !== spec.defaultText) ?? "";
+    default:
+      return "x";
+  }
+}
+
+const bySupport = (status: "refused" | "v3-only") =>
+  FLAGS.filter((f) => flagSupport(f.name)?.status === status);
+
+describe("flags not acted on yet never start the member", () => {
+  const refused = bySupport("refused");
+
+  test("the support table refuses TLS, discovery, proxy and metrics flags", () => {
+    const names = refused.map((f) => f.name);
+    for (const n of ["cert-file", "peer-auto-tls", "discovery-srv", "proxy", "enable-pprof"]) {
+      expect(names).toContain(n);
+    }
+  });
+
+  test.each(refused.map((f) => [f.name, f] as const))(
+    "--%s: exit 1, one line naming its issue",
+    async (name, spec) => {
+      const h = harness();
+      expect(await runCli([`--${name}=${otherValue(spec)}`], {}, h.io, h.deps)).toBe(1);
+      expect(h.started).toEqual([]);
+      expect(h.err).toHaveLength(1);
+      expect(h.err[0]).toMatch(
+        new RegExp(`^etcd-bun: --${name} is not supported yet \\([^)]*issue #1[2-6]\\)$`),
+      );
+    },
+  );
+
+  test.each(refused.map((f) => [f.env ?? "", f] as const))(
+    "%s: refused like its flag",
+    async (env, spec) => {
+      const h = harness();
+      expect(await runCli([], { [env]: otherValue(spec) }, h.io, h.deps)).toBe(1);
+      expect(h.started).toEqual([]);
+      expect(h.err).toHaveLength(1);
+      expect(h.err[0]).toStartWith(`etcd-bun: ${env} is not supported yet (`);
+    },
+  );
+
+  test("a unixs:// listener needs TLS (issue #15)", async () => {
+    const h = harness();
+    const argv = ["--listen-peer-urls", "unixs://peer.sock:1"];
+    expect(await runCli(argv, {}, h.io, h.deps)).toBe(1);
+    expect(h.started).toEqual([]);
+    expect(h.err).toEqual([
+      "etcd-bun: --listen-peer-urls unixs://peer.sock:1 is not supported yet (TLS: issue #15)",
+    ]);
+  });
+});
+
+describe("v3-only flags start the member with one warning each", () => {
+  test.each(bySupport("v3-only").map((f) => [f.name, f] as const))("--%s", async (name, spec) => {
+    const h = harness();
+    const value = spec.kind.type === "bool" ? "true" : "7";
+    expect(await runCli([`--${name}=${value}`], {}, h.io, h.deps)).toBe(0);
+    expect(h.started).toHaveLength(1);
+    expect(h.err).toEqual([
+      `etcd-bun: warning: --${name} only concerns etcd's v3 API; it has no effect on the v2 API`,
+    ]);
+  });
+});
+
+describe("the member gets the flags it acts on", () => {
+  test("log level, pre-vote, max request bytes and a unix client URL", async () => {
+    const h = harness();
+    const argv = [
+      "--debug",
+      "--pre-vote=false",
+      "--listen-client-urls=unix://client.sock:0",
+      "--advertise-client-urls=http://127.0.0.1:2379",
+      "--logger=capnslog",
+      "--log-outputs=stderr",
+    ];
+    const code = await runCli(argv, { ETCD_MAX_REQUEST_BYTES: "1024" }, h.io, h.deps);
+    expect(code).toBe(0);
+    const c = h.started[0];
+    expect([c?.logLevel, c?.debug, c?.preVote, c?.maxRequestBytes]).toEqual([
+      "debug",
+      true,
+      false,
+      1024,
+    ]);
+    expect(c?.listenClientUrls.map((u) => `${u.protocol}${u.host}`)).toEqual([
+      "unix:client.sock:0",
+    ]);
   });
 });
 
