@@ -39,7 +39,9 @@ export function listenTargetOf(raw: string): ListenTarget {
     return { kind: "unix", path: decodeURIComponent(url.host + url.pathname) };
   }
   const hostname = url.hostname.startsWith("[") ? url.hostname.slice(1, -1) : url.hostname;
-  return { kind: "tcp", hostname, port: Number(url.port) };
+  // URL hides a scheme's default port ("" for http://h:80): bind that port, not a random one.
+  const port = url.port !== "" ? Number(url.port) : url.protocol === "https:" ? 443 : 80;
+  return { kind: "tcp", hostname, port };
 }
 
 /** Go's strings for the errno values a bind can fail with. */
