@@ -83,7 +83,8 @@ const CATCH_UP_ENTRIES = Number(process.env.ETCDBUN_SNAPSHOT_CATCHUP_ENTRIES ?? 
 /** Where Raft messages for other members go (the peer transport, or a test network). */
 export interface PeerNetwork {
   send(msgs: readonly Message[]): void;
-  isActive(id: string): boolean;
+  /** Since when (ms since the epoch) this member has been connected to `id`; undefined if not. */
+  activeSince(id: string): number | undefined;
   stats(): Record<string, PeerLinkStats>;
   addPeer(id: string, peerUrls: string[]): void;
   removePeer(id: string): void;
@@ -235,8 +236,8 @@ export class EtcdServer {
     return this.options.strictReconfigCheck;
   }
 
-  isPeerActive(id: string): boolean {
-    return this.network?.isActive(id) ?? false;
+  peerActiveSince(id: string): number | undefined {
+    return this.network?.activeSince(id);
   }
 
   /**

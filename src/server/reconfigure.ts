@@ -25,16 +25,72 @@ export interface ReconfigTarget {
   readonly memberId: string;
   readonly store: EtcdServer["store"];
   readonly strictReconfigCheck: boolean;
-  isPeerActive(id: string): boolean;
+  /** Since when (ms since the epoch) this member has been connected to peer `id`; undefined if not. */
+  peerActiveSince(id: string): number | undefined;
   proposeConfChange(type: ConfChange["type"], nodeId: string, peerURLs: string[]): Promise<void>;
   hasKey(path: string): boolean;
 }
 
-function started(target: ReconfigTarget, members: readonly MemberInfo[]): number {
-  return members.filter((m) => m.id === target.memberId || target.isPeerActive(m.id)).length;
-}
+/**
+ * How long a peer must have been connected to count for the strict reconfiguration check
+ * (etcd's `HealthInterval`): a peer that just came back may drop again.
+ */
+export const HEALTH_INTERVAL_MS = 5000;
+
+/** The two refusals of `--strict-reconfig-check` (etcd's ErrNotEnoughStartedMembers, ErrUnhealthy). */
+export const NOT_ENOUGH_STARTED =
+  "etcdserver: re-configuration failed due to not enough started members";
+export const UNHEALTHY = "etcdserver: unhealthy cluster";
 
 const quorum = (n: number) => Math.floor(n / 2) + 1;
+
+/** etcd's `Member.IsStarted`: the member has published its name, i.e. it has run once. */
+const isStarted = (m: MemberInfo) => m.name !== "";
+
+/**
+ * etcd's `numConnectedSince(now - HealthInterval)`: this member plus the peers it has been
+ * connected to for at least the health interval.
+ */
+function connectedForHealthInterval(target: ReconfigTarget, members: readonly MemberInfo[]) {
+  const since = Date.now() - HEALTH_INTERVAL_MS;
+  return members.filter((m) => {
+    if (m.id === target.memberId) return true;
+    const t = target.peerActiveSince(m.id);
+    return t !== undefined && t < since;
+  }).length;
+}
+
+/** Refuses an add that could cost the quorum (etcd 3.4's `mayAddMember`). */
+function mayAddMember(target: ReconfigTarget, members: readonly MemberInfo[]): void {
+  // etcd's IsReadyToAddVotingMember: the started members must meet the grown cluster's quorum;
+  // one started member of one may add a second (restoring a cluster from a backup).
+  const nmembers = members.length + 1;
+  const nstarted = members.filter(isStarted).length;
+  if (!(nstarted === 1 && nmembers === 2) && nstarted < quorum(nmembers)) {
+    throw new MembersError(500, NOT_ENOUGH_STARTED);
+  }
+  // isConnectedFullySince: every member connected for the health interval.
+  if (connectedForHealthInterval(target, members) !== members.length) {
+    throw new MembersError(500, UNHEALTHY);
+  }
+}
+
+/** Refuses a remove that would leave no active quorum (etcd 3.4's `mayRemoveMember`). */
+function mayRemoveMember(target: ReconfigTarget, members: readonly MemberInfo[], id: string) {
+  // IsReadyToRemoveVotingMember: the started members left must meet their own quorum.
+  const remaining = members.filter((m) => m.id !== id);
+  if (remaining.filter(isStarted).length < quorum(remaining.length)) {
+    throw new MembersError(500, NOT_ENOUGH_STARTED);
+  }
+  // A member this one is not connected to is down: removing it cannot cost an active quorum.
+  if (id !== target.memberId && target.peerActiveSince(id) === undefined) return;
+  // Otherwise the members connected for the health interval, less the removed one, must still
+  // form a quorum of the cluster as it is.
+  const active = connectedForHealthInterval(target, members);
+  if (active - 1 < 1 + Math.floor((members.length - 1) / 2)) {
+    throw new MembersError(500, UNHEALTHY);
+  }
+}
 
 function checkPeerUrlsFree(members: readonly MemberInfo[], urls: readonly string[], except = "") {
   for (const m of members) {
@@ -52,17 +108,7 @@ export async function addMember(target: ReconfigTarget, peerURLs: string[]): Pro
   if (members.some((m) => m.id === id) || target.hasKey(`${removedMembersDir}/${id}`)) {
     throw new MembersError(409, "membership: ID exists");
   }
-  // Adding a voter raises the quorum: refuse if the started members could not meet it
-  // (etcd 3.4's isReadyToAddVotingMember; one started member of a one-member cluster may add).
-  const nstarted = started(target, members);
-  if (target.strictReconfigCheck && !(members.length === 1 && nstarted === 1)) {
-    if (nstarted < quorum(members.length + 1)) {
-      throw new MembersError(
-        500,
-        "etcdserver: re-configuration failed due to not enough started members",
-      );
-    }
-  }
+  if (target.strictReconfigCheck) mayAddMember(target, members);
   await target.proposeConfChange("addNode", id, peerURLs);
   return { id, name: "", peerURLs, clientURLs: [] };
 }
@@ -83,15 +129,6 @@ export async function removeMember(target: ReconfigTarget, id: string) {
     throw new MembersError(410, `Member permanently removed: ${id}`);
   }
   if (!members.some((m) => m.id === id)) throw new MembersError(404, `No such member: ${id}`);
-  if (target.strictReconfigCheck) {
-    // The members left must still have a started quorum (etcd's isReadyToRemoveVotingMember).
-    const remaining = members.filter((m) => m.id !== id);
-    if (started(target, remaining) < quorum(remaining.length)) {
-      throw new MembersError(
-        500,
-        "etcdserver: re-configuration failed due to not enough started members",
-      );
-    }
-  }
+  if (target.strictReconfigCheck) mayRemoveMember(target, members, id);
   await target.proposeConfChange("removeNode", id, []);
 }

@@ -1,7 +1,8 @@
 /**
  * The outgoing side of the transport for one peer: a long-lived WebSocket stream that carries
- * encoded frames from this member to the peer, in order. Opened lazily on the first frame,
- * re-dialled across the peer's URLs with bounded, jittered exponential backoff, and fed from a
+ * encoded frames from this member to the peer, in order. Opened when the peer is added and kept
+ * up whether or not there is anything to send (as etcd's streams are), re-dialled across the
+ * peer's URLs with bounded, jittered exponential backoff, and fed from a
  * bounded queue while dialling or under socket backpressure (the oldest frames are dropped
  * first). The receiver acknowledges frames (a cumulative count); acks give the latency samples
  * and expose half-open connections. Snapshots are POSTed separately (`snapshot-sender.ts`).
@@ -128,11 +129,11 @@ export class PeerLink {
 
   /** The peer just reached this member: end a backoff wait (not a refusal's) and dial now. */
   peerIsUp(): void {
-    if (this.state !== "waiting" || this.refused) return;
+    if (this.refused || (this.state !== "waiting" && this.state !== "idle")) return;
     this.clearTimer();
     this.backoffMs = this.opts.limits.backoffMsMin;
     this.state = "idle";
-    if (this.queue.length > 0) this.dial();
+    this.dial();
   }
 
   /** Replaces the peer's URLs; an open stream to a URL no longer listed is closed. */
@@ -375,7 +376,11 @@ export class PeerLink {
       this.timer = undefined;
       if (this.state !== "waiting") return;
       this.state = "idle";
-      if (this.queue.length > 0) this.dial();
+      // The stream is kept up even with nothing to send, as etcd's are: two followers exchange
+      // no messages, yet each counts the other as connected only while a stream is open (the
+      // strict reconfiguration check). A refusing peer is asked again only when there is
+      // something to send.
+      if (this.queue.length > 0 || !this.refused) this.dial();
     }, ms);
   }
 

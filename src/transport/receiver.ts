@@ -68,6 +68,8 @@ const REJECTION_LOG_KEYS_MAX = 1024;
 export class Receiver {
   /** The current inbound stream of each sender; a newer one replaces (closes) the older. */
   private readonly inbound = new Map<string, StreamSocket>();
+  /** When the current inbound stream of each sender opened (ms since the epoch). */
+  private readonly openedAt = new Map<string, number>();
   private readonly rejectionLoggedAt = new Map<string, number>();
   private stopped = false;
 
@@ -84,7 +86,9 @@ export class Receiver {
         open: (ws) => this.onOpen(ws),
         message: (ws, data) => this.onFrame(ws, data),
         close: (ws) => {
-          if (this.inbound.get(ws.data.from) === ws) this.inbound.delete(ws.data.from);
+          if (this.inbound.get(ws.data.from) !== ws) return;
+          this.inbound.delete(ws.data.from);
+          this.openedAt.delete(ws.data.from);
         },
       },
     };
@@ -95,7 +99,13 @@ export class Receiver {
     const ws = this.inbound.get(id);
     if (ws === undefined) return;
     this.inbound.delete(id);
+    this.openedAt.delete(id);
     ws.close(code, reason);
+  }
+
+  /** When the open inbound stream from `id` opened (ms since the epoch), or undefined. */
+  inboundSince(id: string): number | undefined {
+    return this.openedAt.get(id);
   }
 
   markRemoved(id: string): void {
@@ -147,6 +157,8 @@ export class Receiver {
   private onOpen(ws: StreamSocket): void {
     const previous = this.inbound.get(ws.data.from);
     this.inbound.set(ws.data.from, ws);
+    // A newer stream means the peer re-dialled (e.g. it restarted): count from now.
+    this.openedAt.set(ws.data.from, Date.now());
     if (previous !== undefined) previous.close(1000, "replaced by a newer stream");
     this.opts.onStreamOpen?.(ws.data.from);
   }

@@ -189,9 +189,19 @@ export class Transport {
     return this.peers.get(id)?.link.isActive ?? false;
   }
 
-  /** When the current stream to `id` opened (ms since the epoch), or undefined if none. */
+  /**
+   * Since when (ms since the epoch) this member has been connected to peer `id`, or undefined
+   * if it is not now: etcd's rafthttp `ActiveSince`. A stream in either direction counts (etcd's
+   * peer status is active while its outgoing or incoming stream is); the earlier of the open
+   * ones gives the time.
+   */
   activeSince(id: string): number | undefined {
-    return this.peers.get(id)?.link.activeSince;
+    const entry = this.peers.get(id);
+    if (entry === undefined) return undefined;
+    const out = entry.link.activeSince;
+    const inbound = this.receiver.inboundSince(id);
+    if (out === undefined) return inbound;
+    return inbound === undefined ? out : Math.min(out, inbound);
   }
 
   stats(): Record<string, PeerStats> {

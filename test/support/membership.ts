@@ -10,14 +10,35 @@ async function json<T>(url: string, init?: RequestInit): Promise<{ status: numbe
 
 type MemberList = { members: { id: string; name: string; peerURLs: string[] }[] };
 
-/** `POST /v2/members` with these peer URLs (the members API's add). */
+/**
+ * How long a members-API change is retried while refused as "unhealthy cluster": etcd's strict
+ * reconfiguration check counts a peer only once it has been connected for 5 s, so a change
+ * right after a member (re)started is refused for that long, as with the real etcd.
+ */
+const UNHEALTHY_RETRY_MS = 12_000;
+
+/** Sends `request()` again while it answers 500 "etcdserver: unhealthy cluster" (bounded). */
+export async function whileUnhealthy(request: () => Promise<Response>): Promise<Response> {
+  const deadline = Date.now() + UNHEALTHY_RETRY_MS;
+  for (;;) {
+    const res = await request();
+    if (res.status !== 500 || Date.now() > deadline) return res;
+    const body = await res.clone().text();
+    if (!body.includes("etcdserver: unhealthy cluster")) return res;
+    await Bun.sleep(200);
+  }
+}
+
+/** `POST /v2/members` with these peer URLs (the members API's add), retried while unhealthy. */
 export function postMember(seed: MemberProcess, peerUrls: readonly string[]): Promise<Response> {
-  return fetch(`${seed.clientUrl}/v2/members`, {
-    method: "POST",
-    headers: { "content-type": "application/json" },
-    body: JSON.stringify({ peerURLs: peerUrls }),
-    signal: AbortSignal.timeout(15_000),
-  });
+  return whileUnhealthy(() =>
+    fetch(`${seed.clientUrl}/v2/members`, {
+      method: "POST",
+      headers: { "content-type": "application/json" },
+      body: JSON.stringify({ peerURLs: peerUrls }),
+      signal: AbortSignal.timeout(15_000),
+    }),
+  );
 }
 
 /** `POST /v2/members` through `seed`, then starts the new member with `existing`. */
@@ -41,7 +62,9 @@ export async function addAndStartMember(
 export async function removeMemberAndWait(seed: MemberProcess, m: MemberProcess): Promise<string> {
   const list = await json<MemberList>(`${seed.clientUrl}/v2/members`);
   const id = list.body.members.find((x) => x.name === m.name)?.id ?? "";
-  const res = await fetch(`${seed.clientUrl}/v2/members/${id}`, { method: "DELETE" });
+  const res = await whileUnhealthy(() =>
+    fetch(`${seed.clientUrl}/v2/members/${id}`, { method: "DELETE" }),
+  );
   expect(res.status).toBe(204);
   expect(await Promise.race([m.proc.exited, Bun.sleep(10_000).then(() => "running")])).toBe(0);
   return id;
