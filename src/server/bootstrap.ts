@@ -51,7 +51,17 @@ const storeClock = { now: () => Date.now() };
  * every writeback, which a pwrite does not.
  */
 function walOptions(): WalOptions {
-  return { writer: process.env.ETCDBUN_WAL_WRITER === "mmap" ? "mmap" : "pwrite" };
+  const writer = process.env.ETCDBUN_WAL_WRITER === "mmap" ? "mmap" : "pwrite";
+  // ETCDBUN_WAL_SEGMENT_BYTES: smaller segments than etcd's 64 MiB, for tests on a small disk.
+  const segmentBytes = process.env.ETCDBUN_WAL_SEGMENT_BYTES;
+  if (segmentBytes === undefined) return { writer };
+  const segmentSizeBytes = Number(segmentBytes);
+  if (!Number.isSafeInteger(segmentSizeBytes) || segmentSizeBytes < 4096) {
+    throw new Error(
+      `ETCDBUN_WAL_SEGMENT_BYTES must be a whole number of bytes >= 4096: ${segmentBytes}`,
+    );
+  }
+  return { writer, segmentSizeBytes: segmentSizeBytes - (segmentSizeBytes % 8) };
 }
 
 export function memberDirs(settings: MemberSettings) {

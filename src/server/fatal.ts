@@ -5,6 +5,7 @@
  * logged and retried. Nothing here may be caught and resumed.
  */
 import { AssertionError } from "../util/assert.ts";
+import { DiskFullError } from "../util/disk-full.ts";
 
 export interface FatalContext {
   readonly dataDir: string;
@@ -37,6 +38,10 @@ export function fatalLine(
     const remove =
       id === "" ? "remove this member" : `remove this member (etcdctl member remove ${id})`;
     return `fatal: invariant broken: ${message} (${who}data dir ${ctx.dataDir}). Do not restart it on this data dir: ${remove}, delete ${ctx.dataDir}, add it back (etcdctl member add ${ctx.name} <peer URLs>) and start it with --initial-cluster-state existing`;
+  }
+  if (error instanceof DiskFullError) {
+    // Nothing that failed was acknowledged, and the WAL replays on restart.
+    return `fatal: ${message} (${who}data dir ${ctx.dataDir}): free space and restart`;
   }
   return `fatal: ${message} (${who}data dir ${ctx.dataDir})`;
 }

@@ -29,6 +29,7 @@ import type { Database } from "bun:sqlite";
 import * as fs from "node:fs";
 import * as path from "node:path";
 import { assert } from "../util/assert.ts";
+import { asDiskFull, isDiskFull } from "../util/disk-full.ts";
 import {
   openSnapshotDb,
   type Row,
@@ -77,7 +78,11 @@ export class Snapshotter {
    * the database and the data dir holds every snapshot twice.
    */
   save(snap: Snapshot): void {
-    writeRow(this.db, snap.meta, snap.data);
+    try {
+      writeRow(this.db, snap.meta, snap.data);
+    } catch (error) {
+      throw asDiskFull(error, path.join(this.dir, SNAP_DB_FILE));
+    }
   }
 
   /**
@@ -110,6 +115,8 @@ export class Snapshotter {
         return;
       } catch (error) {
         if (this.closed) throw error;
+        // The main thread would find the disk just as full.
+        if (isDiskFull(error)) throw asDiskFull(error, path.join(this.dir, SNAP_DB_FILE));
         this.log(`snap: ${String(error)}; saving snapshots on the main thread from now on`);
         this.stopWorker();
         this.workerFailed = true;

@@ -6,6 +6,7 @@ import * as fs from "node:fs";
 import * as fsp from "node:fs/promises";
 import * as path from "node:path";
 import { assert } from "../util/assert.ts";
+import { DiskFullError, isDiskFull } from "../util/disk-full.ts";
 import { WalError } from "./errors.ts";
 
 /** etcd's segment size: a cut every 64 MiB keeps replay and purge granular but rare. */
@@ -115,12 +116,20 @@ async function zeroRange(handle: fsp.FileHandle, from: number, to: number): Prom
   }
 }
 
-/** Creates `file` (which must not exist) as `sizeBytes` of durable zeros. */
+/**
+ * Creates `file` (which must not exist) as `sizeBytes` of durable zeros. On a full disk it
+ * removes what it wrote and throws DiskFullError: the space is taken here, before a segment
+ * holds any record, so records later written into the segment never need new blocks.
+ */
 export async function preallocate(file: string, sizeBytes: number): Promise<void> {
   assert(sizeBytes > 0 && sizeBytes % 8 === 0, `wal: bad segment size ${sizeBytes}`);
   const handle = await fsp.open(file, "wx", FILE_MODE);
   try {
     await zeroRange(handle, 0, sizeBytes);
+  } catch (error) {
+    if (!isDiskFull(error)) throw error;
+    await fsp.rm(file, { force: true });
+    throw new DiskFullError(file, error);
   } finally {
     await handle.close();
   }

@@ -4,8 +4,9 @@
  * cuts and purge; it knows no Raft rules beyond "a later entry at index i replaces the log from i".
  *
  * Durability contract: when save() or saveSnapshot() resolves, every record passed to it is on
- * stable storage. A failed write or fdatasync leaves the Wal unusable and rethrows: the caller
- * must exit (a page cache that failed to write back may have silently dropped data).
+ * stable storage. A failed write or fdatasync leaves the Wal unusable and rethrows (a full disk
+ * as DiskFullError): the caller must exit (a page cache that failed to write back may have
+ * silently dropped data).
  *
  * Not safe for concurrent calls: the member loop awaits each call before the next.
  */
@@ -13,6 +14,7 @@ import * as fs from "node:fs";
 import * as fsp from "node:fs/promises";
 import * as path from "node:path";
 import { assert } from "../util/assert.ts";
+import { asDiskFull } from "../util/disk-full.ts";
 import { WalError } from "./errors.ts";
 import { readWal } from "./reader.ts";
 import {
@@ -326,7 +328,7 @@ export class Wal {
       await op();
     } catch (err) {
       this.failed = true;
-      throw err;
+      throw asDiskFull(err, this.dir);
     } finally {
       this.busy = false;
     }
