@@ -12,6 +12,7 @@ import { peerFetch } from "../http/peer-app.ts";
 import { EtcdError } from "../store/errors.ts";
 import { Transport } from "../transport/transport.ts";
 import { AssertionError } from "../util/assert.ts";
+import { createLogger } from "../util/log.ts";
 import { BootstrapError, openMember } from "./bootstrap.ts";
 import { type HeldLock, lockDir } from "./data-dir-lock.ts";
 import { EtcdServer } from "./etcd-server.ts";
@@ -288,8 +289,7 @@ export async function runMember(config: Config): Promise<void> {
   try {
     // Every line the member logs is informational; warn and above keep only failures,
     // which are written directly (fatal, cannot start).
-    const log: Log =
-      config.logLevel === "debug" || config.logLevel === "info" ? defaultLog : () => {};
+    const log: Log = createLogger({ level: config.logLevel }).info;
     member = await startMember(settingsFromConfig(config), log);
   } catch (error) {
     // A data dir that cannot be used (corrupt WAL or snapshot, wrong member, locked) or a
