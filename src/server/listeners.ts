@@ -107,8 +107,6 @@ export interface ListenOptions {
   readonly clientIdleTimeoutS: number;
   /** Logs a handler's unexpected error. */
   readonly log: (line: string) => void;
-  /** The largest request body a client may send (Bun refuses larger with 413). */
-  readonly clientBodyBytesMax?: number;
 }
 
 /** Binds every peer listener, then every client listener (etcd's order); all or none. */
@@ -146,9 +144,6 @@ export async function bindListeners(options: ListenOptions): Promise<MemberListe
   };
   const clientOptions = {
     error,
-    ...(options.clientBodyBytesMax !== undefined
-      ? { maxRequestBodySize: options.clientBodyBytesMax }
-      : {}),
     fetch: clientFetch,
   };
   try {
