@@ -41,28 +41,77 @@ export function parseBool(text: string): Parsed<boolean> {
 }
 
 const SCHEMES = new Set(["http", "https", "unix", "unixs"]);
-const URL_SHAPE = /^([A-Za-z][A-Za-z0-9+.-]*):\/\/([^/?#]*)(.*)$/;
+const SCHEME = /^([A-Za-z][A-Za-z0-9+.-]*):(.*)$/s;
+const BAD_ESCAPE = /%(?![0-9A-Fa-f]{2})(.{0,2})/s;
+const PORT = /^[0-9]+$/;
 const HOST_PORT = /^(\[[0-9A-Fa-f:.%a-zA-Z]+\]|[^:[\]]+):([0-9]+)$/;
 
 /**
- * One URL as etcd `types.NewURLs` accepts it: scheme http/https/unix/unixs, an explicit
- * `host:port`, and no path. Returns the text as given (trimmed); callers build `URL` objects.
+ * One URL as etcd `types.NewURLs` accepts it, with its error texts: Go's url.Parse errors
+ * (scheme, port digits, %-escapes), then scheme http/https/unix/unixs, then `host:port`
+ * (net.SplitHostPort; the host may be empty), then no path (a query is allowed). Stricter than
+ * Go in one way: a port above 65535 is refused. Returns the text as given (trimmed); callers
+ * build `URL` objects.
  */
 export function parseOneUrl(text: string): Parsed<string> {
   const t = text.trim();
-  const m = URL_SHAPE.exec(t);
-  const scheme = m?.[1]?.toLowerCase() ?? "";
-  if (m === null || !SCHEMES.has(scheme)) {
+  const parsed = goUrlParts(t);
+  if (typeof parsed === "string") return fail(`parse ${JSON.stringify(t)}: ${parsed}`);
+  if (!SCHEMES.has(parsed.scheme))
     return fail(`URL scheme must be http, https, unix, or unixs: ${t}`);
-  }
-  const host = m[2] ?? "";
-  const port = HOST_PORT.exec(host)?.[2];
-  if (port === undefined || Number(port) > 65535) {
+  const port = splitHostPort(parsed.host);
+  if (port === undefined || !PORT.test(port) || Number(port) > 65535) {
     return fail(`URL address does not have the form "host:port": ${t}`);
   }
-  if ((m[3] ?? "") !== "") return fail(`URL must not contain a path: ${t}`);
+  if (parsed.path !== "") return fail(`URL must not contain a path: ${t}`);
   if (!URL.canParse(t)) return fail(`URL could not be parsed: ${t}`);
   return ok(t);
+}
+
+/** Go's url.Parse, reduced to what NewURLs looks at; a string is Go's error text. */
+function goUrlParts(t: string): { scheme: string; host: string; path: string } | string {
+  if (t.startsWith(":")) return "missing protocol scheme";
+  const m = SCHEME.exec(t);
+  const scheme = m === null ? "" : (m[1] ?? "").toLowerCase();
+  let rest = m === null ? t : (m[2] ?? "");
+  const hash = rest.indexOf("#");
+  const fragment = hash >= 0 ? rest.slice(hash + 1) : "";
+  if (hash >= 0) rest = rest.slice(0, hash);
+  const query = rest.indexOf("?");
+  if (query >= 0) rest = rest.slice(0, query);
+  let host = "";
+  if (rest.startsWith("//")) {
+    const end = rest.slice(2).search(/\//);
+    const authority = end < 0 ? rest.slice(2) : rest.slice(2, 2 + end);
+    rest = end < 0 ? "" : rest.slice(2 + end);
+    host = authority.slice(authority.lastIndexOf("@") + 1);
+    if (host.startsWith("[") && !host.includes("]")) return "missing ']' in host";
+    const colonPort = host.startsWith("[")
+      ? host.slice(host.indexOf("]") + 1)
+      : host.slice(host.includes(":") ? host.lastIndexOf(":") : host.length);
+    if (colonPort !== "" && !/^:[0-9]*$/.test(colonPort)) {
+      return `invalid port ${JSON.stringify(colonPort)} after host`;
+    }
+  } else if (scheme !== "" && !rest.startsWith("/")) {
+    rest = ""; // opaque: no host, no path
+  }
+  for (const part of [host, rest, fragment]) {
+    const bad = BAD_ESCAPE.exec(part);
+    if (bad !== null) return `invalid URL escape ${JSON.stringify(`%${bad[1]}`)}`;
+  }
+  return { scheme, host, path: rest };
+}
+
+/** The port of Go's net.SplitHostPort(host), or undefined where it fails. */
+function splitHostPort(host: string): string | undefined {
+  if (host.startsWith("[")) {
+    const close = host.indexOf("]");
+    if (close < 0 || host[close + 1] !== ":") return undefined;
+    return host.slice(close + 2);
+  }
+  const colon = host.lastIndexOf(":");
+  if (colon < 0 || host.indexOf(":") !== colon) return undefined;
+  return host.slice(colon + 1);
 }
 
 /** Comma-separated URL list, sorted (etcd `types.NewURLs` sorts). Empty text → empty list. */

@@ -7,11 +7,12 @@ import type { Server } from "bun";
 import { Elysia } from "elysia";
 import type { EtcdServer } from "../server/etcd-server.ts";
 import { AssertionError } from "../util/assert.ts";
-import { redirectIfUnclean } from "./clean-path.ts";
+import { routeTarget } from "./clean-path.ts";
 import { applyCors, type CorsPolicy, corsHeaders, preflightResponse } from "./cors.ts";
 import { handleKeys, KEYS_PREFIX } from "./keys-handler.ts";
 import { handleMembers } from "./members-handler.ts";
 import { handleHealth, handleMachines, handleVersion } from "./misc-handlers.ts";
+import type { RawTarget } from "./raw-target.ts";
 import { notFound } from "./responses.ts";
 import { handleStats } from "./stats-handler.ts";
 
@@ -47,12 +48,20 @@ export function clientApp(options: ClientAppOptions): ClientFetch {
       return code === "NOT_FOUND" ? notFound() : undefined;
     })
     .all("/v2/members", ({ request }) => handleMembers(server, request, ""), { parse: "none" })
-    .all("/v2/members/*", ({ request, params }) => handleMembers(server, request, params["*"]), {
-      parse: "none",
-    })
-    .all("/v2/stats/*", ({ request, params }) => handleStats(server, request, params["*"]), {
-      parse: "none",
-    })
+    .all(
+      "/v2/members/*",
+      ({ request, params }) => handleMembers(server, request, decodeURIComponent(params["*"])),
+      {
+        parse: "none",
+      },
+    )
+    .all(
+      "/v2/stats/*",
+      ({ request, params }) => handleStats(server, request, decodeURIComponent(params["*"])),
+      {
+        parse: "none",
+      },
+    )
     .all("/v2/machines", ({ request }) => handleMachines(server, request), { parse: "none" })
     .all("/version", ({ request }) => handleVersion(request), { parse: "none" })
     .all("/health", ({ request }) => handleHealth(server, request), { parse: "none" });
@@ -61,7 +70,8 @@ export function clientApp(options: ClientAppOptions): ClientFetch {
     const n = KEYS_PREFIX.length;
     if (path.startsWith(KEYS_PREFIX) && (path.length === n || path[n] === "/"))
       return handleKeys(keysContext, request, info);
-    return app.fetch(request);
+    // A raw path the URL parser would change was rewritten into info.url: route on that.
+    return app.fetch(info.url.href === request.url ? request : new Request(info.url.href, request));
   };
 }
 
@@ -71,38 +81,20 @@ export function clientApp(options: ClientAppOptions): ClientFetch {
  * response without going through its promise path.
  */
 export function withClientLayers(cors: CorsPolicy, fetch: ClientFetch) {
-  return (request: Request, srv: BunServer): Response | Promise<Response> => {
+  return (request: Request, srv: BunServer, raw?: RawTarget): Response | Promise<Response> => {
     if (request.method === "OPTIONS") return preflightResponse(cors, request);
-    const url = new URL(request.url);
-    if (!decodablePath(url)) return badRequest();
-    const info: RequestInfo = { srv, url, cors: corsHeaders(cors, request) };
+    const target = routeTarget(request.method, new URL(request.url), raw);
+    if (target instanceof Response && target.status !== 301) return target;
+    const headers = corsHeaders(cors, request);
     const finish = (response: Response): Response => {
       // Hot-path handlers build responses with the CORS headers already in them.
-      const cors0 = Object.keys(info.cors)[0];
+      const cors0 = Object.keys(headers)[0];
       if (cors0 !== undefined && !response.headers.has(cors0))
         applyCors(cors, request, response.headers);
       return response;
     };
-    const redirect = redirectIfUnclean(url);
-    if (redirect !== undefined) return finish(redirect);
-    const response = fetch(request, info);
+    if (target instanceof Response) return finish(target);
+    const response = fetch(request, { srv, url: target, cors: headers });
     return response instanceof Promise ? response.then(finish) : finish(response);
   };
-}
-
-/** A path with a malformed %-escape is refused before routing, as Go's URL parser does. */
-function decodablePath(url: URL): boolean {
-  try {
-    decodeURIComponent(url.pathname);
-    return true;
-  } catch {
-    return false;
-  }
-}
-
-function badRequest(): Response {
-  return new Response("400 Bad Request", {
-    status: 400,
-    headers: { "Content-Type": "text/plain; charset=utf-8", Connection: "close" },
-  });
 }

@@ -8,7 +8,7 @@ export const SERVER_VERSION = "2.3.8";
 export const CLUSTER_VERSION = "2.3.0";
 
 export function handleVersion(request: Request): Response {
-  if (request.method !== "GET" && request.method !== "HEAD") return methodNotAllowed("GET");
+  if (request.method !== "GET") return methodNotAllowed("GET");
   const body = JSON.stringify({ etcdserver: SERVER_VERSION, etcdcluster: CLUSTER_VERSION });
   return new Response(body, { headers: { "Content-Type": JSON_TYPE } });
 }
@@ -22,7 +22,7 @@ export function handleMachines(server: EtcdServer, request: Request): Response {
 
 /** Healthy when there is a leader and a Raft round trip (a quorum read) succeeds in time. */
 export async function handleHealth(server: EtcdServer, request: Request): Promise<Response> {
-  if (request.method !== "GET" && request.method !== "HEAD") return methodNotAllowed("GET");
+  if (request.method !== "GET") return methodNotAllowed("GET");
   const healthy = server.leader !== "" && (await server.probeQuorum(HEALTH_TIMEOUT_MS));
   return textResponse(healthy ? 200 : 503, `{"health":"${healthy ? "true" : "false"}"}`);
 }

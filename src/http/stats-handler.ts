@@ -13,7 +13,7 @@ const STATE_NAMES = {
 
 export function handleStats(server: EtcdServer, request: Request, sub: string): Response {
   if (sub !== "self" && sub !== "store" && sub !== "leader") return notFound();
-  if (request.method !== "GET" && request.method !== "HEAD") return methodNotAllowed("GET");
+  if (request.method !== "GET") return methodNotAllowed("GET");
   const headers = { "Content-Type": JSON_TYPE };
   switch (sub) {
     case "self":

@@ -8,13 +8,18 @@
 
 import { existsSync, lstatSync, rmSync } from "node:fs";
 import type { Server, ServerWebSocket, WebSocketHandler } from "bun";
+import { type RawTarget, rawTargetRouting } from "../http/raw-target.ts";
 import { DEFAULT_LIMITS, type StreamSocketData } from "../transport/transport.ts";
 import { handlerError } from "./fatal.ts";
 
-/** A client request handler (the server is passed for per-request timeouts). */
+/**
+ * A client request handler (the server is passed for per-request timeouts; `raw` says what the
+ * raw request target had that `request.url` lost).
+ */
 export type ClientHandler = (
   request: Request,
   server: Server<unknown>,
+  raw?: RawTarget,
 ) => Response | Promise<Response>;
 /** A peer request handler: undefined once it upgraded the request to a WebSocket. */
 export type PeerHandler = (
@@ -117,10 +122,11 @@ export async function bindListeners(options: ListenOptions): Promise<MemberListe
   const clientFetch = (
     request: Request,
     server: Server<undefined>,
+    raw?: RawTarget,
   ): Response | Promise<Response> => {
     const h = client.get();
     const srv = server as Server<unknown>;
-    return h instanceof Promise ? h.then((f) => f(request, srv)) : h(request, srv);
+    return h instanceof Promise ? h.then((f) => f(request, srv, raw)) : h(request, srv, raw);
   };
   const peerFetch = (request: Request, server: Server<StreamSocketData>) => {
     const h = peer.get();
@@ -142,10 +148,7 @@ export async function bindListeners(options: ListenOptions): Promise<MemberListe
     websocket,
     fetch: peerFetch,
   };
-  const clientOptions = {
-    error,
-    fetch: clientFetch,
-  };
+  const clientOptions = { error, ...rawTargetRouting(clientFetch) };
   try {
     const peers: BoundListener[] = [];
     for (const raw of options.listenPeerUrls) {

@@ -8,6 +8,8 @@ export interface DiffRequest {
   /** Form body (application/x-www-form-urlencoded). */
   readonly body?: string;
   readonly headers?: Record<string, string>;
+  /** The Location header is compared for presence only (a known, listed difference). */
+  readonly ignoreLocation?: true;
 }
 
 export interface DiffCase {

@@ -6,23 +6,26 @@
  */
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { type MemberProcess, realEtcdInstalled, startMember } from "../support/cluster-process.ts";
+import { rawRequest } from "../support/raw-http.ts";
 import { DIFF_CASES, type DiffRequest } from "./cases.ts";
 import { type Normalized, normalizeResponse } from "./normalize.ts";
+import { SURFACE_CASES } from "./surface-cases.ts";
 
 let etcd: MemberProcess;
 let ours: MemberProcess;
 
+/** Sent raw, so unclean targets (`/./`, `/../`, `%2e`) reach the server as written. */
 async function send(member: MemberProcess, req: DiffRequest, prefix: string): Promise<Response> {
-  const path = req.path.replaceAll("$", prefix);
-  const init: RequestInit = { method: req.method, redirect: "manual" };
-  if (req.body !== undefined) {
-    init.body = req.body.replaceAll("$", prefix);
-    init.headers = { "content-type": "application/x-www-form-urlencoded", ...req.headers };
-  } else if (req.headers !== undefined) {
-    init.headers = req.headers;
-  }
-  if (req.method === "OPTIONS") init.headers = { origin: "http://example.test", ...req.headers };
-  return fetch(member.clientUrl + path, init);
+  const headers: Record<string, string> = { ...req.headers };
+  if (req.body !== undefined && req.headers === undefined)
+    headers["content-type"] = "application/x-www-form-urlencoded";
+  if (req.method === "OPTIONS") headers.origin = "http://example.test";
+  return rawRequest(member.clientUrl, {
+    method: req.method,
+    target: req.path.replaceAll("$", prefix),
+    headers,
+    ...(req.body !== undefined && { body: req.body.replaceAll("$", prefix) }),
+  });
 }
 
 /** The store index before a case, so index values can be compared relative to it. */
@@ -53,7 +56,7 @@ describe.skipIf(!realEtcdInstalled)("differential: etcd-bun vs the real etcd 3.4
     await Promise.all([etcd?.stop(), ours?.stop()]);
   });
 
-  DIFF_CASES.forEach((c, i) => {
+  [...DIFF_CASES, ...SURFACE_CASES].forEach((c, i) => {
     test(c.name, async () => {
       const prefix = `case${i}`;
       const expected = await runCase(etcd, c.requests, prefix);

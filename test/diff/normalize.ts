@@ -89,9 +89,13 @@ export async function normalizeResponse(res: Response, ctx: Context): Promise<No
     if (v !== null) headers[h] = normalizeText(v, ctx);
   }
   for (const h of PRESENCE_HEADERS) if (res.headers.has(h)) headers[h] = "<present>";
+  if (ctx.request.ignoreLocation === true && headers.location !== undefined)
+    headers.location = "<present>";
   const etcdIndex = res.headers.get("x-etcd-index");
   if (etcdIndex !== null) headers["x-etcd-index"] = relative(Number(etcdIndex), ctx.base);
   let body: unknown = normalizeText(text, ctx);
+  // A redirect's body names its Location.
+  if (ctx.request.ignoreLocation === true && res.status === 301) body = "<redirect>";
   const isJson = (res.headers.get("content-type") ?? "").includes("json") || text.startsWith("{");
   if (isJson && text.trim() !== "") {
     const parsed: unknown = JSON.parse(text.split("\n")[0] ?? "");
