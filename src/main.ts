@@ -7,7 +7,7 @@ import { runCli } from "./cli/run.ts";
 import type { Config } from "./config/config.ts";
 
 async function runMember(config: Config): Promise<void> {
-  const member = await import("./server/member.ts");
+  const member = await import("./member/member.ts");
   await member.runMember(config);
 }
 

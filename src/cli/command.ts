@@ -6,7 +6,7 @@
 import { type ArgDef, type ArgsDef, type CommandDef, defineCommand, renderUsage } from "citty";
 import { DISCOVERY_SERVER_FLAGS } from "../config/discovery-server.ts";
 import { FLAGS, type FlagGroup, type FlagSpec } from "../config/flags.ts";
-import { BACKUP_FLAGS } from "../tools/backup-command.ts";
+import { BACKUP_FLAGS } from "./backup-command.ts";
 
 /** The product version, and the etcd API version whose behaviour it reproduces. */
 export const VERSION = "0.1.0";

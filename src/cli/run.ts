@@ -7,11 +7,7 @@ import { existsSync, readdirSync } from "node:fs";
 import { type Config, ConfigError, parseConfig } from "../config/config.ts";
 import { DISCOVERY_ROLE_WAITS_FOR } from "../config/support.ts";
 import { helpText, versionLines } from "./command.ts";
-
-export interface CliIo {
-  readonly stdout: (line: string) => void;
-  readonly stderr: (line: string) => void;
-}
+import type { CliIo } from "./io.ts";
 
 export interface CliDeps {
   /** Starts the member role; the process then lives as long as its servers do. */
@@ -32,7 +28,7 @@ export function walExistsOnDisk(walDir: string): boolean {
 /**
  * Runs the CLI for argv (without program name) and env. Configuration errors print one line
  * `etcd-bun: <message>` to stderr and return 1; warnings go to stderr as
- * `etcd-bun: warning: <message>`. Subcommand `backup` is handled by src/tools/backup-command.ts.
+ * `etcd-bun: warning: <message>`. Subcommand `backup` is handled by src/cli/backup-command.ts.
  */
 export async function runCli(
   argv: readonly string[],
@@ -41,7 +37,7 @@ export async function runCli(
   deps: CliDeps,
 ): Promise<number> {
   if (argv[0] === "backup") {
-    const { runBackupCommand } = await import("../tools/backup-command.ts");
+    const { runBackupCommand } = await import("./backup-command.ts");
     return runBackupCommand(argv.slice(1), io, () => helpText("backup"));
   }
   let parsed: ReturnType<typeof parseConfig>;

@@ -5,33 +5,24 @@
  */
 import type { Server } from "bun";
 import { Elysia } from "elysia";
-import type { EtcdServer } from "../server/etcd-server.ts";
 import { AssertionError } from "../util/assert.ts";
 import { routeTarget } from "./clean-path.ts";
 import { applyCors, type CorsPolicy, corsHeaders, preflightResponse } from "./cors.ts";
 import { handleKeys, KEYS_PREFIX } from "./keys-handler.ts";
+import type { MemberApi } from "./member-api.ts";
 import { handleMembers } from "./members-handler.ts";
 import { handleHealth, handleMachines, handleVersion } from "./misc-handlers.ts";
 import type { RawTarget } from "./raw-target.ts";
+import type { ClientFetch } from "./request-info.ts";
 import { notFound } from "./responses.ts";
 import { handleStats } from "./stats-handler.ts";
 
 export interface ClientAppOptions {
-  readonly server: EtcdServer;
+  readonly server: MemberApi;
   readonly cors: CorsPolicy;
 }
 
 type BunServer = Server<unknown>;
-
-/** What the outer layer learned about a request, so handlers need not work it out again. */
-export interface RequestInfo {
-  /** The listener that accepted it (a watch lifts its idle timeout there). */
-  readonly srv: BunServer;
-  readonly url: URL;
-  readonly cors: Readonly<Record<string, string>>;
-}
-
-export type ClientFetch = (request: Request, info: RequestInfo) => Response | Promise<Response>;
 
 /**
  * The client API. `/v2/keys` (nearly all traffic) is dispatched here before the router: the

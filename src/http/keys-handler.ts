@@ -3,24 +3,21 @@
  * plain GETs from the local store, watches from the watcher hub, and everything else through
  * Raft. Knows the server only through its public methods.
  */
-import type { EtcdServer } from "../server/etcd-server.ts";
+
 import { ErrorCode, EtcdError } from "../store/errors.ts";
 import { type Event, isCreated } from "../store/event.ts";
 import { eventToJson } from "../store/render.ts";
 import type { V2Request } from "../store/v2-apply.ts";
 import { V2_FORM_BYTES_MAX, V2_URL_BYTES_MAX } from "../transport/limits.ts";
-import type { RequestInfo } from "./client-app.ts";
 import { mergeParams, parseKeyRequest } from "./key-request.ts";
+import type { KeysContext, MemberApi } from "./member-api.ts";
+import type { RequestInfo } from "./request-info.ts";
 import { etcdHeaders, keysErrorResponse, methodNotAllowed, toEtcdError } from "./responses.ts";
 import { watchResponse } from "./watch.ts";
 
 export const KEYS_PREFIX = "/v2/keys";
 const METHODS = new Set(["GET", "HEAD", "PUT", "POST", "DELETE"]);
 const clock = { now: () => Date.now() };
-
-export interface KeysContext {
-  readonly server: EtcdServer;
-}
 
 export function handleKeys(
   ctx: KeysContext,
@@ -46,7 +43,7 @@ export function handleKeys(
 
 /** A GET from this member's store. */
 function localRead(
-  server: EtcdServer,
+  server: MemberApi,
   req: V2Request,
   cors: Readonly<Record<string, string>>,
 ): Response {
@@ -54,7 +51,7 @@ function localRead(
     const event = server.localGet(req);
     return eventResponse(server, event, req, { raftIndex: server.raftIndex, cors });
   } catch (error) {
-    return keysErrorResponse(server.clusterId, toEtcdError(error, server.store.index()));
+    return keysErrorResponse(server.clusterId, toEtcdError(error, server.storeIndex()));
   }
 }
 
@@ -66,14 +63,14 @@ function parseRequest(method: string, url: URL, body: string, contentType: strin
 
 /** quorum=true: linearizable via ReadIndex, then the same local read. */
 async function quorumGet(
-  server: EtcdServer,
+  server: MemberApi,
   req: V2Request,
   cors: Readonly<Record<string, string>>,
 ): Promise<Response> {
   try {
     await server.linearizableRead();
   } catch (error) {
-    return keysErrorResponse(server.clusterId, toEtcdError(error, server.store.index()));
+    return keysErrorResponse(server.clusterId, toEtcdError(error, server.storeIndex()));
   }
   return localRead(server, req, cors);
 }
@@ -107,7 +104,7 @@ async function handleWrite(
       cors: info.cors,
     });
   } catch (error) {
-    return keysErrorResponse(server.clusterId, toEtcdError(error, server.store.index()));
+    return keysErrorResponse(server.clusterId, toEtcdError(error, server.storeIndex()));
   }
 }
 
@@ -125,7 +122,7 @@ function tooLarge(clusterId: string): Response {
 }
 
 function eventResponse(
-  server: EtcdServer,
+  server: MemberApi,
   event: Event,
   req: V2Request,
   extra: { raftIndex: number; cors: Readonly<Record<string, string>> },

@@ -1,6 +1,5 @@
 /** `/version`, `/health`, `/v2/machines`. */
-import type { EtcdServer } from "../server/etcd-server.ts";
-import { listMembers } from "../server/membership.ts";
+import type { MemberApi } from "./member-api.ts";
 import { JSON_TYPE, methodNotAllowed, textResponse } from "./responses.ts";
 
 /** The etcd release whose v2 API this member serves, and the cluster version it reports. */
@@ -14,14 +13,14 @@ export function handleVersion(request: Request): Response {
 }
 
 /** Client URLs of every member, joined by ", " (text/plain), as etcd's `/v2/machines`. */
-export function handleMachines(server: EtcdServer, request: Request): Response {
+export function handleMachines(server: MemberApi, request: Request): Response {
   if (request.method !== "GET" && request.method !== "HEAD") return methodNotAllowed("GET,HEAD");
-  const urls = listMembers(server.store).flatMap((m) => m.clientURLs);
+  const urls = server.members().flatMap((m) => m.clientURLs);
   return textResponse(200, urls.join(", "));
 }
 
 /** Healthy when there is a leader and a Raft round trip (a quorum read) succeeds in time. */
-export async function handleHealth(server: EtcdServer, request: Request): Promise<Response> {
+export async function handleHealth(server: MemberApi, request: Request): Promise<Response> {
   if (request.method !== "GET") return methodNotAllowed("GET");
   const healthy = server.leader !== "" && (await server.probeQuorum(HEALTH_TIMEOUT_MS));
   return textResponse(healthy ? 200 : 503, `{"health":"${healthy ? "true" : "false"}"}`);

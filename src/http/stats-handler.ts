@@ -1,7 +1,8 @@
 /** `/v2/stats/{self,store,leader}` (GET only). */
-import type { EtcdServer } from "../server/etcd-server.ts";
+
 import { rfc3339Nano, storeStatsJson } from "../store/render.ts";
 import { goDuration } from "../util/go-format.ts";
+import type { MemberApi } from "./member-api.ts";
 import { JSON_TYPE, messageResponse, methodNotAllowed, notFound } from "./responses.ts";
 
 const STATE_NAMES = {
@@ -11,7 +12,7 @@ const STATE_NAMES = {
   leader: "StateLeader",
 } as const;
 
-export function handleStats(server: EtcdServer, request: Request, sub: string): Response {
+export function handleStats(server: MemberApi, request: Request, sub: string): Response {
   if (sub !== "self" && sub !== "store" && sub !== "leader") return notFound();
   if (request.method !== "GET") return methodNotAllowed("GET");
   const headers = { "Content-Type": JSON_TYPE };
@@ -19,7 +20,7 @@ export function handleStats(server: EtcdServer, request: Request, sub: string): 
     case "self":
       return new Response(selfStatsJson(server), { headers });
     case "store":
-      return new Response(storeStatsJson(server.store.stats), { headers });
+      return new Response(storeStatsJson(server.storeStats()), { headers });
     case "leader":
       if (server.state !== "leader") {
         return messageResponse(403, "not current leader", server.clusterId);
@@ -28,7 +29,7 @@ export function handleStats(server: EtcdServer, request: Request, sub: string): 
   }
 }
 
-function selfStatsJson(server: EtcdServer): string {
+function selfStatsJson(server: MemberApi): string {
   const now = Date.now();
   const leaderSince = server.leaderSince.getTime();
   return JSON.stringify({
@@ -47,9 +48,9 @@ function selfStatsJson(server: EtcdServer): string {
 }
 
 /** etcd's leader stats: per follower, stream round-trip latency (ms) and message counts. */
-function leaderStatsJson(server: EtcdServer): string {
+function leaderStatsJson(server: MemberApi): string {
   const followers: Record<string, unknown> = {};
-  for (const [id, link] of Object.entries(server.peerStats())) {
+  for (const [id, link] of Object.entries(server.peerFigures())) {
     const l = link.latencyMs;
     followers[id] = {
       latency: {

@@ -8,8 +8,8 @@ import type { Event } from "../store/event.ts";
 import { eventToJson } from "../store/render.ts";
 import type { V2Request } from "../store/v2-apply.ts";
 import type { Watcher } from "../store/watcher-hub.ts";
-import type { RequestInfo } from "./client-app.ts";
-import type { KeysContext } from "./keys-handler.ts";
+import type { KeysContext } from "./member-api.ts";
+import type { RequestInfo } from "./request-info.ts";
 import { etcdHeaders, keysErrorResponse, toEtcdError } from "./responses.ts";
 
 /** Unread events a stream watcher may queue before it is dropped (etcd's channel size). */
@@ -62,7 +62,7 @@ export function watchResponse(
     }
   };
   try {
-    watcher = server.store.watch(
+    watcher = server.watch(
       {
         key: USER_KEYS_PREFIX + req.path,
         recursive: req.recursive,
@@ -76,7 +76,7 @@ export function watchResponse(
       },
     );
   } catch (error) {
-    return keysErrorResponse(server.clusterId, toEtcdError(error, server.store.index()));
+    return keysErrorResponse(server.clusterId, toEtcdError(error, server.storeIndex()));
   }
   const startIndex = watcher.startIndex;
   const body = new ReadableStream<Uint8Array>(

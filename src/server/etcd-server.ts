@@ -28,8 +28,8 @@ import { assert } from "../util/assert.ts";
 import type { Wal } from "../wal/wal.ts";
 import { type ApplyContext, applyEntry, ConfChangeRejected } from "./apply.ts";
 import { type EntryPayload, encodePayload } from "./entry-payload.ts";
+import { MembersError } from "./members-error.ts";
 import { listMembers, type MemberInfo, removedMembersDir, storeHas } from "./membership.ts";
-import { MembersError } from "./reconfigure.ts";
 import { Waiters } from "./waiters.ts";
 
 /** The outcome of an applied v2 request, with the Raft position it was applied at. */

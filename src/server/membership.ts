@@ -54,10 +54,6 @@ export function listMembers(store: Store): MemberInfo[] {
   return members.sort((a, b) => compareIds(a.id, b.id));
 }
 
-export function memberJson(m: MemberInfo): string {
-  return JSON.stringify({ id: m.id, name: m.name, peerURLs: m.peerURLs, clientURLs: m.clientURLs });
-}
-
 /** Orders hex member ids numerically (as etcd's uint64 ids), without BigInt. */
 export function compareIds(a: string, b: string): number {
   if (a.length !== b.length) return a.length - b.length;

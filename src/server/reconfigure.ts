@@ -7,18 +7,8 @@
 import { memberIdFor } from "../config/ids.ts";
 import type { ConfChange } from "../raft/types.ts";
 import type { EtcdServer } from "./etcd-server.ts";
+import { MembersError } from "./members-error.ts";
 import { listMembers, type MemberInfo, removedMembersDir } from "./membership.ts";
-
-/** A members-API failure: HTTP status and etcd's message. */
-export class MembersError extends Error {
-  override name = "MembersError";
-  constructor(
-    readonly status: number,
-    message: string,
-  ) {
-    super(message);
-  }
-}
 
 /** What reconfiguration needs from the member (kept narrow so it can be faked in tests). */
 export interface ReconfigTarget {

@@ -6,10 +6,10 @@
  */
 import { describe, expect, test } from "bun:test";
 import type { ConfChange } from "../../src/raft/types.ts";
+import { MembersError } from "../../src/server/members-error.ts";
 import {
   addMember,
   HEALTH_INTERVAL_MS,
-  MembersError,
   NOT_ENOUGH_STARTED,
   type ReconfigTarget,
   removeMember,

@@ -3,7 +3,7 @@ import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { clusterIdFor, memberIdFor } from "../../src/config/ids.ts";
-import { type RunningMember, startMember } from "../../src/server/member.ts";
+import { type RunningMember, startMember } from "../../src/member/member.ts";
 import type { MemberSettings } from "../../src/server/settings.ts";
 
 export interface TestMember {

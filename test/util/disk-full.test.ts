@@ -1,6 +1,6 @@
 /** Recognising a full disk, and the fatal line it ends the member with. */
 import { expect, test } from "bun:test";
-import { fatalLine } from "../../src/server/fatal.ts";
+import { fatalLine } from "../../src/member/fatal.ts";
 import { asDiskFull, DiskFullError, isDiskFull } from "../../src/util/disk-full.ts";
 
 const errno = (code: string) => Object.assign(new Error(`${code}: failed, write`), { code });

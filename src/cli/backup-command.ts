@@ -3,7 +3,7 @@
  * parsing in etcd's style (`-name`, `--name`, `-name=value`, `--name=value`) and the run that
  * prints one line. The backup itself is in backup.ts, loaded only when a backup runs.
  */
-import type { CliIo } from "../cli/run.ts";
+import type { CliIo } from "./io.ts";
 
 export interface BackupFlagSpec {
   readonly name: "data-dir" | "wal-dir" | "backup-dir" | "backup-wal-dir";
@@ -91,7 +91,7 @@ export async function runBackupCommand(
     io.stdout(await usage());
     return EXIT_OK;
   }
-  const { backupDataDir, BackupError } = await import("./backup.ts");
+  const { backupDataDir, BackupError } = await import("../tools/backup.ts");
   const { WalError } = await import("../wal/errors.ts");
   const get = (name: BackupFlagSpec["name"]) => args.values.get(name) ?? "";
   const backupDir = get("backup-dir");

@@ -9,17 +9,23 @@ import { clientApp, withClientLayers } from "../http/client-app.ts";
 import { corsPolicy } from "../http/cors.ts";
 import { CLUSTER_VERSION } from "../http/misc-handlers.ts";
 import { peerFetch } from "../http/peer-app.ts";
+import { BootstrapError, openMember } from "../server/bootstrap.ts";
+import { EtcdServer } from "../server/etcd-server.ts";
+import {
+  clusterVersionPath,
+  listMembers,
+  type MemberInfo,
+  membersDir,
+} from "../server/membership.ts";
+import type { MemberSettings } from "../server/settings.ts";
 import { EtcdError } from "../store/errors.ts";
 import { Transport } from "../transport/transport.ts";
 import { AssertionError } from "../util/assert.ts";
 import { createLogger } from "../util/log.ts";
-import { BootstrapError, openMember } from "./bootstrap.ts";
 import { type HeldLock, lockDir } from "./data-dir-lock.ts";
-import { EtcdServer } from "./etcd-server.ts";
 import { fatal, installFatalHandlers, setFatalMemberId } from "./fatal.ts";
 import { bindListeners, type MemberListeners } from "./listeners.ts";
-import { clusterVersionPath, listMembers, type MemberInfo, membersDir } from "./membership.ts";
-import type { MemberSettings } from "./settings.ts";
+import { memberApiOf } from "./member-api.ts";
 
 export interface RunningMember {
   readonly server: EtcdServer;
@@ -118,7 +124,7 @@ async function startOn(
   const transport = servePeers(listeners, server, settings, log, opened);
   await publishAttributes(server, settings, log);
   const cors = corsPolicy(settings.cors);
-  listeners.serveClients(withClientLayers(cors, clientApp({ server, cors })));
+  listeners.serveClients(withClientLayers(cors, clientApp({ server: memberApiOf(server), cors })));
   let stopping: Promise<void> | undefined;
   return {
     server,
@@ -178,7 +184,7 @@ function servePeers(
     log,
   });
   const raftRoutes = transport.upgradeHandler();
-  const otherRoutes = peerFetch(server);
+  const otherRoutes = peerFetch(memberApiOf(server));
   listeners.servePeers((request, srv) => {
     const path = new URL(request.url).pathname;
     if (path.startsWith(raftRoutes.path)) return raftRoutes.fetch(request, srv);

@@ -5,7 +5,7 @@
  */
 import { expect, test } from "bun:test";
 import { resolve } from "node:path";
-import { fatalLine } from "../../src/server/fatal.ts";
+import { fatalLine } from "../../src/member/fatal.ts";
 import { AssertionError } from "../../src/util/assert.ts";
 
 const CHILD = resolve(import.meta.dir, "fixtures/fatal-child.ts");

@@ -1,0 +1,58 @@
+/**
+ * The HTTP APIs' view of the member (http/member-api.ts), built from the server: the one place
+ * where `http/` meets `server/`. Membership refusals become values here, so the handlers need
+ * no server error types.
+ */
+import type { MemberApi, Reconfigured } from "../http/member-api.ts";
+import type { EtcdServer } from "../server/etcd-server.ts";
+import { MembersError } from "../server/members-error.ts";
+import { listMembers } from "../server/membership.ts";
+import { addMember, removeMember, updateMember } from "../server/reconfigure.ts";
+
+async function reconfigured<T>(change: Promise<T>): Promise<Reconfigured<T>> {
+  try {
+    return { ok: true, value: await change };
+  } catch (error) {
+    if (error instanceof MembersError) {
+      return { ok: false, status: error.status, message: error.message };
+    }
+    throw error;
+  }
+}
+
+export function memberApiOf(server: EtcdServer): MemberApi {
+  return {
+    memberId: server.memberId,
+    clusterId: server.clusterId,
+    name: server.name,
+    startTime: server.startTime,
+    get leaderSince() {
+      return server.leaderSince;
+    },
+    get leader() {
+      return server.leader;
+    },
+    get state() {
+      return server.state;
+    },
+    get raftIndex() {
+      return server.raftIndex;
+    },
+    get raftTerm() {
+      return server.raftTerm;
+    },
+    appendCounts: server.appendCounts,
+    peerFigures: () => server.peerStats(),
+    storeIndex: () => server.store.index(),
+    storeStats: () => server.store.stats,
+    localGet: (req) => server.localGet(req),
+    linearizableRead: () => server.linearizableRead(),
+    proposeV2: (req) => server.proposeV2(req),
+    watch: (opts, onEvent, onRemoved) => server.store.watch(opts, onEvent, onRemoved),
+    probeQuorum: (timeoutMs) => server.probeQuorum(timeoutMs),
+    members: () => listMembers(server.store),
+    addMember: (peerURLs) => reconfigured(addMember(server, peerURLs)),
+    updateMember: (id, peerURLs) => reconfigured(updateMember(server, id, peerURLs)),
+    removeMember: (id) => reconfigured(removeMember(server, id)),
+  };
+}
