@@ -73,8 +73,9 @@ export const V2_FORM_BYTES_MAX = 10 * 1024 * 1024;
 export const V2_URL_BYTES_MAX = 64 * 1024;
 
 /**
- * An upper bound of the Raft entry built from an accepted request: JSON escaping turns one
- * byte into at most six (`\u0001`), plus the payload's field names and numbers.
+ * An upper bound of the Raft entry built from an accepted request: no byte of the request
+ * costs more than six in the entry (JSON's `\u0001` for short strings; large ones are carried
+ * as UTF-8, at most three bytes per input byte), plus the payload's field names and numbers.
  */
 export const ENTRY_DATA_BYTES_MAX = 6 * (V2_FORM_BYTES_MAX + V2_URL_BYTES_MAX) + 64 * 1024;
 

@@ -1,8 +1,8 @@
 /**
  * Issue 11 item 4: a write larger than etcd's v2 form limit (10 MiB) is refused before it
  * reaches Raft, as etcd 3.4 refuses it (400, errorCode 210), and the largest accepted write,
- * even one whose Raft entry is much larger than the body (JSON-escaped control bytes), still
- * replicates to every member. The cluster keeps serving writes right after.
+ * even one whose JSON is six times its size (control bytes, escaped), still replicates to every
+ * member. The cluster keeps serving writes right after.
  */
 import { afterEach, expect, test } from "bun:test";
 import { V2_FORM_BYTES_MAX } from "../../src/transport/limits.ts";
@@ -67,7 +67,8 @@ test("an oversized write is refused like etcd's; the largest accepted one replic
   );
   expect(over.status).toBe(400);
 
-  // Exactly the limit, made of a control byte JSON escapes to six: a ~60 MB Raft entry.
+  // Exactly the limit, made of a control byte JSON escapes to six (a ~60 MB response body; the
+  // Raft entry carries the value as UTF-8, so it stays about 10 MB).
   const valueLength = V2_FORM_BYTES_MAX - "value=".length;
   const max = await putBody(leader, "/max", `value=${"\u0001".repeat(valueLength)}`);
   expect(max.status).toBe(201);

@@ -9,6 +9,7 @@ import {
   ttlSeconds,
 } from "../../src/store/render.ts";
 import { Store } from "../../src/store/store.ts";
+import { Prng } from "../../src/util/prng.ts";
 import { FakeClock, permanent } from "./helpers.ts";
 
 describe("goQuote", () => {
@@ -23,7 +24,64 @@ describe("goQuote", () => {
   ];
   for (const [input, want] of cases)
     test(JSON.stringify(input), () => expect(goQuote(input)).toBe(want));
+
+  test("agrees with a character-by-character port of Go's encoder on random strings", () => {
+    const alphabet = [
+      "a",
+      "\\",
+      '"',
+      "u",
+      "d",
+      "8",
+      "<",
+      ">",
+      "&",
+      "\b",
+      "\f",
+      "\n",
+      "\u0001",
+      "\u001f",
+      "\u007f",
+      "\u2028",
+      "\u2029",
+      "\ud800",
+      "\udc00",
+      "\ud83d\ude00",
+      "é",
+    ];
+    const prng = new Prng(7);
+    for (let round = 0; round < 2000; round++) {
+      let s = "";
+      const length = prng.nextInt(12);
+      for (let i = 0; i < length; i++) s += alphabet[prng.nextInt(alphabet.length)];
+      expect({ s, quoted: goQuote(s) }).toEqual({ s, quoted: goQuoteByChar(s) });
+    }
+  });
 });
+
+/** Go's encodeState.string, one UTF-16 unit at a time: the reference for goQuote. */
+function goQuoteByChar(s: string): string {
+  const hex = "0123456789abcdef";
+  let out = '"';
+  for (let i = 0; i < s.length; i++) {
+    const c = s.charCodeAt(i);
+    if (c >= 0xd800 && c <= 0xdfff) {
+      const next = s.charCodeAt(i + 1);
+      if (c <= 0xdbff && next >= 0xdc00 && next <= 0xdfff) {
+        out += s.slice(i, i + 2);
+        i++;
+      } else out += "\\ufffd";
+    } else if (c === 0x22) out += '\\"';
+    else if (c === 0x5c) out += "\\\\";
+    else if (c === 0x0a) out += "\\n";
+    else if (c === 0x0d) out += "\\r";
+    else if (c === 0x09) out += "\\t";
+    else if (c < 0x20 || c === 0x3c || c === 0x3e || c === 0x26 || c === 0x2028 || c === 0x2029)
+      out += `\\u${hex[c >> 12]}${hex[(c >> 8) & 15]}${hex[(c >> 4) & 15]}${hex[c & 15]}`;
+    else out += s[i];
+  }
+  return `${out}"`;
+}
 
 describe("rfc3339Nano", () => {
   const cases: [number, string][] = [
@@ -48,7 +106,7 @@ test("ttlSeconds truncates toward zero then rounds a positive remainder up (Go)"
 describe("events", () => {
   test("root listing has no key or indexes; empty dir has no nodes [V]", () => {
     const clock = new FakeClock();
-    const s = new Store(clock);
+    const s = new Store();
     expect(eventJson(s, clock, () => s.get("/1", false, false))).toBe(
       `{"action":"get","node":{"dir":true}}\n`,
     );
@@ -60,7 +118,7 @@ describe("events", () => {
 
   test("noValueOnSuccess applies to set/create/update/CAS only [V]", () => {
     const clock = new FakeClock();
-    const s = new Store(clock);
+    const s = new Store();
     const o = { noValueOnSuccess: true };
     expect(eventToJson(s.set("/1/a", false, "1", permanent), clock, o)).toBe(`{"action":"set"}\n`);
     expect(eventToJson(s.update("/1/a", "2", permanent), clock, o)).toBe(`{"action":"update"}\n`);
@@ -71,7 +129,7 @@ describe("events", () => {
 
   test("internal keys keep their namespace", () => {
     const clock = new FakeClock();
-    const s = new Store(clock);
+    const s = new Store();
     expect(eventToJson(s.set("/0/version", false, "3.4.0", permanent), clock)).toBe(
       `{"action":"set","node":{"key":"/0/version","value":"3.4.0","modifiedIndex":1,"createdIndex":1}}\n`,
     );
@@ -122,7 +180,7 @@ describe("errors", () => {
 });
 
 test("store stats JSON, etcd field order, no trailing newline [V]", () => {
-  const s = new Store(new FakeClock());
+  const s = new Store();
   s.set("/1/a", false, "1", permanent);
   s.watch(
     { key: "/1/a", recursive: false, stream: false, sinceIndex: 0 },
