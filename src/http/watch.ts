@@ -38,8 +38,9 @@ export function watchResponse(
     watcher?.remove();
     try {
       controller?.close();
-    } catch {
-      // Already closed by a client disconnect: nothing left to release.
+    } catch (error) {
+      // A client disconnect closed it already (TypeError: invalid state): nothing to release.
+      if (!(error instanceof TypeError)) throw error;
     }
   };
   let delivered = false;

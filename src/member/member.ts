@@ -4,6 +4,7 @@
  */
 import type { Config } from "../config/config.ts";
 import { clusterIdFor, initialMembers } from "../config/ids.ts";
+import { tuning } from "../config/tuning.ts";
 import { formatUrl } from "../config/values.ts";
 import { clientApp, withClientLayers } from "../http/client-app.ts";
 import { corsPolicy } from "../http/cors.ts";
@@ -40,7 +41,7 @@ type Log = (line: string) => void;
  * Idle client connections are closed after this long (slowloris protection); watches lift it
  * for their own request. ETCDBUN_CLIENT_IDLE_TIMEOUT_S lowers it for tests.
  */
-const CLIENT_IDLE_TIMEOUT_S = Number(process.env.ETCDBUN_CLIENT_IDLE_TIMEOUT_S ?? 120);
+const CLIENT_IDLE_TIMEOUT_S = tuning().clientIdleTimeoutS;
 /** How long a removed member keeps its listeners open so pending responses are delivered. */
 const REMOVED_EXIT_DELAY_MS = 300;
 const defaultLog: Log = (line) => console.error(`etcd-bun: ${line}`);

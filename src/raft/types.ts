@@ -209,9 +209,15 @@ export interface SoftState {
 /**
  * One batch of work for the server. Contract, in order:
  * 1. persist `snapshot` (if any), then `entries` and `hardState` (fsync when `mustSync`);
- * 2. only then send `messages` (votes and acks promise the state persisted in step 1);
- * 3. apply `snapshot`, then `committedEntries` in order, and serve `readStates`;
- * 4. call `advance(rd)`. Only one Ready is outstanding at a time.
+ * 2. only then send `messages` (votes and acks promise the state persisted in step 1). One
+ *    exception, which server/etcd-server.ts takes: a leader may send its appends and
+ *    heartbeats before its own fsync when this Ready changes neither term nor vote (thesis
+ *    §10.2.1: the leader's own log counts toward the quorum only once persisted);
+ * 3. apply `snapshot`, then `committedEntries` in order, and serve `readStates`. Committed
+ *    entries are durable on a quorum already, so the server applies them while the fsync of
+ *    step 1 runs, unless they hold a membership change or a snapshot is in the Ready;
+ * 4. call `advance(rd)`. Only one Ready is outstanding at a time; step/propose/tick may be
+ *    called meanwhile.
  */
 export interface Ready {
   softState?: SoftState;

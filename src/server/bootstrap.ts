@@ -5,6 +5,7 @@
  */
 import { mkdirSync } from "node:fs";
 import { join } from "node:path";
+import { tuning } from "../config/tuning.ts";
 import { decodeConfChange, encodeConfChange } from "../raft/conf-change-codec.ts";
 import { RawNode } from "../raft/raw-node.ts";
 import { MemoryStorage } from "../raft/storage.ts";
@@ -40,28 +41,21 @@ export { BootstrapError } from "./bootstrap-error.ts";
 const MAX_SIZE_PER_MSG = 1024 * 1024;
 /** Appends in flight per follower before the leader waits for acks (etcd: 256). */
 const MAX_INFLIGHT_MSGS = 256;
-const storeClock = { now: () => Date.now() };
 
 /**
- * The WAL writer: positioned writes by default; ETCDBUN_WAL_WRITER=mmap selects the mmap
- * writer. Measured with `npm run bench -- --only ...` on this kind of machine (3 runs each,
+ * The WAL writer: positioned writes (the WAL's default); ETCDBUN_WAL_WRITER=mmap selects the
+ * mmap writer. Measured with `npm run bench -- --only ...` on this kind of machine (3 runs each,
  * same session): sequential PUT 2,268 vs 1,806 writes/s, 64 connections 19,088 vs 13,502 on one
  * member and 12,940 vs 8,575 to a 3-member leader (pwrite vs mmap). Both are equally durable
  * (one fdatasync per batch); a store into a mapping costs a write-protect fault per page after
  * every writeback, which a pwrite does not.
  */
 function walOptions(): WalOptions {
-  const writer = process.env.ETCDBUN_WAL_WRITER === "mmap" ? "mmap" : "pwrite";
-  // ETCDBUN_WAL_SEGMENT_BYTES: smaller segments than etcd's 64 MiB, for tests on a small disk.
-  const segmentBytes = process.env.ETCDBUN_WAL_SEGMENT_BYTES;
-  if (segmentBytes === undefined) return { writer };
-  const segmentSizeBytes = Number(segmentBytes);
-  if (!Number.isSafeInteger(segmentSizeBytes) || segmentSizeBytes < 4096) {
-    throw new Error(
-      `ETCDBUN_WAL_SEGMENT_BYTES must be a whole number of bytes >= 4096: ${segmentBytes}`,
-    );
-  }
-  return { writer, segmentSizeBytes: segmentSizeBytes - (segmentSizeBytes % 8) };
+  const { walWriter, walSegmentBytes } = tuning();
+  return {
+    ...(walWriter !== undefined && { writer: walWriter }),
+    ...(walSegmentBytes !== undefined && { segmentSizeBytes: walSegmentBytes }),
+  };
 }
 
 export function memberDirs(settings: MemberSettings) {
@@ -141,7 +135,7 @@ function freshMember(
     ...ids,
     raft: newRaft(settings, ids.memberId, parts.storage, 0),
     snapshotter: openSnapshotter(memberDirs(settings).snapDir),
-    store: new Store(storeClock),
+    store: new Store(),
     appliedIndex: 0,
     confState: { voters: [] },
     restarted: false,
@@ -245,9 +239,7 @@ async function restart(settings: MemberSettings): Promise<Opened> {
   storage.setHardState(hardState);
   storage.append(entries);
   const store =
-    snapshot === undefined
-      ? new Store(storeClock)
-      : Store.recover(new TextDecoder().decode(snapshot.data), storeClock);
+    snapshot === undefined ? new Store() : Store.recover(new TextDecoder().decode(snapshot.data));
   const applied = snapshot?.meta.index ?? 0;
   return {
     raft: newRaft(settings, metadata.memberId, storage, applied),

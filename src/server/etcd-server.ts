@@ -5,6 +5,7 @@
  * It must not know HTTP: the http layer talks to it through `propose` and read-only accessors.
  */
 
+import { tuning } from "../config/tuning.ts";
 import type { RawNode } from "../raft/raw-node.ts";
 import type { MemoryStorage } from "../raft/storage.ts";
 import {
@@ -78,7 +79,7 @@ const CONF_CHANGE_RETRY_MS = 20;
  * Entries kept in the Raft log behind a snapshot so slow followers catch up without one
  * (etcd's 5000). ETCDBUN_SNAPSHOT_CATCHUP_ENTRIES lowers it, for tests of snapshot transfer.
  */
-const CATCH_UP_ENTRIES = Number(process.env.ETCDBUN_SNAPSHOT_CATCHUP_ENTRIES ?? 5000);
+const CATCH_UP_ENTRIES = tuning().snapshotCatchUpEntries;
 
 /** Where Raft messages for other members go (the peer transport, or a test network). */
 export interface PeerNetwork {
@@ -693,7 +694,9 @@ export class EtcdServer {
   private async takeSnapshot(index: number): Promise<Snapshot | undefined> {
     const confState = this.applyContext.confState;
     const writer = this.store.beginSnapshot();
-    while (!writer.step(performance.now() + SNAPSHOT_SLICE_MS)) {
+    for (;;) {
+      const sliceEnd = performance.now() + SNAPSHOT_SLICE_MS;
+      if (writer.step(() => performance.now() < sliceEnd)) break;
       await new Promise((resolve) => setImmediate(resolve));
       if (this.stopping) {
         writer.abandon();

@@ -74,8 +74,11 @@ export class SnapshotWriter {
     });
   }
 
-  /** Writes nodes until `deadlineMs` (performance.now()) passes; true once the image is done. */
-  step(deadlineMs: number): boolean {
+  /**
+   * Writes nodes while `timeLeft()` (asked every 64 nodes; the caller owns the clock) holds;
+   * true once the image is done.
+   */
+  step(timeLeft: () => boolean): boolean {
     const { stack, parts } = this;
     let count = 0;
     while (stack.length > 0) {
@@ -87,7 +90,7 @@ export class SnapshotWriter {
       }
       if (top.i > 0) parts.push(",");
       this.open(top.kids[top.i++] as Node);
-      if ((++count & 63) === 0 && performance.now() >= deadlineMs) break;
+      if ((++count & 63) === 0 && !timeLeft()) break;
     }
     const complete = stack.length === 0 && !this.finished;
     if (complete) parts.push("}");

@@ -2,7 +2,7 @@
  * The v2 store (a port of etcd's `store.go`): a tree of nodes with one global index, TTLs,
  * compare-and-swap/delete, an event history and watchers. Deterministic: every operation is a
  * function of the tree and its arguments; expiry happens only in `deleteExpiredKeys(cutoff)`
- * with a cutoff taken from the applied request. The clock is only carried for rendering.
+ * with a cutoff taken from the applied request; rendering takes its clock as an argument.
  *
  * Stats quirk, kept on purpose and checked against etcd 3.4: some rejected operations count as
  * successes because etcd's deferred counter only sees errors assigned to its `err` variable:
@@ -51,7 +51,6 @@ export interface StoreOptions {
 }
 
 export class Store {
-  readonly clock: Clock;
   private root: Node;
   private currentIndex = 0;
   private heap = new TtlHeap<Node>();
@@ -68,9 +67,8 @@ export class Store {
   /** Called before any change to a node (also passed to Node.remove; bound once). */
   private readonly beforeChange = (n: Node): void => this.writer?.preserve(n);
 
-  constructor(clock: Clock, options: StoreOptions = {}) {
+  constructor(options: StoreOptions = {}) {
     const namespaces = options.namespaces ?? defaultNamespaces;
-    this.clock = clock;
     this.root = new Node({ path: "/", createdIndex: 0, parent: null, expireTime: 0, value: null });
     for (const ns of namespaces) {
       assert(cleanStorePath(ns) === ns && ns.lastIndexOf("/") === 0, `bad namespace ${ns}`);
@@ -319,7 +317,7 @@ export class Store {
   /** The whole state (tree, index, stats, history) as JSON; watchers are not saved. */
   save(): string {
     const writer = this.beginSnapshot();
-    writer.step(Number.POSITIVE_INFINITY);
+    writer.step(() => true);
     return new TextDecoder().decode(writer.bytes());
   }
 
@@ -350,8 +348,8 @@ export class Store {
   /**
    * Builds a store from `save()` output (see `restore`). Throws on malformed input.
    */
-  static recover(json: string, clock: Clock, options: StoreOptions = {}): Store {
-    const s = new Store(clock, options);
+  static recover(json: string, options: StoreOptions = {}): Store {
+    const s = new Store(options);
     s.restore(json);
     return s;
   }

@@ -1,6 +1,6 @@
 /**
  * Every configuration error, warning and role rule, with etcd 3.4's wording where it has one
- * (checked against /usr/bin/etcd 3.4.23; see the report in src/config/STATUS.md).
+ * (checked against /usr/bin/etcd 3.4.23).
  */
 import { describe, expect, test } from "bun:test";
 import { ConfigError, parseConfig } from "../../src/config/config.ts";

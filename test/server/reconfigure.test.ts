@@ -16,7 +16,7 @@ import {
   UNHEALTHY,
 } from "../../src/server/reconfigure.ts";
 import { Store } from "../../src/store/store.ts";
-import { FakeClock, permanent } from "../store/helpers.ts";
+import { permanent } from "../store/helpers.ts";
 
 interface FakeMember {
   id: string;
@@ -27,7 +27,7 @@ interface FakeMember {
 }
 
 function target(self: FakeMember, peers: FakeMember[]) {
-  const store = new Store(new FakeClock(1_800_000_000_000));
+  const store = new Store();
   const connectedAt = new Map<string, number>();
   for (const [i, m] of [self, ...peers].entries()) {
     const dir = `/0/members/${m.id}`;

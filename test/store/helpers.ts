@@ -18,8 +18,8 @@ export const permanent = { expireTime: 0, refresh: false } as const;
  * (member raftAttributes, member attributes, cluster version): the first user write gets
  * index 4, as on the real binary.
  */
-export function freshEtcdStore(clock: FakeClock, historyCapacity?: number): Store {
-  const s = new Store(clock, historyCapacity === undefined ? {} : { historyCapacity });
+export function freshEtcdStore(historyCapacity?: number): Store {
+  const s = new Store(historyCapacity === undefined ? {} : { historyCapacity });
   s.create("/0/members/8e9e05c52164694d/raftAttributes", false, "{}", false, permanent);
   s.set("/0/members/8e9e05c52164694d/attributes", false, "{}", permanent);
   s.set("/0/version", false, "3.4.0", permanent);

@@ -69,7 +69,7 @@ describe("write operations", () => {
   ];
   for (const [name, op, want] of cases) {
     test(name, () => {
-      const s = new Store(new FakeClock());
+      const s = new Store();
       s.set("/1/f", false, "v", permanent);
       s.set("/1/d/x", false, "x", permanent);
       if (typeof want === "number" && want >= 100) {
@@ -86,7 +86,7 @@ describe("write operations", () => {
 
 describe("details", () => {
   test("set of a new key: parents created, no prevNode; a refresh of a missing key is 100", () => {
-    const s = new Store(new FakeClock());
+    const s = new Store();
     const e = s.set("/1/a/b/c", false, "v", permanent);
     expect([e.action, e.prevNode, e.node.modifiedIndex]).toEqual(["set", undefined, 1]);
     expect(s.get("/1/a/b", false, false).node.dir).toBe(true);
@@ -107,7 +107,7 @@ describe("details", () => {
   });
 
   test("error causes and indexes [V]", () => {
-    const s = new Store(new FakeClock());
+    const s = new Store();
     s.set("/1/f", false, "v", permanent);
     const err = (f: () => unknown) => {
       try {
@@ -127,20 +127,20 @@ describe("details", () => {
   });
 
   test("intermediate dirs are created with the write's index", () => {
-    const s = new Store(new FakeClock());
+    const s = new Store();
     s.set("/1/a/b/c", false, "v", permanent);
     const d = s.get("/1/a/b", false, false).node;
     expect([d.dir, d.createdIndex, d.modifiedIndex]).toEqual([true, 1, 1]);
   });
 
   test("paths are cleaned like Go's path.Clean", () => {
-    const s = new Store(new FakeClock());
+    const s = new Store();
     s.set("/1//a/./b/../c/", false, "v", permanent);
     expect(s.get("/1/a/c", false, false).node.value).toBe("v");
   });
 
   test("update on a dir: event has the new index, the dir keeps its own [V]", () => {
-    const s = new Store(new FakeClock());
+    const s = new Store();
     s.set("/1/d", true, "", permanent);
     expect(
       s.update("/1/d", "", { expireTime: 1_800_000_100_000, refresh: false }).node.modifiedIndex,
@@ -150,7 +150,7 @@ describe("details", () => {
   });
 
   test("hidden keys: listed nowhere, readable directly [V]", () => {
-    const s = new Store(new FakeClock());
+    const s = new Store();
     s.set("/1/h/_x", false, "hid", permanent);
     s.set("/1/h/y", false, "vis", permanent);
     s.set("/1/_top/k", false, "t", permanent);
@@ -161,7 +161,7 @@ describe("details", () => {
   });
 
   test("sorted listing sorts every level by key bytes; recursive=false lists one level", () => {
-    const s = new Store(new FakeClock());
+    const s = new Store();
     for (const k of ["b/2", "b/1", "a", "c/z/9", "c/z/1", "\u{1F600}", "\uFFFD"])
       s.set(`/1/${k}`, false, k, permanent);
     const top = s.get("/1", true, true).node.nodes ?? [];
@@ -173,7 +173,7 @@ describe("details", () => {
   });
 
   test("in-order keys are %020d of the new index [V]", () => {
-    const s = new Store(new FakeClock());
+    const s = new Store();
     const a = s.create("/1/q", false, "a", true, permanent);
     const b = s.create("/1/q", true, "", true, permanent);
     expect([a.node.key, b.node.key, b.node.dir]).toEqual([
@@ -188,8 +188,7 @@ describe("TTL", () => {
   const t0 = 1_800_000_000_000;
 
   test("expiry deletes at cutoff >= expireTime, one expire event per node [V shape]", () => {
-    const clock = new FakeClock(t0);
-    const s = new Store(clock);
+    const s = new Store();
     s.set("/1/a", false, "1", { expireTime: t0 + 1000, refresh: false });
     s.set("/1/b", false, "2", { expireTime: t0 + 2000, refresh: false });
     expect(s.hasTTLKeys()).toBe(true);
@@ -204,7 +203,7 @@ describe("TTL", () => {
 
   test("ttl rendering: ceil of remaining seconds; omitted at 0 [V]", () => {
     const clock = new FakeClock(t0);
-    const s = new Store(clock);
+    const s = new Store();
     const e = s.set("/1/a", false, "1", { expireTime: t0 + 5500, refresh: false });
     expect(eventToJson(e, clock)).toBe(
       `{"action":"set","node":{"key":"/a","value":"1","expiration":"2027-01-15T08:00:05.5Z","ttl":6,"modifiedIndex":1,"createdIndex":1}}\n`,
@@ -216,14 +215,14 @@ describe("TTL", () => {
   });
 
   test("expire times before 2000 make a permanent node on create/set", () => {
-    const s = new Store(new FakeClock(t0));
+    const s = new Store();
     s.set("/1/a", false, "1", { expireTime: 1000, refresh: false });
     expect(s.hasTTLKeys()).toBe(false);
     expect(s.get("/1/a", false, false).node.expireTime).toBe(0);
   });
 
   test("update and CAS without ttl make the key permanent [V]", () => {
-    const s = new Store(new FakeClock(t0));
+    const s = new Store();
     const ttl = { expireTime: t0 + 10_000, refresh: false };
     s.set("/1/a", false, "1", ttl);
     s.update("/1/a", "2", permanent);
@@ -235,8 +234,7 @@ describe("TTL", () => {
   });
 
   test("refresh keeps the value, bumps the index and moves the deadline [V]", () => {
-    const clock = new FakeClock(t0);
-    const s = new Store(clock);
+    const s = new Store();
     s.set("/1/a", false, "keep", { expireTime: t0 + 1000, refresh: false });
     const u = s.update("/1/a", "", { expireTime: t0 + 9000, refresh: true });
     expect([u.action, u.node.value, u.node.modifiedIndex, u.refresh]).toEqual([
@@ -257,7 +255,7 @@ describe("TTL", () => {
   });
 
   test("dir TTL: the whole subtree goes with one expire event; child TTLs leave the heap [V]", () => {
-    const s = new Store(new FakeClock(t0));
+    const s = new Store();
     s.set("/1/td/sub/k", false, "1", { expireTime: t0 + 5000, refresh: false });
     s.update("/1/td", "", { expireTime: t0 + 1000, refresh: false });
     s.deleteExpiredKeys(t0 + 1000);
@@ -268,7 +266,7 @@ describe("TTL", () => {
 
   test("expire event JSON [V shape]", () => {
     const clock = new FakeClock(t0);
-    const s = new Store(clock);
+    const s = new Store();
     let got = "";
     s.set("/1/t0", false, "z", { expireTime: t0, refresh: false });
     s.watch(
@@ -286,7 +284,7 @@ describe("TTL", () => {
   });
 
   test("equal deadlines expire in path order", () => {
-    const s = new Store(new FakeClock(t0));
+    const s = new Store();
     for (const k of ["c", "a", "b"])
       s.set(`/1/${k}`, false, k, { expireTime: t0 + 1, refresh: false });
     const seen: string[] = [];
@@ -302,7 +300,7 @@ describe("TTL", () => {
 
 describe("stats", () => {
   test("counts like etcd, including its success-counted rejections [V]", () => {
-    const s = freshEtcdStore(new FakeClock());
+    const s = freshEtcdStore();
     const base = s.stats;
     s.set("/1/c", false, "1", permanent);
     s.set("/1/d", true, "", permanent);

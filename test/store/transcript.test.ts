@@ -54,7 +54,7 @@ function respond(store: Store, clock: FakeClock, method: string, target: string)
 
 test("replays the etcd 3.4.23 transcript byte for byte", () => {
   const clock = new FakeClock();
-  const store = freshEtcdStore(clock);
+  const store = freshEtcdStore();
   const lines = transcript.split("\n");
   let checked = 0;
   for (let i = 0; i + 1 < lines.length; i += 2) {

@@ -2,7 +2,6 @@
 import { expect, test } from "bun:test";
 import { Store } from "../../src/store/store.ts";
 import { applyV2Request, applyV2StoreRequest, type V2Request } from "../../src/store/v2-apply.ts";
-import { FakeClock } from "./helpers.ts";
 
 const t0 = 1_800_000_000_000;
 
@@ -30,7 +29,7 @@ function req(over: Partial<V2Request>): V2Request {
 }
 
 test("PUT/POST/DELETE/QGET/GET map to the store operations", () => {
-  const s = new Store(new FakeClock(t0));
+  const s = new Store();
   const act = (r: Partial<V2Request>) => applyV2Request(s, req(r))?.action;
   expect(act({ val: "1" })).toBe("set");
   expect(act({ val: "2", prevExist: true })).toBe("update");
@@ -48,7 +47,7 @@ test("PUT/POST/DELETE/QGET/GET map to the store operations", () => {
 });
 
 test("expiration and refresh reach the store; SYNC expires up to its time", () => {
-  const s = new Store(new FakeClock(t0));
+  const s = new Store();
   applyV2Request(s, req({ val: "v", expiration: t0 + 1000 }));
   const r = applyV2Request(s, req({ prevExist: true, expiration: t0 + 3000, refresh: true }));
   expect([r?.node.value, r?.node.expireTime, r?.refresh]).toEqual(["v", t0 + 3000, true]);
@@ -59,7 +58,7 @@ test("expiration and refresh reach the store; SYNC expires up to its time", () =
 });
 
 test("user paths cannot escape /1; store requests can address /0", () => {
-  const s = new Store(new FakeClock(t0));
+  const s = new Store();
   expect(applyV2Request(s, req({ path: "/../0/x", val: "v" }))?.node.key).toBe("/1/0/x");
   expect(applyV2StoreRequest(s, req({ val: "3.4.0" }), "/0/version")?.node.key).toBe("/0/version");
 });

@@ -7,7 +7,7 @@ import { describe, expect, test } from "bun:test";
 import { EtcdError } from "../../src/store/errors.ts";
 import type { Event } from "../../src/store/event.ts";
 import { Store } from "../../src/store/store.ts";
-import { FakeClock, permanent } from "./helpers.ts";
+import { permanent } from "./helpers.ts";
 
 interface Probe {
   events: Event[];
@@ -68,7 +68,7 @@ describe("live watches", () => {
   ];
   for (const [key, recursive, write, want] of cases) {
     test(`${key}${recursive ? " (recursive)" : ""}: ${write.toString().slice(8, 60)}`, () => {
-      const s = new Store(new FakeClock());
+      const s = new Store();
       if (key.startsWith("/1/g")) {
         s.set("/1/g/h", false, "v", permanent);
         s.set("/1/g/_h", false, "v", permanent);
@@ -82,7 +82,7 @@ describe("live watches", () => {
   }
 
   test("ancestor dir expiry reaches watchers inside it [V]", () => {
-    const s = new Store(new FakeClock());
+    const s = new Store();
     s.set("/1/td/sub/k", false, "1", permanent);
     s.update("/1/td", "", { expireTime: 1_800_000_001_000, refresh: false });
     const inner = watchOn(s, "/1/td/sub/k");
@@ -93,7 +93,7 @@ describe("live watches", () => {
   });
 
   test("one-shot fires once, then onRemoved; watchers stat follows", () => {
-    const s = new Store(new FakeClock());
+    const s = new Store();
     const p = watchOn(s, "/1/a");
     expect(s.stats.watchers).toBe(1);
     s.set("/1/a", false, "1", permanent);
@@ -104,7 +104,7 @@ describe("live watches", () => {
   });
 
   test("stream keeps firing until remove(); remove is idempotent and silent", () => {
-    const s = new Store(new FakeClock());
+    const s = new Store();
     const p = watchOn(s, "/1", { recursive: true, stream: true });
     s.set("/1/a", false, "1", permanent);
     s.set("/1/b", false, "2", permanent);
@@ -115,7 +115,7 @@ describe("live watches", () => {
   });
 
   test("a stream watcher on a deleted key gets the event twice, as etcd does [V]", () => {
-    const s = new Store(new FakeClock());
+    const s = new Store();
     s.set("/1/w1", false, "1", permanent);
     const p = watchOn(s, "/1/w1", { stream: true });
     s.delete("/1/w1", false, false);
@@ -123,7 +123,7 @@ describe("live watches", () => {
   });
 
   test("callbacks run after the operation and may write to the store", () => {
-    const s = new Store(new FakeClock());
+    const s = new Store();
     const order: string[] = [];
     s.watch(
       { key: "/1/a", recursive: false, stream: false, sinceIndex: 0 },
@@ -142,7 +142,7 @@ describe("live watches", () => {
 
 describe("history", () => {
   test("waitIndex in history returns the first match at or after it [V]", () => {
-    const s = new Store(new FakeClock());
+    const s = new Store();
     s.set("/1/a", false, "1", permanent);
     s.set("/1/b", false, "1", permanent);
     s.set("/1/a", false, "2", permanent);
@@ -153,7 +153,7 @@ describe("history", () => {
   });
 
   test("future waitIndex waits; the live event must reach the index", () => {
-    const s = new Store(new FakeClock());
+    const s = new Store();
     s.set("/1/a", false, "1", permanent);
     const p = watchOn(s, "/1/a", { sinceIndex: 3 });
     s.set("/1/a", false, "2", permanent);
@@ -163,7 +163,7 @@ describe("history", () => {
   });
 
   test("history scans skip refreshes but do not filter hidden keys [V]", () => {
-    const s = new Store(new FakeClock());
+    const s = new Store();
     s.set("/1/a", false, "1", { expireTime: 1_800_000_009_000, refresh: false });
     s.update("/1/a", "", { expireTime: 1_800_000_009_000, refresh: true });
     s.set("/1/_h", false, "1", permanent);
@@ -172,7 +172,7 @@ describe("history", () => {
   });
 
   test("history matches a deleted dir by raw prefix (/foo2 sees delete /foo) [V]", () => {
-    const s = new Store(new FakeClock());
+    const s = new Store();
     s.set("/1/foo/x", false, "1", permanent);
     s.delete("/1/foo", false, true);
     expect(watchOn(s, "/1/foo2", { sinceIndex: 2 }).keys()).toEqual(["delete /1/foo@2"]);
@@ -181,7 +181,7 @@ describe("history", () => {
   });
 
   test("a stream watch that hits history gets that event only [V]", () => {
-    const s = new Store(new FakeClock());
+    const s = new Store();
     s.set("/1/w2", false, "1", permanent);
     const p = watchOn(s, "/1/w2", { stream: true, sinceIndex: 1 });
     s.set("/1/w2", false, "2", permanent);
@@ -189,7 +189,7 @@ describe("history", () => {
   });
 
   test("401 when waitIndex predates the history [V message]", () => {
-    const s = new Store(new FakeClock(), { historyCapacity: 4 });
+    const s = new Store({ historyCapacity: 4 });
     for (let i = 0; i < 6; i++) s.set("/1/a", false, String(i), permanent);
     let err: unknown;
     try {
