@@ -9,6 +9,7 @@ import type { Event } from "../store/event.ts";
 import type { StoreStats } from "../store/stats.ts";
 import type { V2Request } from "../store/v2-apply.ts";
 import type { OnEvent, OnRemoved, Watcher } from "../store/watcher-hub.ts";
+import type { LatencySummary } from "../transport/latency.ts";
 
 /** A member as the members API shows it (ids are hex). */
 export interface MemberRecord {
@@ -26,19 +27,6 @@ export interface WriteResult {
   readonly raftTerm: number;
 }
 
-/** Per-follower figures for `/v2/stats/leader` (latency in ms). */
-export interface PeerFigures {
-  readonly sent: number;
-  readonly failed: number;
-  readonly latencyMs: {
-    readonly current: number;
-    readonly average: number;
-    readonly standardDeviation: number;
-    readonly minimum: number;
-    readonly maximum: number;
-  };
-}
-
 export interface MemberApi {
   readonly memberId: string;
   readonly clusterId: string;
@@ -51,7 +39,11 @@ export interface MemberApi {
   readonly raftIndex: number;
   readonly raftTerm: number;
   readonly appendCounts: { readonly received: number; readonly sent: number };
-  peerFigures(): Record<string, PeerFigures>;
+  /** Per follower: messages sent and failed, and round-trip latency in ms. */
+  peerFigures(): Record<
+    string,
+    { readonly sent: number; readonly failed: number; readonly latencyMs: LatencySummary }
+  >;
 
   /** The store's current index (for error bodies and headers). */
   storeIndex(): number;
