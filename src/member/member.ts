@@ -27,6 +27,7 @@ import { type HeldLock, lockDir } from "./data-dir-lock.ts";
 import { fatal, installFatalHandlers, setFatalMemberId } from "./fatal.ts";
 import { bindListeners, type MemberListeners } from "./listeners.ts";
 import { memberApiOf } from "./member-api.ts";
+import { realTime } from "./real-time.ts";
 
 export interface RunningMember {
   readonly server: EtcdServer;
@@ -108,6 +109,7 @@ async function startOn(
     maxWals: settings.maxWals,
     strictReconfigCheck: settings.strictReconfigCheck,
     log,
+    time: realTime,
     onRemoved: () => {
       log("this member has been permanently removed from the cluster. Exiting.");
       // A moment for in-flight responses (such as the DELETE that removed it) to go out.
@@ -255,6 +257,7 @@ export function settingsFromConfig(config: Config): MemberSettings {
     cors: config.cors,
     strictReconfigCheck: config.strictReconfigCheck,
     preVote: config.preVote,
+    raftSeed: realTime.now(),
     advertisePeerUrls: config.initialAdvertisePeerUrls.map(formatUrl),
   };
 }

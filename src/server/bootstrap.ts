@@ -89,7 +89,7 @@ function newRaft(
     maxInflightMsgs: MAX_INFLIGHT_MSGS,
     preVote: settings.preVote,
     checkQuorum: true,
-    seed: Number.parseInt(memberId.slice(-8), 16) ^ Date.now(),
+    seed: Number.parseInt(memberId.slice(-8), 16) ^ settings.raftSeed,
   });
 }
 

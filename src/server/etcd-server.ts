@@ -31,6 +31,7 @@ import { type ApplyContext, applyEntry, ConfChangeRejected } from "./apply.ts";
 import { type EntryPayload, encodePayload } from "./entry-payload.ts";
 import { MembersError } from "./members-error.ts";
 import { listMembers, type MemberInfo, removedMembersDir, storeHas } from "./membership.ts";
+import type { Cancel, Time } from "./time.ts";
 import { Waiters } from "./waiters.ts";
 
 /** The outcome of an applied v2 request, with the Raft position it was applied at. */
@@ -54,6 +55,8 @@ export interface ServerOptions {
   readonly maxWals: number;
   readonly strictReconfigCheck: boolean;
   readonly log: (line: string) => void;
+  /** The clock and timers (real at the edge, simulated in tests). */
+  readonly time: Time;
   /** This member was removed from the cluster (applied in its own log): it must stop. */
   readonly onRemoved: () => void;
 }
@@ -135,7 +138,7 @@ export class EtcdServer {
   private processing = false;
   private stopping = false;
   private fatal: ((error: unknown) => void) | undefined;
-  private timers: ReturnType<typeof setInterval>[] = [];
+  private timers: Cancel[] = [];
   private network: PeerNetwork | undefined;
   /** Term and vote as last persisted: a leader sends early only when neither changes. */
   private persisted: { term: number; vote: string };
@@ -150,8 +153,9 @@ export class EtcdServer {
   private parked: { data: Uint8Array; sinceMs: number }[] = [];
   /** Proposals since the last Ready, proposed to Raft as one batch. */
   private proposals: { data: Uint8Array; sinceMs: number }[] = [];
-  readonly startTime = new Date();
-  leaderSince = new Date();
+  readonly startTime: Date;
+  leaderSince: Date;
+  private readonly time: Time;
 
   constructor(parts: ServerParts, options: ServerOptions) {
     this.raft = parts.raft;
@@ -167,7 +171,10 @@ export class EtcdServer {
     this.memberId = options.memberId;
     this.clusterId = options.clusterId;
     this.name = options.name;
-    this.waiters = new Waiters(options.memberId, Date.now());
+    this.time = options.time;
+    this.startTime = new Date(this.time.now());
+    this.leaderSince = this.startTime;
+    this.waiters = new Waiters(options.memberId, this.time);
     this.applyContext = {
       store: this.currentStore,
       raft: this.raft,
@@ -179,8 +186,8 @@ export class EtcdServer {
   /** Starts ticking. `onFatal` is called once if persistence fails; the process must exit. */
   start(onFatal: (error: unknown) => void): void {
     this.fatal = onFatal;
-    this.timers.push(setInterval(() => this.tick(), this.options.heartbeatMs));
-    this.timers.push(setInterval(() => this.maybeSync(), SYNC_INTERVAL_MS));
+    this.timers.push(this.time.every(this.options.heartbeatMs, () => this.tick()));
+    this.timers.push(this.time.every(SYNC_INTERVAL_MS, () => this.maybeSync()));
     // A lone voter need not wait out an election timeout after a restart whose replay left no
     // Ready to handle (etcd fast-forwards its election ticks for the same reason).
     this.campaignIfAlone();
@@ -194,8 +201,8 @@ export class EtcdServer {
    */
   async stop(): Promise<void> {
     this.stopping = true;
-    for (const t of this.timers) clearInterval(t);
-    while (this.processing) await Bun.sleep(1);
+    for (const cancel of this.timers) cancel();
+    while (this.processing) await this.time.sleep(1);
     const stopped = () => new EtcdError(300, "etcdserver: server stopped", this.store.index());
     this.waiters.failAll(stopped);
     const reads = [this.reads.waiting, ...this.reads.inFlight.values()];
@@ -258,18 +265,18 @@ export class EtcdServer {
     );
     // Dropped while there is no leader or a leader transfer is under way: retry until the
     // request's own deadline rather than failing at once.
-    const deadline = Date.now() + this.requestTimeoutMs;
+    const deadline = this.time.now() + this.requestTimeoutMs;
     for (;;) {
       try {
         this.raft.proposeConfChange({ type, nodeId, context });
         break;
       } catch (error) {
         if (!(error instanceof ProposalDroppedError)) throw error;
-        if (Date.now() > deadline || this.stopping) {
+        if (this.time.now() > deadline || this.stopping) {
           this.waiters.fail(id, new MembersError(500, "etcdserver: unhealthy cluster"));
           break;
         }
-        await Bun.sleep(CONF_CHANGE_RETRY_MS);
+        await this.time.sleep(CONF_CHANGE_RETRY_MS);
       }
     }
     this.schedule();
@@ -293,8 +300,8 @@ export class EtcdServer {
     if (best === "") return;
     this.raft.transferLeader(best);
     this.schedule();
-    const deadline = Date.now() + 2 * this.options.electionMs;
-    while (this.soft.lead !== best && Date.now() < deadline) await Bun.sleep(10);
+    const deadline = this.time.now() + 2 * this.options.electionMs;
+    while (this.soft.lead !== best && this.time.now() < deadline) await this.time.sleep(10);
     this.options.log(`transferred leadership to ${best} before removing this member`);
   }
 
@@ -397,6 +404,11 @@ export class EtcdServer {
     return this.soft.state;
   }
 
+  /** The wall clock, ms since the epoch (for reconfiguration's checks). */
+  now(): number {
+    return this.time.now();
+  }
+
   /** Request timeout for writes and quorum reads: 5 s + 2 × election timeout, as etcd. */
   get requestTimeoutMs(): number {
     return 5000 + 2 * this.options.electionMs;
@@ -409,18 +421,18 @@ export class EtcdServer {
    */
   linearizableRead(): Promise<void> {
     return new Promise<void>((resolve, reject) => {
-      const timer = setTimeout(() => {
+      const cancelTimeout = this.time.after(this.requestTimeoutMs, () => {
         this.reads.waiting.delete(waiter);
         for (const batch of this.reads.inFlight.values()) batch.delete(waiter);
         reject(timeoutError(this.currentStore));
-      }, this.requestTimeoutMs);
+      });
       const waiter: ReadWaiter = {
         resolve: () => {
-          clearTimeout(timer);
+          cancelTimeout();
           resolve();
         },
         fail: (error) => {
-          clearTimeout(timer);
+          cancelTimeout();
           reject(error);
         },
       };
@@ -485,7 +497,7 @@ export class EtcdServer {
   }
 
   /** Queues a proposal; the Ready loop hands every queued one to Raft together. */
-  private proposeData(data: Uint8Array, sinceMs = Date.now()): void {
+  private proposeData(data: Uint8Array, sinceMs = this.time.now()): void {
     if (this.soft.lead === "") {
       this.parked.push({ data, sinceMs });
       return;
@@ -515,15 +527,15 @@ export class EtcdServer {
 
   private maybeSync(): void {
     if (this.stopping || this.soft.state !== "leader" || !this.store.hasTTLKeys()) return;
-    const req = syncRequest(Date.now());
+    const req = syncRequest(this.time.now());
     this.proposeData(encodePayload({ kind: "v2", id: "", req }));
   }
 
   private schedule(): void {
     if (this.scheduled || this.stopping) return;
     this.scheduled = true;
-    // setImmediate, not a microtask: requests that arrive in the same I/O turn join one batch.
-    setImmediate(() => {
+    // After the I/O turn, not a microtask: requests that arrive in one turn join one batch.
+    this.time.soon(() => {
       this.scheduled = false;
       this.run().catch((error: unknown) => this.fatal?.(error));
     });
@@ -634,7 +646,7 @@ export class EtcdServer {
       for (const batch of this.reads.inFlight.values())
         for (const w of batch) this.reads.waiting.add(w);
       this.reads.inFlight.clear();
-      this.leaderSince = new Date();
+      this.leaderSince = new Date(this.time.now());
       this.options.log(`leader is now ${soft.lead === "" ? "unknown" : soft.lead}`);
     }
     if (soft.lead !== "") this.startReadIndex();
@@ -643,7 +655,7 @@ export class EtcdServer {
       this.parked = [];
       // A proposal parked longer than a request may wait was already answered with a timeout:
       // proposing it now would apply a write its client was told had failed to complete.
-      const oldestMs = Date.now() - this.requestTimeoutMs;
+      const oldestMs = this.time.now() - this.requestTimeoutMs;
       for (const p of parked) if (p.sinceMs > oldestMs) this.proposeData(p.data, p.sinceMs);
     }
   }
@@ -695,9 +707,9 @@ export class EtcdServer {
     const confState = this.applyContext.confState;
     const writer = this.store.beginSnapshot();
     for (;;) {
-      const sliceEnd = performance.now() + SNAPSHOT_SLICE_MS;
-      if (writer.step(() => performance.now() < sliceEnd)) break;
-      await new Promise((resolve) => setImmediate(resolve));
+      const sliceEnd = this.time.monotonic() + SNAPSHOT_SLICE_MS;
+      if (writer.step(() => this.time.monotonic() < sliceEnd)) break;
+      await new Promise<void>((resolve) => this.time.soon(resolve));
       if (this.stopping) {
         writer.abandon();
         return undefined;

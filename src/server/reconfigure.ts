@@ -15,6 +15,8 @@ export interface ReconfigTarget {
   readonly memberId: string;
   readonly store: EtcdServer["store"];
   readonly strictReconfigCheck: boolean;
+  /** The wall clock, ms since the epoch. */
+  now(): number;
   /** Since when (ms since the epoch) this member has been connected to peer `id`; undefined if not. */
   peerActiveSince(id: string): number | undefined;
   proposeConfChange(type: ConfChange["type"], nodeId: string, peerURLs: string[]): Promise<void>;
@@ -42,7 +44,7 @@ const isStarted = (m: MemberInfo) => m.name !== "";
  * connected to for at least the health interval.
  */
 function connectedForHealthInterval(target: ReconfigTarget, members: readonly MemberInfo[]) {
-  const since = Date.now() - HEALTH_INTERVAL_MS;
+  const since = target.now() - HEALTH_INTERVAL_MS;
   return members.filter((m) => {
     if (m.id === target.memberId) return true;
     const t = target.peerActiveSince(m.id);
@@ -94,7 +96,7 @@ export async function addMember(target: ReconfigTarget, peerURLs: string[]): Pro
   const members = listMembers(target.store);
   checkPeerUrlsFree(members, peerURLs);
   // etcd: a runtime-added member's id is salted with the time, so re-adding gives a new id.
-  const id = memberIdFor(peerURLs, "", Math.floor(Date.now() / 1000));
+  const id = memberIdFor(peerURLs, "", Math.floor(target.now() / 1000));
   if (members.some((m) => m.id === id) || target.hasKey(`${removedMembersDir}/${id}`)) {
     throw new MembersError(409, "membership: ID exists");
   }

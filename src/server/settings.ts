@@ -31,6 +31,11 @@ export interface MemberSettings {
   readonly strictReconfigCheck: boolean;
   /** Raft pre-vote (`--pre-vote`). */
   readonly preVote: boolean;
+  /**
+   * Mixed with the member id into Raft's election-timeout randomness (the edge passes the start
+   * time; a simulation, its seed), so members and restarts time out differently.
+   */
+  readonly raftSeed: number;
   /** `--initial-advertise-peer-urls`: used to find this member when joining a cluster. */
   readonly advertisePeerUrls: readonly string[];
 }

@@ -3,6 +3,8 @@
  * (or the request times out). Ids are unique per member process: the member id, the start time
  * and a counter, so entries proposed by other members never resolve a local waiter.
  */
+import type { Cancel, Time } from "./time.ts";
+
 interface Waiter<T> {
   readonly resolve: (value: T) => void;
   readonly reject: (error: unknown) => void;
@@ -21,10 +23,13 @@ export class Waiters<T> {
   private readonly pending = new Map<string, Waiter<T>>();
   private counter = 0;
   private readonly prefix: string;
-  private sweeper: ReturnType<typeof setInterval> | undefined;
+  private stopSweep: Cancel | undefined;
 
-  constructor(memberId: string, startMs: number) {
-    this.prefix = `${memberId}.${startMs.toString(36)}.`;
+  constructor(
+    memberId: string,
+    private readonly time: Time,
+  ) {
+    this.prefix = `${memberId}.${time.now().toString(36)}.`;
   }
 
   nextId(): string {
@@ -35,14 +40,14 @@ export class Waiters<T> {
   /** Registers a waiter; the promise settles when `trigger`/`fail` is called or after timeoutMs. */
   wait(id: string, timeoutMs: number, onTimeout: () => unknown): Promise<T> {
     return new Promise<T>((resolve, reject) => {
-      this.pending.set(id, { resolve, reject, deadline: Date.now() + timeoutMs, onTimeout });
-      this.sweeper ??= setInterval(() => this.sweep(), SWEEP_MS);
+      this.pending.set(id, { resolve, reject, deadline: this.time.now() + timeoutMs, onTimeout });
+      this.stopSweep ??= this.time.every(SWEEP_MS, () => this.sweep());
     });
   }
 
   /** Brings every pending waiter's timeout forward to at most `ms` from now. */
   expireAllWithin(ms: number, onTimeout: () => unknown): void {
-    const deadline = Date.now() + ms;
+    const deadline = this.time.now() + ms;
     for (const waiter of this.pending.values()) {
       if (deadline >= waiter.deadline) continue;
       waiter.deadline = deadline;
@@ -51,16 +56,13 @@ export class Waiters<T> {
   }
 
   private sweep(): void {
-    const now = Date.now();
+    const now = this.time.now();
     for (const [id, waiter] of this.pending) {
       if (waiter.deadline > now) continue;
       this.pending.delete(id);
       waiter.reject(waiter.onTimeout());
     }
-    if (this.pending.size === 0) {
-      clearInterval(this.sweeper);
-      this.sweeper = undefined;
-    }
+    if (this.pending.size === 0) this.endSweep();
   }
 
   trigger(id: string, value: T): void {
@@ -82,8 +84,12 @@ export class Waiters<T> {
     const pending = [...this.pending.values()];
     this.pending.clear();
     for (const waiter of pending) waiter.reject(error());
-    clearInterval(this.sweeper);
-    this.sweeper = undefined;
+    this.endSweep();
+  }
+
+  private endSweep(): void {
+    this.stopSweep?.();
+    this.stopSweep = undefined;
   }
 
   get size(): number {

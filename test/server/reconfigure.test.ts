@@ -43,6 +43,7 @@ function target(self: FakeMember, peers: FakeMember[]) {
     memberId: self.id,
     store,
     strictReconfigCheck: true,
+    now: () => Date.now(),
     peerActiveSince: (id) => connectedAt.get(id),
     proposeConfChange: async (type: ConfChange["type"], nodeId: string) => {
       proposed.push(`${type} ${nodeId}`);

@@ -38,6 +38,7 @@ export function testSettings(overrides: Partial<MemberSettings> = {}): MemberSet
     cors: ["*"],
     strictReconfigCheck: true,
     preVote: true,
+    raftSeed: 1,
     advertisePeerUrls: [peerUrl],
     ...overrides,
   };

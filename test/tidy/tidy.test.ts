@@ -143,3 +143,12 @@ test("no catch block is empty (a comment alone does not handle an error)", () =>
   }
   expect(empty).toEqual([]);
 });
+
+test("src/server reads the clock and arms timers only through its Time port", () => {
+  const direct =
+    /\bDate\.now\b|new Date\(\)|\b(setTimeout|setInterval|setImmediate)\b|\bBun\.sleep\b|\bperformance\./;
+  const found = files
+    .filter((f) => layerOf(f) === "server" && direct.test(code.get(f) ?? ""))
+    .map((f) => relative(SRC, f));
+  expect(found).toEqual([]);
+});
