@@ -27,6 +27,7 @@ import { type HeldLock, lockDir } from "./data-dir-lock.ts";
 import { fatal, installFatalHandlers, setFatalMemberId } from "./fatal.ts";
 import { bindListeners, type MemberListeners } from "./listeners.ts";
 import { memberApiOf } from "./member-api.ts";
+import { realDisk } from "./real-disk.ts";
 import { realTime } from "./real-time.ts";
 
 export interface RunningMember {
@@ -95,7 +96,7 @@ async function startOn(
   log: Log,
   dirs: { unlock: () => void; lockWalDir: () => void },
 ): Promise<RunningMember> {
-  const opened = await openMember(settings);
+  const opened = await openMember(settings, realDisk(settings));
   setFatalMemberId(opened.memberId);
   dirs.lockWalDir();
   const server = new EtcdServer(opened, {

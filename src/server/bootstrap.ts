@@ -3,27 +3,27 @@
  * written as committed conf-change entries, as etcd's StartNode does) or an existing one (newest
  * usable snapshot + WAL replay). Refuses clearly when the data dir cannot be used.
  */
-import { mkdirSync } from "node:fs";
-import { join } from "node:path";
-import { tuning } from "../config/tuning.ts";
 import { decodeConfChange, encodeConfChange } from "../raft/conf-change-codec.ts";
 import { RawNode } from "../raft/raw-node.ts";
 import { MemoryStorage } from "../raft/storage.ts";
 import type { ConfState, Entry, HardState, Snapshot } from "../raft/types.ts";
-import { Snapshotter } from "../snap/snapshotter.ts";
 import { Store } from "../store/store.ts";
-import { WalError } from "../wal/errors.ts";
-import { Wal, type WalOptions } from "../wal/wal.ts";
-import { BootstrapError } from "./bootstrap-error.ts";
 import { fetchRemoteCluster } from "./join.ts";
 import type { MemberInfo } from "./membership.ts";
 import type { MemberSettings } from "./settings.ts";
+import {
+  type LogStorage,
+  type MemberDisk,
+  type OpenedLog,
+  SnapshotMarkerMissing,
+  type SnapshotStore,
+} from "./storage.ts";
 
 export interface Opened {
   readonly raft: RawNode;
   readonly storage: MemoryStorage;
-  readonly wal: Wal;
-  readonly snapshotter: Snapshotter;
+  readonly wal: LogStorage;
+  readonly snapshotter: SnapshotStore;
   readonly store: Store;
   readonly appliedIndex: number;
   readonly hardState: HardState;
@@ -42,33 +42,10 @@ const MAX_SIZE_PER_MSG = 1024 * 1024;
 /** Appends in flight per follower before the leader waits for acks (etcd: 256). */
 const MAX_INFLIGHT_MSGS = 256;
 
-/**
- * The WAL writer: positioned writes (the WAL's default); ETCDBUN_WAL_WRITER=mmap selects the
- * mmap writer. Measured with `npm run bench -- --only ...` on this kind of machine (3 runs each,
- * same session): sequential PUT 2,268 vs 1,806 writes/s, 64 connections 19,088 vs 13,502 on one
- * member and 12,940 vs 8,575 to a 3-member leader (pwrite vs mmap). Both are equally durable
- * (one fdatasync per batch); a store into a mapping costs a write-protect fault per page after
- * every writeback, which a pwrite does not.
- */
-function walOptions(): WalOptions {
-  const { walWriter, walSegmentBytes } = tuning();
-  return {
-    ...(walWriter !== undefined && { writer: walWriter }),
-    ...(walSegmentBytes !== undefined && { segmentSizeBytes: walSegmentBytes }),
-  };
-}
-
-export function memberDirs(settings: MemberSettings) {
-  const memberDir = join(settings.dataDir, "member");
-  const walDir = settings.walDir === "" ? join(memberDir, "wal") : settings.walDir;
-  return { memberDir, walDir, snapDir: join(memberDir, "snap") };
-}
-
-export async function openMember(settings: MemberSettings): Promise<Opened> {
-  const { walDir } = memberDirs(settings);
-  if (Wal.exists(walDir)) return restart(settings);
-  if (settings.initialClusterState === "existing") return joinCluster(settings);
-  return bootstrapNew(settings);
+export async function openMember(settings: MemberSettings, disk: MemberDisk): Promise<Opened> {
+  if (disk.logExists()) return restart(settings, disk);
+  if (settings.initialClusterState === "existing") return joinCluster(settings, disk);
+  return bootstrapNew(settings, disk);
 }
 
 function newRaft(
@@ -93,17 +70,8 @@ function newRaft(
   });
 }
 
-async function bootstrapNew(settings: MemberSettings): Promise<Opened> {
-  const { walDir, snapDir } = memberDirs(settings);
-  mkdirSync(snapDir, { recursive: true, mode: 0o700 });
-  const wal = await Wal.create(
-    walDir,
-    {
-      memberId: settings.memberId,
-      clusterId: settings.clusterId,
-    },
-    walOptions(),
-  );
+async function bootstrapNew(settings: MemberSettings, disk: MemberDisk): Promise<Opened> {
+  const wal = await disk.createLog({ memberId: settings.memberId, clusterId: settings.clusterId });
   const encoder = new TextEncoder();
   const entries: Entry[] = settings.initialMembers.map((m, i) => ({
     term: 1,
@@ -116,25 +84,26 @@ async function bootstrapNew(settings: MemberSettings): Promise<Opened> {
     }),
   }));
   const hardState: HardState = { term: 1, vote: "", commit: entries.length };
-  await wal.save(hardState, entries);
+  await wal.save(hardState, entries, { sync: true });
   const storage = new MemoryStorage();
   storage.setHardState(hardState);
   storage.append(entries);
   const ids = { memberId: settings.memberId, clusterId: settings.clusterId };
-  return freshMember(settings, ids, { wal, storage, hardState, bootPeers: [] });
+  return freshMember(settings, disk, ids, { wal, storage, hardState, bootPeers: [] });
 }
 
 /** The parts of a member that starts with an empty store (a new cluster, or a join). */
 function freshMember(
   settings: MemberSettings,
+  disk: MemberDisk,
   ids: { memberId: string; clusterId: string },
-  parts: { wal: Wal; storage: MemoryStorage; hardState: HardState; bootPeers: MemberInfo[] },
+  parts: { wal: LogStorage; storage: MemoryStorage; hardState: HardState; bootPeers: MemberInfo[] },
 ): Opened {
   return {
     ...parts,
     ...ids,
     raft: newRaft(settings, ids.memberId, parts.storage, 0),
-    snapshotter: openSnapshotter(memberDirs(settings).snapDir),
+    snapshotter: disk.openSnapshots(),
     store: new Store(),
     appliedIndex: 0,
     confState: { voters: [] },
@@ -143,18 +112,12 @@ function freshMember(
 }
 
 /** A new member of an existing cluster: ids from the cluster, log and state from its leader. */
-async function joinCluster(settings: MemberSettings): Promise<Opened> {
+async function joinCluster(settings: MemberSettings, disk: MemberDisk): Promise<Opened> {
   const remote = await fetchRemoteCluster(settings);
-  const { walDir, snapDir } = memberDirs(settings);
-  mkdirSync(snapDir, { recursive: true, mode: 0o700 });
-  const wal = await Wal.create(
-    walDir,
-    { memberId: remote.self.id, clusterId: remote.clusterId },
-    walOptions(),
-  );
-  const hardState: HardState = { term: 0, vote: "", commit: 0 };
   const ids = { memberId: remote.self.id, clusterId: remote.clusterId };
-  return freshMember(settings, ids, {
+  const wal = await disk.createLog(ids);
+  const hardState: HardState = { term: 0, vote: "", commit: 0 };
+  return freshMember(settings, disk, ids, {
     wal,
     storage: new MemoryStorage(),
     hardState,
@@ -171,7 +134,7 @@ async function forceNewCluster(
   settings: MemberSettings,
   memberId: string,
   snapshot: Snapshot | undefined,
-  opened: { wal: Wal; hardState: HardState; entries: Entry[] },
+  opened: OpenedLog,
 ): Promise<{ hardState: HardState; entries: Entry[] }> {
   const committed = opened.entries.filter((e) => e.index <= opened.hardState.commit);
   const voters = new Set(snapshot?.meta.confState.voters ?? []);
@@ -201,7 +164,7 @@ async function forceNewCluster(
     change("addNode", memberId, encoder.encode(JSON.stringify(context)));
   }
   const hardState: HardState = { term, vote: "", commit: index };
-  await opened.wal.save(hardState, changes);
+  await opened.log.save(hardState, changes, { sync: true });
   return { hardState, entries: [...committed, ...changes] };
 }
 
@@ -210,29 +173,26 @@ async function forceNewCluster(
  * saving a snapshot and writing its marker leaves a snapshot the WAL does not know: it is
  * skipped (the WAL still has every entry after the older marker), as etcd 3.4 does.
  */
-async function openAtUsableSnapshot(walDir: string, snapshotter: Snapshotter) {
-  for (const { index, term } of snapshotter.list()) {
-    const snapshot = snapshotter.loadAt(index, term);
-    if (snapshot === undefined) continue; // corrupt row: logged by the snapshotter
+async function openAtUsableSnapshot(disk: MemberDisk, snapshots: SnapshotStore) {
+  for (const { index, term } of snapshots.list()) {
+    const snapshot = snapshots.loadAt(index, term);
+    if (snapshot === undefined) continue; // an unusable copy: logged by the store
     try {
-      return { snapshot, opened: await Wal.open(walDir, { index, term }, walOptions()) };
+      return { snapshot, opened: await disk.openLog({ index, term }) };
     } catch (error) {
-      if (!(error instanceof WalError) || !error.message.includes("snapshot not found"))
-        throw error;
+      if (!(error instanceof SnapshotMarkerMissing)) throw error;
     }
   }
-  return { snapshot: undefined, opened: await Wal.open(walDir, undefined, walOptions()) };
+  return { snapshot: undefined, opened: await disk.openLog(undefined) };
 }
 
-async function restart(settings: MemberSettings): Promise<Opened> {
-  const { walDir, snapDir } = memberDirs(settings);
-  mkdirSync(snapDir, { recursive: true, mode: 0o700 });
-  const snapshotter = openSnapshotter(snapDir);
-  const { snapshot, opened } = await openAtUsableSnapshot(walDir, snapshotter);
-  const { wal, metadata } = opened;
+async function restart(settings: MemberSettings, disk: MemberDisk): Promise<Opened> {
+  const snapshotter = disk.openSnapshots();
+  const { snapshot, opened } = await openAtUsableSnapshot(disk, snapshotter);
+  const { log: wal, ids } = opened;
   let { hardState, entries } = opened;
   if (settings.forceNewCluster) {
-    ({ hardState, entries } = await forceNewCluster(settings, metadata.memberId, snapshot, opened));
+    ({ hardState, entries } = await forceNewCluster(settings, ids.memberId, snapshot, opened));
   }
   const storage = new MemoryStorage();
   if (snapshot !== undefined) storage.applySnapshot(snapshot);
@@ -242,7 +202,7 @@ async function restart(settings: MemberSettings): Promise<Opened> {
     snapshot === undefined ? new Store() : Store.recover(new TextDecoder().decode(snapshot.data));
   const applied = snapshot?.meta.index ?? 0;
   return {
-    raft: newRaft(settings, metadata.memberId, storage, applied),
+    raft: newRaft(settings, ids.memberId, storage, applied),
     storage,
     wal,
     snapshotter,
@@ -250,18 +210,9 @@ async function restart(settings: MemberSettings): Promise<Opened> {
     appliedIndex: applied,
     hardState,
     confState: snapshot?.meta.confState ?? { voters: [] },
-    memberId: metadata.memberId,
-    clusterId: metadata.clusterId,
+    memberId: ids.memberId,
+    clusterId: ids.clusterId,
     restarted: true,
     bootPeers: [],
   };
-}
-
-function openSnapshotter(snapDir: string): Snapshotter {
-  try {
-    return new Snapshotter(snapDir);
-  } catch (error) {
-    const message = error instanceof Error ? error.message : String(error);
-    throw new BootstrapError(`snapshot database in ${snapDir} is unreadable (${message})`);
-  }
 }

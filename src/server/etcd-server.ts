@@ -20,17 +20,16 @@ import {
   type Snapshot,
   type SoftState,
 } from "../raft/types.ts";
-import type { Snapshotter } from "../snap/snapshotter.ts";
 import { EtcdError } from "../store/errors.ts";
 import type { Event } from "../store/event.ts";
 import type { Store } from "../store/store.ts";
 import { applyV2Request, syncRequest, type V2Request } from "../store/v2-apply.ts";
 import { assert } from "../util/assert.ts";
-import type { Wal } from "../wal/wal.ts";
 import { type ApplyContext, applyEntry, ConfChangeRejected } from "./apply.ts";
 import { type EntryPayload, encodePayload } from "./entry-payload.ts";
 import { MembersError } from "./members-error.ts";
 import { listMembers, type MemberInfo, removedMembersDir, storeHas } from "./membership.ts";
+import type { LogStorage, SnapshotStorage } from "./storage.ts";
 import type { Cancel, Time } from "./time.ts";
 import { Waiters } from "./waiters.ts";
 
@@ -64,8 +63,8 @@ export interface ServerOptions {
 export interface ServerParts {
   readonly raft: RawNode;
   readonly storage: MemoryStorage;
-  readonly wal: Wal;
-  readonly snapshotter: Snapshotter;
+  readonly wal: LogStorage;
+  readonly snapshotter: SnapshotStorage;
   readonly store: Store;
   readonly appliedIndex: number;
   readonly hardState: HardState;
@@ -120,8 +119,8 @@ export class EtcdServer {
   readonly name: string;
   private readonly raft: RawNode;
   private readonly storage: MemoryStorage;
-  private readonly wal: Wal;
-  private readonly snapshotter: Snapshotter;
+  private readonly wal: LogStorage;
+  private readonly snapshotter: SnapshotStorage;
   private readonly options: ServerOptions;
   private readonly waiters: Waiters<ApplyResult>;
   private readonly applyContext: ApplyContext;
