@@ -75,6 +75,8 @@ export interface ServerParts {
 const SYNC_INTERVAL_MS = 500;
 /** Longest stretch the snapshot writer holds the event loop (then requests get a turn). */
 const SNAPSHOT_SLICE_MS = 2;
+/** A ReadIndex unanswered for this long is asked again (etcd 3.5's readIndexRetryTime). */
+const READ_INDEX_RETRY_MS = 500;
 /** Pause between attempts to propose a membership change that Raft dropped. */
 const CONF_CHANGE_RETRY_MS = 20;
 /**
@@ -144,6 +146,8 @@ export class EtcdServer {
   private reads = {
     waiting: new Set<ReadWaiter>(),
     inFlight: new Map<string, Set<ReadWaiter>>(),
+    /** When the ReadIndex in flight was asked (a lost one is asked again). */
+    askedAt: 0,
     ready: [] as { index: number; batch: Set<ReadWaiter> }[],
   };
   private knownPeers = new Set<string>();
@@ -448,6 +452,7 @@ export class EtcdServer {
     const batch = this.reads.waiting;
     this.reads.waiting = new Set();
     this.reads.inFlight.set(ctx, batch);
+    this.reads.askedAt = this.time.now();
     try {
       this.raft.readIndex(ctx);
     } catch (error) {
@@ -521,7 +526,22 @@ export class EtcdServer {
   private tick(): void {
     if (this.stopping) return;
     this.raft.tick();
+    this.retryLostReadIndex();
     this.schedule();
+  }
+
+  /**
+   * A ReadIndex request or its answer can be lost (a peer stream breaks); every read would then
+   * wait for it until it times out. After READ_INDEX_RETRY_MS its reads are asked for again
+   * (etcd 3.5 does the same); a late answer to the old request is ignored.
+   */
+  private retryLostReadIndex(): void {
+    if (this.reads.inFlight.size === 0) return;
+    if (this.time.now() - this.reads.askedAt < READ_INDEX_RETRY_MS) return;
+    for (const batch of this.reads.inFlight.values())
+      for (const w of batch) this.reads.waiting.add(w);
+    this.reads.inFlight.clear();
+    this.startReadIndex();
   }
 
   private maybeSync(): void {

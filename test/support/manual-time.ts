@@ -47,6 +47,11 @@ export class ManualTime implements Time {
     return new Promise((resolve) => this.after(ms, resolve));
   }
 
+  /** Whether callbacks queued with `soon` wait to run. */
+  hasSoon(): boolean {
+    return this.soonQueue.length > 0;
+  }
+
   /** Runs the callbacks queued with `soon` (and those they queue). */
   runSoon(): void {
     while (this.soonQueue.length > 0) this.soonQueue.shift()?.();

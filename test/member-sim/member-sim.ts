@@ -1,0 +1,430 @@
+/**
+ * The whole-member simulator: N members, each the real EtcdServer with its real Raft node,
+ * store, apply and snapshot code, over a simulated disk (sim-disk.ts), network (sim-network.ts)
+ * and clock (ManualTime), all driven by one seed. Members crash (losing unsynced writes) and
+ * restart through the real bootstrap; syncs fail; messages are lost, duplicated, reordered and
+ * partitioned. Clients run a register workload whose history must be linearizable, and after
+ * the faults stop every key is read once more through a quorum, so an acknowledged write that
+ * was lost shows up as a violation. Any fatal error that was not an injected disk failure is a
+ * bug, as is a cluster that makes no progress once healed.
+ *
+ * Replay one run: `bun scripts/member-sim.ts --seed N`.
+ */
+import { clusterIdFor, memberIdFor } from "../../src/config/ids.ts";
+import { type Opened, openMember } from "../../src/server/bootstrap.ts";
+import { EtcdServer } from "../../src/server/etcd-server.ts";
+import type { MemberSettings } from "../../src/server/settings.ts";
+import type { EtcdError } from "../../src/store/errors.ts";
+import { syncRequest, type V2Request } from "../../src/store/v2-apply.ts";
+import { Prng } from "../../src/util/prng.ts";
+import { checkLinearizable } from "../lin/check.ts";
+import { HistoryRecorder } from "../lin/history.ts";
+import { type KeyedRegisterInput, type RegisterOutput, registerModel } from "../lin/model.ts";
+import { ManualTime } from "../support/manual-time.ts";
+import { MemberClock } from "./sim-clock.ts";
+import { InjectedDiskError, SimDisk } from "./sim-disk.ts";
+import { SimNetwork } from "./sim-network.ts";
+
+export interface SimOptions {
+  readonly seed: number;
+  readonly members: number;
+  /** Simulated milliseconds of faults and load, then as long again healed. */
+  readonly durationMs: number;
+  readonly clients: number;
+  readonly crashRate: number;
+  readonly syncFailRate: number;
+  readonly dropRate: number;
+  readonly duplicateRate: number;
+  readonly delayMsMax: number;
+  readonly partitionRate: number;
+  readonly snapshotCount: number;
+}
+
+export function optionsForSeed(seed: number): SimOptions {
+  const p = new Prng(seed ^ 0x5eed);
+  return {
+    seed,
+    members: p.chance(0.3) ? 5 : 3,
+    durationMs: 4000 + p.nextInt(4000),
+    clients: 2 + p.nextInt(3),
+    crashRate: p.chance(0.7) ? 0.0005 + p.nextFloat() * 0.002 : 0,
+    syncFailRate: p.chance(0.5) ? p.nextFloat() * 0.002 : 0,
+    dropRate: p.nextFloat() * 0.1,
+    duplicateRate: p.nextFloat() * 0.05,
+    delayMsMax: 1 + p.nextInt(20),
+    partitionRate: p.chance(0.5) ? p.nextFloat() * 0.001 : 0,
+    snapshotCount: 20 + p.nextInt(200),
+  };
+}
+
+export interface SimResult {
+  readonly ok: boolean;
+  readonly problem: string | undefined;
+  readonly operations: number;
+  readonly completed: number;
+  readonly crashes: number;
+  readonly injectedFailures: number;
+}
+
+const KEYS = ["/a", "/b", "/c"];
+/** Simulated time allowed, once healed, for the final reads. */
+const FINAL_PHASE_MS_MAX = 60_000;
+const CLIENT_TIMEOUT_MS = 3000;
+const HEARTBEAT_MS = 50;
+const ELECTION_MS = 500;
+
+interface SimMember {
+  readonly id: string;
+  readonly settings: MemberSettings;
+  readonly disk: SimDisk;
+  clock: MemberClock;
+  server: EtcdServer | undefined;
+  /** Set while starting: the member is not serving yet. */
+  starting: boolean;
+  /** When it last went down: a process restarts no sooner than a millisecond later. */
+  downAt: number;
+}
+
+export async function runSimulation(o: SimOptions): Promise<SimResult> {
+  const prng = new Prng(o.seed);
+  const time = new ManualTime();
+  const network = new SimNetwork(prng, o);
+  const members = makeMembers(o, prng);
+  let problem: string | undefined;
+  let crashes = 0;
+  let injectedFailures = 0;
+
+  const stopMember = (m: SimMember) => {
+    m.downAt = time.now();
+    m.clock.kill();
+    m.disk.crash();
+    m.server = undefined;
+    m.starting = false;
+  };
+  const onFatal = (m: SimMember, server: EtcdServer | undefined) => (error: unknown) => {
+    // A crashed process's leftover continuations may fail on its closed disk: not a finding.
+    if (server !== undefined && m.server !== server) return;
+    if (error instanceof InjectedDiskError) {
+      injectedFailures++;
+      stopMember(m);
+      return;
+    }
+    problem ??= `member ${m.settings.name} stopped on an error that was not injected: ${describe(error)}`;
+    stopMember(m);
+  };
+  const start = async (m: SimMember) => {
+    m.starting = true;
+    let server: EtcdServer | undefined;
+    m.clock = new MemberClock(time, (error) => onFatal(m, server)(error));
+    const clock = m.clock;
+    let opened: Opened;
+    try {
+      opened = await openMember(m.settings, m.disk);
+    } catch (error) {
+      if (error instanceof InjectedDiskError) {
+        injectedFailures++;
+        stopMember(m);
+        return;
+      }
+      problem ??= `member ${m.settings.name} could not restart: ${describe(error)}`;
+      return;
+    }
+    server = new EtcdServer(opened, {
+      memberId: opened.memberId,
+      clusterId: opened.clusterId,
+      name: m.settings.name,
+      heartbeatMs: HEARTBEAT_MS,
+      electionMs: ELECTION_MS,
+      snapshotCount: o.snapshotCount,
+      maxSnapshots: 5,
+      maxWals: 5,
+      strictReconfigCheck: true,
+      log: () => {},
+      time: clock,
+      onRemoved: () => {},
+    });
+    try {
+      await server.replayCommitted();
+    } catch (error) {
+      onFatal(m, undefined)(error);
+      return;
+    }
+    if (clock !== m.clock) return; // crashed while starting
+    m.server = server;
+    server.start(onFatal(m, server));
+    const running = server;
+    const receiver = {
+      get alive() {
+        return m.server === running;
+      },
+      deliver: (msgs: Parameters<EtcdServer["receive"]>[0]) => running.receive(msgs),
+      after: (ms: number, fn: () => void) => void clock.after(ms, fn),
+      reportSnapshot: (from: string, ok: boolean) => running.reportSnapshot(from, ok),
+    };
+    network.attach(m.id, receiver);
+    running.attachNetwork(network.endpoint(m.id, receiver));
+    m.starting = false;
+  };
+
+  for (const m of members) await start(m);
+  const recorder = new HistoryRecorder<KeyedRegisterInput, RegisterOutput>({
+    now: () => time.now(),
+  });
+  const faultsEnd = time.now() + o.durationMs;
+  const end = faultsEnd + o.durationMs;
+  let running = true;
+  const clients = Array.from({ length: o.clients }, (_, c) =>
+    runClient(c, prng, time, members, recorder, () => running),
+  );
+
+  while (time.now() < end && problem === undefined) {
+    const faulty = time.now() < faultsEnd;
+    if (faulty) injectFaults(o, prng, members, network, stopMember, () => crashes++);
+    else network.healAll();
+    for (const m of members) {
+      const restartable = m.server === undefined && !m.starting && m.downAt < time.now();
+      if (restartable && (!faulty || prng.chance(0.01))) {
+        void start(m).catch((error) => {
+          problem ??= `restart failed: ${describe(error)}`;
+        });
+      }
+    }
+    time.advance(1);
+    await settle(time);
+  }
+  running = false;
+  // The clients finish their requests (unknown after their timeout) and the final reads.
+  let finished = false;
+  void Promise.all(clients).then(() => {
+    finished = true;
+  });
+  for (let ms = 0; !finished && ms < FINAL_PHASE_MS_MAX; ms++) {
+    time.advance(1);
+    await settle(time);
+  }
+  for (const m of members) m.clock.kill();
+  if (!finished)
+    problem ??= `no progress: clients still waiting after the final phase (${memberStates(members)})`;
+
+  const history = recorder.history();
+  const completed = history.filter((op) => op.status === "ok").length;
+  if (problem === undefined) {
+    const finals = history.filter((op) => op.clientId === FINAL_READER && op.status === "ok");
+    if (finals.length < KEYS.length)
+      problem = `no progress: the healed cluster answered ${finals.length} of ${KEYS.length} final reads`;
+  }
+  if (problem === undefined) {
+    const result = checkLinearizable(history, registerModel, { timeoutMs: 30_000 });
+    if (result.result === "illegal") problem = `not linearizable: ${result.witness.message}`;
+    if (result.result === "unknown") problem = "linearizability check timed out";
+  }
+  return {
+    ok: problem === undefined,
+    problem,
+    operations: history.length,
+    completed,
+    crashes,
+    injectedFailures,
+  };
+}
+
+function makeMembers(o: SimOptions, prng: Prng): SimMember[] {
+  const peers = Array.from({ length: o.members }, (_, i) => {
+    const name = `m${i}`;
+    const peerUrl = `http://sim-${i}:2380`;
+    return { name, peerUrl, id: memberIdFor([peerUrl], "sim") };
+  });
+  const initialMembers = peers.map((p) => ({ id: p.id, name: p.name, peerUrls: [p.peerUrl] }));
+  const clusterId = clusterIdFor(peers.map((p) => p.id));
+  return peers.map((p, i) => ({
+    id: p.id,
+    disk: new SimDisk(prng, { syncFailRate: o.syncFailRate }),
+    clock: undefined as unknown as MemberClock,
+    server: undefined,
+    starting: false,
+    downAt: -1,
+    settings: {
+      name: p.name,
+      dataDir: `/sim/${p.name}`,
+      walDir: "",
+      snapshotCount: o.snapshotCount,
+      heartbeatMs: HEARTBEAT_MS,
+      electionMs: ELECTION_MS,
+      maxSnapshots: 5,
+      maxWals: 5,
+      initialClusterState: "new",
+      initialMembers,
+      memberId: p.id,
+      clusterId,
+      forceNewCluster: false,
+      listenClientUrls: [],
+      advertiseClientUrls: [`http://sim-${i}:2379`],
+      listenPeerUrls: [p.peerUrl],
+      cors: [],
+      strictReconfigCheck: true,
+      preVote: true,
+      raftSeed: o.seed + i,
+      advertisePeerUrls: [p.peerUrl],
+    },
+  }));
+}
+
+function memberStates(members: readonly SimMember[]): string {
+  return members
+    .map((m) => {
+      const s = m.server;
+      if (s === undefined) return `${m.settings.name}: ${m.starting ? "starting" : "down"}`;
+      return `${m.settings.name}: ${s.state} term ${s.raftTerm} leader ${s.leader || "-"} index ${s.raftIndex}`;
+    })
+    .join("; ");
+}
+
+function injectFaults(
+  o: SimOptions,
+  prng: Prng,
+  members: SimMember[],
+  network: SimNetwork,
+  stop: (m: SimMember) => void,
+  counted: () => void,
+): void {
+  for (const m of members) {
+    if (m.server !== undefined && prng.chance(o.crashRate)) {
+      // Never a quorum down at once: the cluster must be able to make progress.
+      const down = members.filter((x) => x.server === undefined).length;
+      if (down + 1 <= Math.floor((members.length - 1) / 2)) {
+        stop(m);
+        counted();
+      }
+    }
+  }
+  if (prng.chance(o.partitionRate)) {
+    const a = members[prng.nextInt(members.length)];
+    const b = members[prng.nextInt(members.length)];
+    if (a !== undefined && b !== undefined && a !== b) network.partition(a.id, b.id);
+  }
+  if (prng.chance(o.partitionRate)) network.healAll();
+}
+
+/** Runs every callback the members queued and lets their promises settle. */
+async function settle(time: ManualTime): Promise<void> {
+  for (let round = 0; round < 50; round++) {
+    time.runSoon();
+    await new Promise<void>((resolve) => setImmediate(resolve));
+    if (!time.hasSoon()) return;
+  }
+}
+
+const FINAL_READER = 1_000_000;
+
+async function runClient(
+  id: number,
+  seedPrng: Prng,
+  time: ManualTime,
+  members: SimMember[],
+  recorder: HistoryRecorder<KeyedRegisterInput, RegisterOutput>,
+  running: () => boolean,
+): Promise<void> {
+  const prng = new Prng(seedPrng.nextU32() ^ id);
+  for (let seq = 0; running(); seq++) {
+    const target = members[prng.nextInt(members.length)];
+    const server = target?.server;
+    if (target === undefined || server === undefined) {
+      await time.sleep(10);
+      continue;
+    }
+    const key = KEYS[prng.nextInt(KEYS.length)] ?? "/a";
+    const input = nextInput(prng, key, `c${id}s${seq}`);
+    await perform(id, target, server, input, time, recorder);
+  }
+  if (id !== 0) return;
+  // The final quorum reads, once the faults have stopped: every acknowledged write must show.
+  for (const key of KEYS) {
+    for (let attempt = 0; attempt < 20; attempt++) {
+      const target = members.find((m) => m.server !== undefined);
+      const server = target?.server;
+      if (target === undefined || server === undefined) {
+        await time.sleep(100);
+        continue;
+      }
+      if (await perform(FINAL_READER, target, server, { key, kind: "get" }, time, recorder)) break;
+    }
+  }
+}
+
+function nextInput(prng: Prng, key: string, value: string): KeyedRegisterInput {
+  const roll = prng.nextInt(10);
+  if (roll < 4) return { key, kind: "put", value };
+  if (roll < 7) return { key, kind: "get" };
+  if (roll < 8) return { key, kind: "cas", expected: `c0s${prng.nextInt(20)}`, value };
+  if (roll < 9) return { key, kind: "create", value };
+  return { key, kind: "delete" };
+}
+
+function requestOf(input: KeyedRegisterInput, nowMs: number): V2Request {
+  const base = { ...syncRequest(nowMs), path: input.key };
+  switch (input.kind) {
+    case "put":
+      return { ...base, method: "PUT", val: input.value };
+    case "cas":
+      return { ...base, method: "PUT", val: input.value, prevValue: input.expected };
+    case "create":
+      return { ...base, method: "PUT", val: input.value, prevExist: false };
+    case "delete":
+      return { ...base, method: "DELETE" };
+    case "get":
+      return { ...base, method: "GET", quorum: true };
+  }
+}
+
+/** One client request; true when it got an answer (ok or a definite refusal). */
+async function perform(
+  clientId: number,
+  member: SimMember,
+  server: EtcdServer,
+  input: KeyedRegisterInput,
+  time: ManualTime,
+  recorder: HistoryRecorder<KeyedRegisterInput, RegisterOutput>,
+): Promise<boolean> {
+  const handle = recorder.invoke(clientId, input);
+  const timeout = new Promise<"timeout">((resolve) =>
+    time.after(CLIENT_TIMEOUT_MS, () => resolve("timeout")),
+  );
+  const attempt = (async (): Promise<RegisterOutput | "unknown"> => {
+    const req = requestOf(input, time.now());
+    try {
+      if (input.kind === "get") {
+        await server.linearizableRead();
+        return server.localGet(req)?.node.value ?? "";
+      }
+      const result = await server.proposeV2(req);
+      if (result.error !== undefined) return refusalOutput(input, result.error);
+      return input.kind === "put" ? "ok" : true;
+    } catch (error) {
+      if (isEtcdError(error) && error.code === 100 && input.kind === "get") return null;
+      return "unknown";
+    }
+  })();
+  const outcome = await Promise.race([attempt, timeout]);
+  // A process that crashed meanwhile cannot have answered.
+  if (outcome === "timeout" || outcome === "unknown" || member.server !== server) {
+    handle.unknown();
+    return false;
+  }
+  handle.ok(outcome);
+  return true;
+}
+
+function refusalOutput(input: KeyedRegisterInput, error: EtcdError): RegisterOutput | "unknown" {
+  if (input.kind === "cas" && (error.code === 101 || error.code === 100)) return false;
+  if (input.kind === "create" && error.code === 105) return false;
+  if (input.kind === "delete" && error.code === 100) return false;
+  return "unknown";
+}
+
+function isEtcdError(error: unknown): error is EtcdError {
+  return typeof error === "object" && error !== null && "code" in error && "cause" in error;
+}
+
+function describe(error: unknown): string {
+  return error instanceof Error ? `${error.name}: ${error.message}` : String(error);
+}

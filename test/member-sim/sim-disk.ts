@@ -1,0 +1,140 @@
+/**
+ * A member's data dir in memory, with a disk's failure modes (server/storage.ts MemberDisk):
+ * log records written but not yet synced are lost in a crash, except a random prefix of them
+ * (a record torn in half is cut by the real WAL's CRC check, which leaves the same prefix);
+ * a sync may fail (the member must stop); snapshots are durable once saved, as sqlite's
+ * synchronous=FULL makes them. A synced record is never lost.
+ */
+import type { Entry, HardState, Snapshot } from "../../src/raft/types.ts";
+import {
+  type LogStorage,
+  type MemberDisk,
+  type MemberIds,
+  type OpenedLog,
+  SnapshotMarkerMissing,
+  type SnapshotStore,
+} from "../../src/server/storage.ts";
+import type { Prng } from "../../src/util/prng.ts";
+
+type LogRecord =
+  | { readonly kind: "entry"; readonly entry: Entry }
+  | { readonly kind: "hardState"; readonly hardState: HardState }
+  | { readonly kind: "snapshot"; readonly index: number; readonly term: number };
+
+export interface DiskFaults {
+  /** Chance that one sync fails (the member then stops). */
+  readonly syncFailRate: number;
+}
+
+/** An injected I/O failure: the member stopping on it is expected, not a bug. */
+export class InjectedDiskError extends Error {
+  override name = "InjectedDiskError";
+}
+
+export class SimDisk implements MemberDisk {
+  private ids: MemberIds | undefined;
+  private durable: LogRecord[] = [];
+  private pending: LogRecord[] = [];
+  private readonly snapshots = new Map<string, Snapshot>();
+  /** Bumped by each crash: storage handed out before it no longer writes. */
+  private generation = 0;
+  syncs = 0;
+
+  constructor(
+    private readonly prng: Prng,
+    private readonly faults: DiskFaults,
+  ) {}
+
+  logExists(): boolean {
+    return this.ids !== undefined;
+  }
+
+  async createLog(ids: MemberIds): Promise<LogStorage> {
+    this.ids = ids;
+    return this.logHandle(this.generation);
+  }
+
+  async openLog(at: { index: number; term: number } | undefined): Promise<OpenedLog> {
+    const ids = this.ids;
+    if (ids === undefined) throw new Error("sim disk: no log");
+    const marked = (r: LogRecord) =>
+      r.kind === "snapshot" && r.index === at?.index && r.term === at.term;
+    if (at !== undefined && !this.durable.some(marked)) {
+      throw new SnapshotMarkerMissing(`no marker for ${at.index}/${at.term}`);
+    }
+    const after = at?.index ?? 0;
+    let hardState: HardState = { term: 0, vote: "", commit: 0 };
+    const entries: Entry[] = [];
+    for (const r of this.durable) {
+      if (r.kind === "hardState") hardState = r.hardState;
+    }
+    // Every entry after the snapshot, also those written before its marker (as the WAL reads).
+    for (const r of this.durable) {
+      if (r.kind !== "entry" || r.entry.index <= after) continue;
+      while (entries.length > 0 && (entries.at(-1)?.index ?? 0) >= r.entry.index) entries.pop();
+      entries.push(r.entry);
+    }
+    return { log: this.logHandle(this.generation), ids, hardState, entries };
+  }
+
+  openSnapshots(): SnapshotStore {
+    const generation = this.generation;
+    const live = () => generation === this.generation;
+    return {
+      save: (snap) => {
+        if (live()) this.snapshots.set(key(snap), snap);
+      },
+      saveInBackground: async (snap) => {
+        if (live()) this.snapshots.set(key(snap), snap);
+      },
+      prune: () => 0,
+      close: () => {},
+      list: () =>
+        [...this.snapshots.values()]
+          .map((s) => ({ index: s.meta.index, term: s.meta.term }))
+          .sort((a, b) => b.index - a.index || b.term - a.term),
+      loadAt: (index, term) => this.snapshots.get(`${index}/${term}`),
+    };
+  }
+
+  /** The process died: unsynced records are lost, but for a random prefix of them. */
+  crash(): void {
+    this.generation++;
+    const kept = this.prng.nextInt(this.pending.length + 1);
+    this.durable.push(...this.pending.slice(0, kept));
+    this.pending = [];
+  }
+
+  private logHandle(generation: number): LogStorage {
+    const live = () => generation === this.generation;
+    const write = (records: LogRecord[], sync: boolean) => {
+      if (!live()) throw new Error("sim disk: write after the process died");
+      this.pending.push(...records);
+      if (!sync) return;
+      this.syncs++;
+      if (this.prng.nextFloat() < this.faults.syncFailRate) {
+        throw new InjectedDiskError("fdatasync: input/output error (injected)");
+      }
+      this.durable.push(...this.pending);
+      this.pending = [];
+    };
+    return {
+      save: async (hardState, entries, options) => {
+        const records: LogRecord[] = entries.map((entry) => ({ kind: "entry", entry }));
+        if (hardState !== undefined)
+          records.push({ kind: "hardState", hardState: { ...hardState } });
+        write(records, options.sync);
+      },
+      saveSnapshot: async (meta) => {
+        write([{ kind: "snapshot", index: meta.index, term: meta.term }], true);
+      },
+      releaseLockTo: () => {},
+      purge: () => [],
+      close: async () => {
+        if (live()) write([], true);
+      },
+    };
+  }
+}
+
+const key = (s: Snapshot) => `${s.meta.index}/${s.meta.term}`;
