@@ -106,6 +106,7 @@ async function startOn(
     heartbeatMs: settings.heartbeatMs,
     electionMs: settings.electionMs,
     snapshotCount: settings.snapshotCount,
+    snapshotCatchUpEntries: tuning().snapshotCatchUpEntries,
     maxSnapshots: settings.maxSnapshots,
     maxWals: settings.maxWals,
     strictReconfigCheck: settings.strictReconfigCheck,

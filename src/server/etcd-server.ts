@@ -5,7 +5,6 @@
  * It must not know HTTP: the http layer talks to it through `propose` and read-only accessors.
  */
 
-import { tuning } from "../config/tuning.ts";
 import type { RawNode } from "../raft/raw-node.ts";
 import type { MemoryStorage } from "../raft/storage.ts";
 import {
@@ -15,7 +14,6 @@ import {
   type HardState,
   type Message,
   ProposalDroppedError,
-  type ReadState,
   type Ready,
   type Snapshot,
   type SoftState,
@@ -29,6 +27,7 @@ import { type ApplyContext, applyEntry, ConfChangeRejected } from "./apply.ts";
 import { type EntryPayload, encodePayload } from "./entry-payload.ts";
 import { MembersError } from "./members-error.ts";
 import { listMembers, type MemberInfo, removedMembersDir, storeHas } from "./membership.ts";
+import { LinearizableReads } from "./read-index.ts";
 import type { LogStorage, SnapshotStorage } from "./storage.ts";
 import type { Cancel, Time } from "./time.ts";
 import { Waiters } from "./waiters.ts";
@@ -50,6 +49,11 @@ export interface ServerOptions {
   readonly heartbeatMs: number;
   readonly electionMs: number;
   readonly snapshotCount: number;
+  /**
+   * Entries kept in the Raft log behind a snapshot so slow followers catch up without one
+   * (etcd's 5000); tests lower it to exercise snapshot transfer.
+   */
+  readonly snapshotCatchUpEntries: number;
   readonly maxSnapshots: number;
   readonly maxWals: number;
   readonly strictReconfigCheck: boolean;
@@ -75,15 +79,8 @@ export interface ServerParts {
 const SYNC_INTERVAL_MS = 500;
 /** Longest stretch the snapshot writer holds the event loop (then requests get a turn). */
 const SNAPSHOT_SLICE_MS = 2;
-/** A ReadIndex unanswered for this long is asked again (etcd 3.5's readIndexRetryTime). */
-const READ_INDEX_RETRY_MS = 500;
 /** Pause between attempts to propose a membership change that Raft dropped. */
 const CONF_CHANGE_RETRY_MS = 20;
-/**
- * Entries kept in the Raft log behind a snapshot so slow followers catch up without one
- * (etcd's 5000). ETCDBUN_SNAPSHOT_CATCHUP_ENTRIES lowers it, for tests of snapshot transfer.
- */
-const CATCH_UP_ENTRIES = tuning().snapshotCatchUpEntries;
 
 /** Where Raft messages for other members go (the peer transport, or a test network). */
 export interface PeerNetwork {
@@ -94,11 +91,6 @@ export interface PeerNetwork {
   addPeer(id: string, peerUrls: string[]): void;
   removePeer(id: string): void;
   markRemoved(id: string): void;
-}
-
-interface ReadWaiter {
-  resolve(): void;
-  fail(error: unknown): void;
 }
 
 /** Per-follower figures for `/v2/stats/leader` (latency in ms). */
@@ -143,13 +135,7 @@ export class EtcdServer {
   private network: PeerNetwork | undefined;
   /** Term and vote as last persisted: a leader sends early only when neither changes. */
   private persisted: { term: number; vote: string };
-  private reads = {
-    waiting: new Set<ReadWaiter>(),
-    inFlight: new Map<string, Set<ReadWaiter>>(),
-    /** When the ReadIndex in flight was asked (a lost one is asked again). */
-    askedAt: 0,
-    ready: [] as { index: number; batch: Set<ReadWaiter> }[],
-  };
+  private readonly reads: LinearizableReads;
   private knownPeers = new Set<string>();
   private bootPeers: readonly MemberInfo[] = [];
   /** Proposals made while there was no leader; re-proposed once one is known. */
@@ -178,6 +164,15 @@ export class EtcdServer {
     this.startTime = new Date(this.time.now());
     this.leaderSince = this.startTime;
     this.waiters = new Waiters(options.memberId, this.time);
+    this.reads = new LinearizableReads({
+      time: this.time,
+      askReadIndex: (ctx) => this.askReadIndex(ctx),
+      newContext: () => this.waiters.nextId(),
+      hasLeader: () => this.soft.lead !== "",
+      appliedIndex: () => this.appliedIndex,
+      timeoutMs: () => this.requestTimeoutMs,
+      timeoutError: () => timeoutError(this.currentStore),
+    });
     this.applyContext = {
       store: this.currentStore,
       raft: this.raft,
@@ -208,9 +203,7 @@ export class EtcdServer {
     while (this.processing) await this.time.sleep(1);
     const stopped = () => new EtcdError(300, "etcdserver: server stopped", this.store.index());
     this.waiters.failAll(stopped);
-    const reads = [this.reads.waiting, ...this.reads.inFlight.values()];
-    for (const r of this.reads.ready) reads.push(r.batch);
-    for (const batch of reads) for (const w of batch) w.fail(stopped());
+    this.reads.failAll(stopped);
     // A snapshot still being written is simply not marked in the WAL: restart uses the last one.
     await this.snapshot.inFlight?.catch(() => {});
     await this.wal.close();
@@ -419,68 +412,23 @@ export class EtcdServer {
 
   /**
    * Waits until this member has applied everything committed when the call was made, as
-   * confirmed by the leader's quorum (ReadIndex, Raft thesis §6.4). After it resolves, a local
-   * read is linearizable. Calls that arrive while one ReadIndex is in flight share the next.
+   * confirmed by the leader's quorum (read-index.ts). After it resolves, a local read is
+   * linearizable.
    */
   linearizableRead(): Promise<void> {
-    return new Promise<void>((resolve, reject) => {
-      const cancelTimeout = this.time.after(this.requestTimeoutMs, () => {
-        this.reads.waiting.delete(waiter);
-        for (const batch of this.reads.inFlight.values()) batch.delete(waiter);
-        reject(timeoutError(this.currentStore));
-      });
-      const waiter: ReadWaiter = {
-        resolve: () => {
-          cancelTimeout();
-          resolve();
-        },
-        fail: (error) => {
-          cancelTimeout();
-          reject(error);
-        },
-      };
-      this.reads.waiting.add(waiter);
-      this.startReadIndex();
-    });
+    return this.reads.read();
   }
 
-  /** Sends one ReadIndex for every waiting read, unless one is already in flight. */
-  private startReadIndex(): void {
-    if (this.reads.waiting.size === 0 || this.reads.inFlight.size > 0) return;
-    if (this.soft.lead === "") return; // retried when a leader is known
-    const ctx = this.waiters.nextId();
-    const batch = this.reads.waiting;
-    this.reads.waiting = new Set();
-    this.reads.inFlight.set(ctx, batch);
-    this.reads.askedAt = this.time.now();
+  /** Asks Raft for a ReadIndex; false when it was dropped for want of a leader. */
+  private askReadIndex(ctx: string): boolean {
     try {
       this.raft.readIndex(ctx);
     } catch (error) {
       if (!(error instanceof ProposalDroppedError)) throw error;
-      // No leader after all (or a transfer): put the batch back; it is retried on a leader change.
-      this.reads.inFlight.delete(ctx);
-      for (const w of batch) this.reads.waiting.add(w);
-      return;
+      return false;
     }
     this.schedule();
-  }
-
-  /** A ReadIndex answer: its batch may read once `index` is applied. */
-  private onReadState(rs: ReadState): void {
-    const batch = this.reads.inFlight.get(rs.requestCtx);
-    if (batch === undefined) return;
-    this.reads.inFlight.delete(rs.requestCtx);
-    this.reads.ready.push({ index: rs.index, batch });
-  }
-
-  private releaseReads(): void {
-    const still: { index: number; batch: Set<ReadWaiter> }[] = [];
-    for (const r of this.reads.ready) {
-      if (r.index <= this.appliedIndex) for (const w of r.batch) w.resolve();
-      else still.push(r);
-    }
-    this.reads.ready = still;
-    this.startReadIndex();
+    return true;
   }
 
   /** Proposes a v2 request through Raft and resolves when it has been applied locally. */
@@ -526,22 +474,8 @@ export class EtcdServer {
   private tick(): void {
     if (this.stopping) return;
     this.raft.tick();
-    this.retryLostReadIndex();
+    this.reads.retryLost();
     this.schedule();
-  }
-
-  /**
-   * A ReadIndex request or its answer can be lost (a peer stream breaks); every read would then
-   * wait for it until it times out. After READ_INDEX_RETRY_MS its reads are asked for again
-   * (etcd 3.5 does the same); a late answer to the old request is ignored.
-   */
-  private retryLostReadIndex(): void {
-    if (this.reads.inFlight.size === 0) return;
-    if (this.time.now() - this.reads.askedAt < READ_INDEX_RETRY_MS) return;
-    for (const batch of this.reads.inFlight.values())
-      for (const w of batch) this.reads.waiting.add(w);
-    this.reads.inFlight.clear();
-    this.startReadIndex();
   }
 
   private maybeSync(): void {
@@ -631,8 +565,8 @@ export class EtcdServer {
     if (rd.entries.length > 0) this.storage.append(rd.entries);
     this.send(after);
     if (!applyEarly) this.applyAll(rd.committedEntries);
-    for (const rs of rd.readStates) this.onReadState(rs);
-    this.releaseReads();
+    for (const rs of rd.readStates) this.reads.answered(rs);
+    this.reads.release();
     this.campaignIfAlone();
     this.maybeSnapshot();
   }
@@ -661,14 +595,11 @@ export class EtcdServer {
       this.waiters.expireAllWithin(2 * this.options.electionMs, () =>
         leaderFailureError(this.currentStore),
       );
-      // A ReadIndex asked of a deposed leader may never be answered: ask the new one.
-      for (const batch of this.reads.inFlight.values())
-        for (const w of batch) this.reads.waiting.add(w);
-      this.reads.inFlight.clear();
+      this.reads.leaderChanged();
       this.leaderSince = new Date(this.time.now());
       this.options.log(`leader is now ${soft.lead === "" ? "unknown" : soft.lead}`);
     }
-    if (soft.lead !== "") this.startReadIndex();
+    if (soft.lead !== "") this.reads.ask();
     if (soft.lead !== "" && this.parked.length > 0) {
       const parked = this.parked;
       this.parked = [];
@@ -745,7 +676,7 @@ export class EtcdServer {
   private async finishSnapshot(snap: Snapshot): Promise<void> {
     const index = snap.meta.index;
     await this.wal.saveSnapshot({ index, term: snap.meta.term });
-    const compactTo = index - CATCH_UP_ENTRIES;
+    const compactTo = index - this.options.snapshotCatchUpEntries;
     if (compactTo > this.storage.firstIndex()) this.storage.compact(compactTo);
     this.snapshotter.prune(this.options.maxSnapshots);
     this.wal.releaseLockTo(index);

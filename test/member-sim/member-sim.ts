@@ -38,6 +38,10 @@ export interface SimOptions {
   readonly delayMsMax: number;
   readonly partitionRate: number;
   readonly snapshotCount: number;
+  /** Entries kept behind a snapshot: small values make lagging members need snapshots. */
+  readonly catchUpEntries: number;
+  /** Chance per millisecond that a crashed member restarts while faults go on. */
+  readonly restartRate: number;
 }
 
 export function optionsForSeed(seed: number): SimOptions {
@@ -53,7 +57,10 @@ export function optionsForSeed(seed: number): SimOptions {
     duplicateRate: p.nextFloat() * 0.05,
     delayMsMax: 1 + p.nextInt(20),
     partitionRate: p.chance(0.5) ? p.nextFloat() * 0.001 : 0,
-    snapshotCount: 20 + p.nextInt(200),
+    snapshotCount: 10 + p.nextInt(100),
+    catchUpEntries: p.chance(0.8) ? 1 + p.nextInt(20) : 5000,
+    // Long outages make a member fall behind the others' snapshots.
+    restartRate: p.chance(0.5) ? 0.01 : 0.0005,
   };
 }
 
@@ -136,6 +143,7 @@ export async function runSimulation(o: SimOptions): Promise<SimResult> {
       heartbeatMs: HEARTBEAT_MS,
       electionMs: ELECTION_MS,
       snapshotCount: o.snapshotCount,
+      snapshotCatchUpEntries: o.catchUpEntries,
       maxSnapshots: 5,
       maxWals: 5,
       strictReconfigCheck: true,
@@ -183,7 +191,7 @@ export async function runSimulation(o: SimOptions): Promise<SimResult> {
     else network.healAll();
     for (const m of members) {
       const restartable = m.server === undefined && !m.starting && m.downAt < time.now();
-      if (restartable && (!faulty || prng.chance(0.01))) {
+      if (restartable && (!faulty || prng.chance(o.restartRate))) {
         void start(m).catch((error) => {
           problem ??= `restart failed: ${describe(error)}`;
         });
