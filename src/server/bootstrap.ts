@@ -194,6 +194,7 @@ async function restart(settings: MemberSettings, disk: MemberDisk): Promise<Open
   if (settings.forceNewCluster) {
     ({ hardState, entries } = await forceNewCluster(settings, ids.memberId, snapshot, opened));
   }
+  hardState = coveredBySnapshot(hardState, snapshot);
   const storage = new MemoryStorage();
   if (snapshot !== undefined) storage.applySnapshot(snapshot);
   storage.setHardState(hardState);
@@ -214,5 +215,21 @@ async function restart(settings: MemberSettings, disk: MemberDisk): Promise<Open
     clusterId: ids.clusterId,
     restarted: true,
     bootPeers: [],
+  };
+}
+
+/**
+ * A snapshot received from the leader is saved, with its WAL marker, before the hard state of
+ * the same Ready: a crash in between leaves a hard state whose commit (and maybe term) predates
+ * the snapshot. The snapshot proves its entries committed, so the commit is raised to it; a
+ * newer term starts without a vote.
+ */
+function coveredBySnapshot(hardState: HardState, snapshot: Snapshot | undefined): HardState {
+  if (snapshot === undefined || hardState.commit >= snapshot.meta.index) return hardState;
+  const term = Math.max(hardState.term, snapshot.meta.term);
+  return {
+    term,
+    vote: term === hardState.term ? hardState.vote : "",
+    commit: snapshot.meta.index,
   };
 }

@@ -42,6 +42,8 @@ export interface SimOptions {
   readonly catchUpEntries: number;
   /** Chance per millisecond that a crashed member restarts while faults go on. */
   readonly restartRate: number;
+  /** Longest fdatasync; work goes on while one runs. */
+  readonly syncDelayMsMax: number;
 }
 
 export function optionsForSeed(seed: number): SimOptions {
@@ -61,6 +63,7 @@ export function optionsForSeed(seed: number): SimOptions {
     catchUpEntries: p.chance(0.8) ? 1 + p.nextInt(20) : 5000,
     // Long outages make a member fall behind the others' snapshots.
     restartRate: p.chance(0.5) ? 0.01 : 0.0005,
+    syncDelayMsMax: p.chance(0.5) ? p.nextInt(20) : 0,
   };
 }
 
@@ -124,6 +127,7 @@ export async function runSimulation(o: SimOptions): Promise<SimResult> {
     let server: EtcdServer | undefined;
     m.clock = new MemberClock(time, (error) => onFatal(m, server)(error));
     const clock = m.clock;
+    m.disk.attach((ms) => clock.sleep(ms));
     let opened: Opened;
     try {
       opened = await openMember(m.settings, m.disk);
@@ -174,7 +178,13 @@ export async function runSimulation(o: SimOptions): Promise<SimResult> {
     m.starting = false;
   };
 
-  for (const m of members) await start(m);
+  // Started, not awaited: a start waits on simulated time (a slow first sync), which only the
+  // loop below moves.
+  for (const m of members) {
+    void start(m).catch((error) => {
+      problem ??= `start failed: ${describe(error)}`;
+    });
+  }
   const recorder = new HistoryRecorder<KeyedRegisterInput, RegisterOutput>({
     now: () => time.now(),
   });
@@ -246,7 +256,7 @@ function makeMembers(o: SimOptions, prng: Prng): SimMember[] {
   const clusterId = clusterIdFor(peers.map((p) => p.id));
   return peers.map((p, i) => ({
     id: p.id,
-    disk: new SimDisk(prng, { syncFailRate: o.syncFailRate }),
+    disk: new SimDisk(prng, { syncFailRate: o.syncFailRate, syncDelayMsMax: o.syncDelayMsMax }),
     clock: undefined as unknown as MemberClock,
     server: undefined,
     starting: false,

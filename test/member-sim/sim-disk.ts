@@ -24,6 +24,8 @@ type LogRecord =
 export interface DiskFaults {
   /** Chance that one sync fails (the member then stops). */
   readonly syncFailRate: number;
+  /** A sync takes up to this long (0: at once); other work goes on meanwhile. */
+  readonly syncDelayMsMax: number;
 }
 
 /** An injected I/O failure: the member stopping on it is expected, not a bug. */
@@ -39,11 +41,18 @@ export class SimDisk implements MemberDisk {
   /** Bumped by each crash: storage handed out before it no longer writes. */
   private generation = 0;
   syncs = 0;
+  /** The running process's sleep: a crash ends it, so a sync in progress never completes. */
+  private sleep: (ms: number) => Promise<void> = async () => {};
 
   constructor(
     private readonly prng: Prng,
     private readonly faults: DiskFaults,
   ) {}
+
+  /** A new process uses the disk. */
+  attach(sleep: (ms: number) => Promise<void>): void {
+    this.sleep = sleep;
+  }
 
   logExists(): boolean {
     return this.ids !== undefined;
@@ -107,14 +116,17 @@ export class SimDisk implements MemberDisk {
 
   private logHandle(generation: number): LogStorage {
     const live = () => generation === this.generation;
-    const write = (records: LogRecord[], sync: boolean) => {
+    const write = async (records: LogRecord[], sync: boolean) => {
       if (!live()) throw new Error("sim disk: write after the process died");
       this.pending.push(...records);
       if (!sync) return;
       this.syncs++;
-      if (this.prng.nextFloat() < this.faults.syncFailRate) {
-        throw new InjectedDiskError("fdatasync: input/output error (injected)");
-      }
+      const fails = this.prng.nextFloat() < this.faults.syncFailRate;
+      const delay =
+        this.faults.syncDelayMsMax > 0 ? this.prng.nextInt(this.faults.syncDelayMsMax + 1) : 0;
+      if (delay > 0) await this.sleep(delay);
+      if (!live()) throw new Error("sim disk: sync after the process died");
+      if (fails) throw new InjectedDiskError("fdatasync: input/output error (injected)");
       this.durable.push(...this.pending);
       this.pending = [];
     };
@@ -123,15 +135,15 @@ export class SimDisk implements MemberDisk {
         const records: LogRecord[] = entries.map((entry) => ({ kind: "entry", entry }));
         if (hardState !== undefined)
           records.push({ kind: "hardState", hardState: { ...hardState } });
-        write(records, options.sync);
+        await write(records, options.sync);
       },
       saveSnapshot: async (meta) => {
-        write([{ kind: "snapshot", index: meta.index, term: meta.term }], true);
+        await write([{ kind: "snapshot", index: meta.index, term: meta.term }], true);
       },
       releaseLockTo: () => {},
       purge: () => [],
       close: async () => {
-        if (live()) write([], true);
+        if (live()) await write([], true);
       },
     };
   }
