@@ -28,6 +28,7 @@ import { type EntryPayload, encodePayload } from "./entry-payload.ts";
 import { MembersError } from "./members-error.ts";
 import { listMembers, type MemberInfo, removedMembersDir, storeHas } from "./membership.ts";
 import { LinearizableReads } from "./read-index.ts";
+import { SnapshotKeeper } from "./snapshots.ts";
 import type { LogStorage, SnapshotStorage } from "./storage.ts";
 import type { Cancel, Time } from "./time.ts";
 import { Waiters } from "./waiters.ts";
@@ -77,8 +78,6 @@ export interface ServerParts {
 
 /** How often the leader proposes a SYNC so expired TTL keys are deleted (etcd: 500 ms). */
 const SYNC_INTERVAL_MS = 500;
-/** Longest stretch the snapshot writer holds the event loop (then requests get a turn). */
-const SNAPSHOT_SLICE_MS = 2;
 /** Pause between attempts to propose a membership change that Raft dropped. */
 const CONF_CHANGE_RETRY_MS = 20;
 
@@ -119,12 +118,7 @@ export class EtcdServer {
   private readonly waiters: Waiters<ApplyResult>;
   private readonly applyContext: ApplyContext;
   private appliedIndex: number;
-  private snapshotIndex: number;
-  /** A snapshot being written on the worker, and one written but not yet marked in the WAL. */
-  private snapshot: { inFlight: Promise<void> | undefined; saved: Snapshot | undefined } = {
-    inFlight: undefined,
-    saved: undefined,
-  };
+  private readonly snapshots: SnapshotKeeper;
   private term: number;
   private soft: SoftState = { lead: "", state: "follower" };
   private scheduled = false;
@@ -153,7 +147,7 @@ export class EtcdServer {
     this.snapshotter = parts.snapshotter;
     this.currentStore = parts.store;
     this.appliedIndex = parts.appliedIndex;
-    this.snapshotIndex = parts.appliedIndex;
+
     this.term = parts.hardState.term;
     this.persisted = { term: parts.hardState.term, vote: parts.hardState.vote };
     this.options = options;
@@ -164,6 +158,26 @@ export class EtcdServer {
     this.startTime = new Date(this.time.now());
     this.leaderSince = this.startTime;
     this.waiters = new Waiters(options.memberId, this.time);
+    this.snapshots = new SnapshotKeeper(
+      {
+        time: this.time,
+        raftLog: this.storage,
+        wal: this.wal,
+        snapshotter: this.snapshotter,
+        snapshotCount: options.snapshotCount,
+        catchUpEntries: options.snapshotCatchUpEntries,
+        maxSnapshots: options.maxSnapshots,
+        maxWals: options.maxWals,
+        store: () => this.store,
+        confState: () => this.applyContext.confState,
+        appliedIndex: () => this.appliedIndex,
+        stopping: () => this.stopping,
+        schedule: () => this.schedule(),
+        fatal: (error) => this.fatal?.(error),
+        log: (line) => this.options.log(line),
+      },
+      parts.appliedIndex,
+    );
     this.reads = new LinearizableReads({
       time: this.time,
       askReadIndex: (ctx) => this.askReadIndex(ctx),
@@ -205,7 +219,7 @@ export class EtcdServer {
     this.waiters.failAll(stopped);
     this.reads.failAll(stopped);
     // A snapshot still being written is simply not marked in the WAL: restart uses the last one.
-    await this.snapshot.inFlight?.catch(() => {});
+    await this.snapshots.settle();
     await this.wal.close();
     this.snapshotter.close();
   }
@@ -504,10 +518,8 @@ export class EtcdServer {
           const rd = this.raft.ready();
           await this.handleReady(rd);
           this.raft.advance(rd);
-        } else if (this.snapshot.saved !== undefined) {
-          const saved = this.snapshot.saved;
-          this.snapshot.saved = undefined;
-          await this.finishSnapshot(saved);
+        } else if (this.snapshots.hasSaved()) {
+          await this.snapshots.finishSaved();
         } else break;
       }
     } finally {
@@ -568,7 +580,7 @@ export class EtcdServer {
     for (const rs of rd.readStates) this.reads.answered(rs);
     this.reads.release();
     this.campaignIfAlone();
-    this.maybeSnapshot();
+    this.snapshots.maybeTake();
   }
 
   /** A snapshot from the leader: persist it, then replace the store with its contents. */
@@ -580,7 +592,7 @@ export class EtcdServer {
     this.store.restore(new TextDecoder().decode(snap.data));
     this.applyContext.confState = snap.meta.confState;
     this.appliedIndex = snap.meta.index;
-    this.snapshotIndex = snap.meta.index;
+    this.snapshots.installed(snap.meta.index);
     this.syncPeers();
     this.options.log(`installed snapshot at index ${snap.meta.index} from the leader`);
   }
@@ -630,58 +642,6 @@ export class EtcdServer {
         });
       }
     }
-  }
-
-  /**
-   * Every --snapshot-count entries: the store's state at this index is written out a slice at a
-   * time between turns of the event loop (applies go on; the store keeps copies of what they
-   * change), saved to the snapshot database on a worker thread, and recorded in the WAL by
-   * `finishSnapshot` once durable, from the Ready loop.
-   */
-  private maybeSnapshot(): void {
-    if (this.snapshot.inFlight !== undefined) return;
-    if (this.appliedIndex - this.snapshotIndex <= this.options.snapshotCount) return;
-    this.snapshotIndex = this.appliedIndex;
-    this.snapshot.inFlight = this.takeSnapshot(this.appliedIndex).then(
-      (snap) => {
-        this.snapshot.inFlight = undefined;
-        this.snapshot.saved = snap;
-        this.schedule();
-      },
-      (error: unknown) => this.fatal?.(error),
-    );
-  }
-
-  /** The snapshot at `index` (the applied index now), durable; undefined if superseded. */
-  private async takeSnapshot(index: number): Promise<Snapshot | undefined> {
-    const confState = this.applyContext.confState;
-    const writer = this.store.beginSnapshot();
-    for (;;) {
-      const sliceEnd = this.time.monotonic() + SNAPSHOT_SLICE_MS;
-      if (writer.step(() => this.time.monotonic() < sliceEnd)) break;
-      await new Promise<void>((resolve) => this.time.soon(resolve));
-      if (this.stopping) {
-        writer.abandon();
-        return undefined;
-      }
-    }
-    // A newer snapshot from the leader was installed meanwhile: this one is of no use.
-    if (index <= this.storage.snapshot().meta.index) return undefined;
-    const snap = this.storage.createSnapshot(index, confState, writer.bytes());
-    await this.snapshotter.saveInBackground(snap);
-    return snap;
-  }
-
-  /** A snapshot is durable: mark it in the WAL, then release what it replaces. */
-  private async finishSnapshot(snap: Snapshot): Promise<void> {
-    const index = snap.meta.index;
-    await this.wal.saveSnapshot({ index, term: snap.meta.term });
-    const compactTo = index - this.options.snapshotCatchUpEntries;
-    if (compactTo > this.storage.firstIndex()) this.storage.compact(compactTo);
-    this.snapshotter.prune(this.options.maxSnapshots);
-    this.wal.releaseLockTo(index);
-    this.wal.purge(this.options.maxWals);
-    this.options.log(`saved snapshot at index ${index}`);
   }
 
   /** Reads a key locally (default v2 GET: served from this member's store, no Raft). */
