@@ -27,6 +27,7 @@ import { type ApplyContext, applyEntry, ConfChangeRejected } from "./apply.ts";
 import { type EntryPayload, encodePayload } from "./entry-payload.ts";
 import { MembersError } from "./members-error.ts";
 import { listMembers, type MemberInfo, removedMembersDir, storeHas } from "./membership.ts";
+import { ProposalQueue } from "./proposal-queue.ts";
 import { LinearizableReads } from "./read-index.ts";
 import { SnapshotKeeper } from "./snapshots.ts";
 import type { LogStorage, SnapshotStorage } from "./storage.ts";
@@ -132,10 +133,7 @@ export class EtcdServer {
   private readonly reads: LinearizableReads;
   private knownPeers = new Set<string>();
   private bootPeers: readonly MemberInfo[] = [];
-  /** Proposals made while there was no leader; re-proposed once one is known. */
-  private parked: { data: Uint8Array; sinceMs: number }[] = [];
-  /** Proposals since the last Ready, proposed to Raft as one batch. */
-  private proposals: { data: Uint8Array; sinceMs: number }[] = [];
+  private readonly proposals: ProposalQueue;
   readonly startTime: Date;
   leaderSince: Date;
   private readonly time: Time;
@@ -158,6 +156,21 @@ export class EtcdServer {
     this.startTime = new Date(this.time.now());
     this.leaderSince = this.startTime;
     this.waiters = new Waiters(options.memberId, this.time);
+    this.proposals = new ProposalQueue({
+      time: this.time,
+      hasLeader: () => this.soft.lead !== "",
+      proposeMany: (batch) => {
+        try {
+          this.raft.proposeMany(batch);
+          return true;
+        } catch (error) {
+          if (!(error instanceof ProposalDroppedError)) throw error;
+          return false;
+        }
+      },
+      schedule: () => this.schedule(),
+      requestTimeoutMs: () => this.requestTimeoutMs,
+    });
     this.snapshots = new SnapshotKeeper(
       {
         time: this.time,
@@ -463,26 +476,8 @@ export class EtcdServer {
   }
 
   /** Queues a proposal; the Ready loop hands every queued one to Raft together. */
-  private proposeData(data: Uint8Array, sinceMs = this.time.now()): void {
-    if (this.soft.lead === "") {
-      this.parked.push({ data, sinceMs });
-      return;
-    }
-    this.proposals.push({ data, sinceMs });
-    this.schedule();
-  }
-
-  private flushProposals(): void {
-    if (this.proposals.length === 0) return;
-    const batch = this.proposals;
-    this.proposals = [];
-    try {
-      this.raft.proposeMany(batch.map((p) => p.data));
-    } catch (error) {
-      if (!(error instanceof ProposalDroppedError)) throw error;
-      // Dropped (no leader or a leader transfer in progress): retry when a leader is known.
-      for (const p of batch) this.parked.push(p);
-    }
+  private proposeData(data: Uint8Array): void {
+    this.proposals.add(data);
   }
 
   private tick(): void {
@@ -513,7 +508,7 @@ export class EtcdServer {
     this.processing = true;
     try {
       while (!this.stopping) {
-        this.flushProposals();
+        this.proposals.flush();
         if (this.raft.hasReady()) {
           const rd = this.raft.ready();
           await this.handleReady(rd);
@@ -612,14 +607,7 @@ export class EtcdServer {
       this.options.log(`leader is now ${soft.lead === "" ? "unknown" : soft.lead}`);
     }
     if (soft.lead !== "") this.reads.ask();
-    if (soft.lead !== "" && this.parked.length > 0) {
-      const parked = this.parked;
-      this.parked = [];
-      // A proposal parked longer than a request may wait was already answered with a timeout:
-      // proposing it now would apply a write its client was told had failed to complete.
-      const oldestMs = this.time.now() - this.requestTimeoutMs;
-      for (const p of parked) if (p.sinceMs > oldestMs) this.proposeData(p.data, p.sinceMs);
-    }
+    if (soft.lead !== "") this.proposals.leaderKnown();
   }
 
   private applyAll(entries: readonly Entry[]): void {
