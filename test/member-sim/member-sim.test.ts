@@ -30,6 +30,23 @@ async function runSeeds(seeds: readonly number[]) {
   return { failures, completed };
 }
 
+test("a member whose disk loses acknowledged records stops with a clear error, or recovers", async () => {
+  // Seeds 1-120 with a lying disk on member m0 (only it crashes): no wrong answer, no hang.
+  const seeds = Array.from({ length: 120 }, (_, i) => i + 1).filter(
+    (s) => optionsForSeed(s).lyingMember >= 0,
+  );
+  let detected = 0;
+  const failures: string[] = [];
+  for (const seed of seeds) {
+    const r = await runSimulation(optionsForSeed(seed));
+    detected += r.detectedLosses;
+    if (!r.ok) failures.push(`seed ${seed}: ${r.problem}`);
+  }
+  expect(failures).toEqual([]);
+  // The fault really happens: some members do find their acknowledged state gone.
+  expect(detected).toBeGreaterThan(5);
+}, 120_000);
+
 test("regression seeds pass", async () => {
   const { failures } = await runSeeds(REGRESSION_SEEDS);
   expect(failures).toEqual([]);

@@ -16,6 +16,7 @@ import { EtcdServer } from "../../src/server/etcd-server.ts";
 import type { MemberSettings } from "../../src/server/settings.ts";
 import type { EtcdError } from "../../src/store/errors.ts";
 import { syncRequest, type V2Request } from "../../src/store/v2-apply.ts";
+import { AssertionError } from "../../src/util/assert.ts";
 import { Prng } from "../../src/util/prng.ts";
 import { checkLinearizable } from "../lin/check.ts";
 import { HistoryRecorder } from "../lin/history.ts";
@@ -44,6 +45,12 @@ export interface SimOptions {
   readonly restartRate: number;
   /** Longest fdatasync; work goes on while one runs. */
   readonly syncDelayMsMax: number;
+  /**
+   * A member whose disk loses acknowledged records in a crash (-1: none). Only it crashes then,
+   * so a quorum of intact disks stays up: it must stop with a clear error or recover, never
+   * serve wrong data or hang.
+   */
+  readonly lyingMember: number;
 }
 
 export function optionsForSeed(seed: number): SimOptions {
@@ -64,6 +71,7 @@ export function optionsForSeed(seed: number): SimOptions {
     // Long outages make a member fall behind the others' snapshots.
     restartRate: p.chance(0.5) ? 0.01 : 0.0005,
     syncDelayMsMax: p.chance(0.5) ? p.nextInt(20) : 0,
+    lyingMember: p.chance(0.25) ? 0 : -1,
   };
 }
 
@@ -74,6 +82,8 @@ export interface SimResult {
   readonly completed: number;
   readonly crashes: number;
   readonly injectedFailures: number;
+  /** Times a member stopped because it found its own acknowledged state lost. */
+  readonly detectedLosses: number;
 }
 
 const KEYS = ["/a", "/b", "/c"];
@@ -93,6 +103,8 @@ interface SimMember {
   starting: boolean;
   /** When it last went down: a process restarts no sooner than a millisecond later. */
   downAt: number;
+  /** Stopped for good (it found its own acknowledged state lost). */
+  retired: boolean;
 }
 
 export async function runSimulation(o: SimOptions): Promise<SimResult> {
@@ -103,6 +115,7 @@ export async function runSimulation(o: SimOptions): Promise<SimResult> {
   let problem: string | undefined;
   let crashes = 0;
   let injectedFailures = 0;
+  let detectedLosses = 0;
 
   const stopMember = (m: SimMember) => {
     m.downAt = time.now();
@@ -117,6 +130,14 @@ export async function runSimulation(o: SimOptions): Promise<SimResult> {
     if (error instanceof InjectedDiskError) {
       injectedFailures++;
       stopMember(m);
+      return;
+    }
+    if (m.disk.lies && error instanceof AssertionError && LOSS_DETECTED.test(error.message)) {
+      // The member found its disk lost what it had acknowledged, and stopped: as it must. An
+      // operator would replace it; it stays down.
+      detectedLosses++;
+      stopMember(m);
+      m.retired = true;
       return;
     }
     problem ??= `member ${m.settings.name} stopped on an error that was not injected: ${describe(error)}`;
@@ -200,7 +221,8 @@ export async function runSimulation(o: SimOptions): Promise<SimResult> {
     if (faulty) injectFaults(o, prng, members, network, stopMember, () => crashes++);
     else network.healAll();
     for (const m of members) {
-      const restartable = m.server === undefined && !m.starting && m.downAt < time.now();
+      const restartable =
+        m.server === undefined && !m.starting && !m.retired && m.downAt < time.now();
       if (restartable && (!faulty || prng.chance(o.restartRate))) {
         void start(m).catch((error) => {
           problem ??= `restart failed: ${describe(error)}`;
@@ -243,6 +265,7 @@ export async function runSimulation(o: SimOptions): Promise<SimResult> {
     completed,
     crashes,
     injectedFailures,
+    detectedLosses,
   };
 }
 
@@ -256,11 +279,16 @@ function makeMembers(o: SimOptions, prng: Prng): SimMember[] {
   const clusterId = clusterIdFor(peers.map((p) => p.id));
   return peers.map((p, i) => ({
     id: p.id,
-    disk: new SimDisk(prng, { syncFailRate: o.syncFailRate, syncDelayMsMax: o.syncDelayMsMax }),
+    disk: new SimDisk(prng, {
+      syncFailRate: o.syncFailRate,
+      syncDelayMsMax: o.syncDelayMsMax,
+      losesSyncedTail: i === o.lyingMember,
+    }),
     clock: undefined as unknown as MemberClock,
     server: undefined,
     starting: false,
     downAt: -1,
+    retired: false,
     settings: {
       name: p.name,
       dataDir: `/sim/${p.name}`,
@@ -305,7 +333,9 @@ function injectFaults(
   stop: (m: SimMember) => void,
   counted: () => void,
 ): void {
-  for (const m of members) {
+  for (const [i, m] of members.entries()) {
+    // With a lying disk in the cluster, only its member crashes: the others' disks stay a quorum.
+    if (o.lyingMember >= 0 && i !== o.lyingMember) continue;
     if (m.server !== undefined && prng.chance(o.crashRate)) {
       // Never a quorum down at once: the cluster must be able to make progress.
       const down = members.filter((x) => x.server === undefined).length;
@@ -333,6 +363,8 @@ async function settle(time: ManualTime): Promise<void> {
 }
 
 const FINAL_READER = 1_000_000;
+/** How a member says it found acknowledged state lost (raft/log.ts, as etcd words it). */
+const LOSS_DETECTED = /out of range|corrupted, truncated, or lost/;
 
 async function runClient(
   id: number,

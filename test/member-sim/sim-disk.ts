@@ -3,7 +3,8 @@
  * log records written but not yet synced are lost in a crash, except a random prefix of them
  * (a record torn in half is cut by the real WAL's CRC check, which leaves the same prefix);
  * a sync may fail (the member must stop); snapshots are durable once saved, as sqlite's
- * synchronous=FULL makes them. A synced record is never lost.
+ * synchronous=FULL makes them. A synced record is never lost, except on a disk configured to
+ * lie about fsync (`losesSyncedTail`).
  */
 import type { Entry, HardState, Snapshot } from "../../src/raft/types.ts";
 import {
@@ -26,6 +27,11 @@ export interface DiskFaults {
   readonly syncFailRate: number;
   /** A sync takes up to this long (0: at once); other work goes on meanwhile. */
   readonly syncDelayMsMax: number;
+  /**
+   * The disk lies about fsync: a crash also loses the last few records it said were synced
+   * (a torn or lost tail of acknowledged data).
+   */
+  readonly losesSyncedTail: boolean;
 }
 
 /** An injected I/O failure: the member stopping on it is expected, not a bug. */
@@ -48,6 +54,10 @@ export class SimDisk implements MemberDisk {
     private readonly prng: Prng,
     private readonly faults: DiskFaults,
   ) {}
+
+  get lies(): boolean {
+    return this.faults.losesSyncedTail;
+  }
 
   /** A new process uses the disk. */
   attach(sleep: (ms: number) => Promise<void>): void {
@@ -112,6 +122,10 @@ export class SimDisk implements MemberDisk {
     const kept = this.prng.nextInt(this.pending.length + 1);
     this.durable.push(...this.pending.slice(0, kept));
     this.pending = [];
+    if (this.faults.losesSyncedTail) {
+      const lost = 1 + this.prng.nextInt(3);
+      this.durable.splice(Math.max(0, this.durable.length - lost));
+    }
   }
 
   private logHandle(generation: number): LogStorage {
