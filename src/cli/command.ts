@@ -11,7 +11,6 @@ import { BACKUP_FLAGS } from "./backup-command.ts";
 /** The product version, and the etcd API version whose behaviour it reproduces. */
 export const VERSION = "0.1.0";
 export const COMPATIBLE_ETCD_VERSION = "2.3.8";
-export const COMPATIBLE_CLUSTER_VERSION = "2.3.0";
 
 function argDef(spec: FlagSpec): ArgDef {
   const description = spec.env === null ? spec.help : `${spec.help} [env ${spec.env}]`;

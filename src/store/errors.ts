@@ -39,8 +39,6 @@ export const ErrorCode = {
   clientInternal: 500,
 } as const;
 
-export type ErrorCodeValue = (typeof ErrorCode)[keyof typeof ErrorCode];
-
 /** Code → [message, HTTP status]. Codes absent from etcd's status map answer 400. */
 const errorTable: ReadonlyMap<number, readonly [string, number]> = new Map([
   [100, ["Key not found", 404]],

@@ -49,14 +49,3 @@ export function eventIndex(e: Event): number {
 export function isCreated(e: Event): boolean {
   return e.action === "create" || (e.action === "set" && e.prevNode === undefined);
 }
-
-export function nodeView(
-  key: string,
-  value: string | undefined,
-  dir: boolean,
-  expireTime: number,
-  modifiedIndex: number,
-  createdIndex: number,
-): NodeView {
-  return { key, value, dir, expireTime, nodes: undefined, modifiedIndex, createdIndex };
-}
