@@ -26,7 +26,8 @@ import { assert } from "../util/assert.ts";
 import { type ApplyContext, applyEntry, ConfChangeRejected } from "./apply.ts";
 import { type EntryPayload, encodePayload } from "./entry-payload.ts";
 import { MembersError } from "./members-error.ts";
-import { listMembers, type MemberInfo, removedMembersDir, storeHas } from "./membership.ts";
+import { type MemberInfo, storeHas } from "./membership.ts";
+import { PeerSet } from "./peer-set.ts";
 import { ProposalQueue } from "./proposal-queue.ts";
 import { LinearizableReads } from "./read-index.ts";
 import { SnapshotKeeper } from "./snapshots.ts";
@@ -131,8 +132,7 @@ export class EtcdServer {
   /** Term and vote as last persisted: a leader sends early only when neither changes. */
   private persisted: { term: number; vote: string };
   private readonly reads: LinearizableReads;
-  private knownPeers = new Set<string>();
-  private bootPeers: readonly MemberInfo[] = [];
+  private readonly peers: PeerSet;
   private readonly proposals: ProposalQueue;
   readonly startTime: Date;
   leaderSince: Date;
@@ -156,6 +156,7 @@ export class EtcdServer {
     this.startTime = new Date(this.time.now());
     this.leaderSince = this.startTime;
     this.waiters = new Waiters(options.memberId, this.time);
+    this.peers = new PeerSet(options.memberId);
     this.proposals = new ProposalQueue({
       time: this.time,
       hasLeader: () => this.soft.lead !== "",
@@ -242,15 +243,15 @@ export class EtcdServer {
     return this.currentStore;
   }
 
-  /** Connects the member to its peers; messages are sent from the next Ready on. */
   /**
-   * Connects the member to its peers. `bootPeers` are the members a joining member learned
-   * from the cluster before its own store has any: used until the store lists members.
+   * Connects the member to its peers; messages are sent from the next Ready on. `bootPeers`
+   * are the members a joining member learned from the cluster before its own store has any:
+   * used until the store lists members.
    */
   attachNetwork(network: PeerNetwork, bootPeers: readonly MemberInfo[] = []): void {
     this.network = network;
-    this.bootPeers = bootPeers;
-    this.syncPeers();
+    this.peers.attach(network, bootPeers);
+    this.peers.sync(this.currentStore);
   }
 
   /** Raft messages from peers. */
@@ -350,30 +351,7 @@ export class EtcdServer {
       this.options.onRemoved();
       return;
     }
-    this.syncPeers();
-  }
-
-  /**
-   * Tells the network about every member: those in the store, plus the members learned when
-   * joining (the store of a joining member fills in only as it catches up). Only members
-   * recorded as removed are refused from then on.
-   */
-  private syncPeers(): void {
-    const network = this.network;
-    if (network === undefined) return;
-    const store = this.currentStore;
-    const isRemoved = (id: string) => storeHas(store, `${removedMembersDir}/${id}`);
-    const current = new Map<string, readonly string[]>();
-    for (const m of [...this.bootPeers, ...listMembers(store)]) {
-      if (m.id !== this.memberId && !isRemoved(m.id)) current.set(m.id, m.peerURLs);
-    }
-    for (const [id, urls] of current) network.addPeer(id, [...urls]);
-    for (const id of this.knownPeers) {
-      if (current.has(id)) continue;
-      network.removePeer(id);
-      if (isRemoved(id)) network.markRemoved(id);
-    }
-    this.knownPeers = new Set(current.keys());
+    this.peers.sync(this.currentStore);
   }
 
   get stopped(): boolean {
@@ -588,7 +566,7 @@ export class EtcdServer {
     this.applyContext.confState = snap.meta.confState;
     this.appliedIndex = snap.meta.index;
     this.snapshots.installed(snap.meta.index);
-    this.syncPeers();
+    this.peers.sync(this.currentStore);
     this.options.log(`installed snapshot at index ${snap.meta.index} from the leader`);
   }
 
