@@ -24,8 +24,8 @@ import type { Store } from "../store/store.ts";
 import { applyV2Request, syncRequest, type V2Request } from "../store/v2-apply.ts";
 import { assert } from "../util/assert.ts";
 import { type ApplyContext, applyEntry, ConfChangeRejected } from "./apply.ts";
+import { proposeConfChange } from "./conf-change-proposer.ts";
 import { type EntryPayload, encodePayload } from "./entry-payload.ts";
-import { MembersError } from "./members-error.ts";
 import { type MemberInfo, storeHas } from "./membership.ts";
 import { PeerSet } from "./peer-set.ts";
 import { ProposalQueue } from "./proposal-queue.ts";
@@ -80,8 +80,6 @@ export interface ServerParts {
 
 /** How often the leader proposes a SYNC so expired TTL keys are deleted (etcd: 500 ms). */
 const SYNC_INTERVAL_MS = 500;
-/** Pause between attempts to propose a membership change that Raft dropped. */
-const CONF_CHANGE_RETRY_MS = 20;
 
 /** Where Raft messages for other members go (the peer transport, or a test network). */
 export interface PeerNetwork {
@@ -272,61 +270,33 @@ export class EtcdServer {
     return this.network?.activeSince(id);
   }
 
-  /**
-   * Proposes a membership change and resolves once it is applied here. A leader removing
-   * itself first hands leadership to its most up-to-date follower, so writes barely pause.
-   */
-  async proposeConfChange(type: ConfChange["type"], nodeId: string, peerURLs: string[]) {
-    if (type === "removeNode" && nodeId === this.memberId && this.soft.state === "leader") {
-      await this.transferLeadershipAway();
-    }
-    const id = this.waiters.nextId();
-    const done = this.waiters.wait(id, this.requestTimeoutMs, () =>
-      timeoutError(this.currentStore),
+  /** Proposes a membership change; resolves once it is applied here (conf-change-proposer.ts). */
+  proposeConfChange(type: ConfChange["type"], nodeId: string, peerURLs: string[]): Promise<void> {
+    return proposeConfChange(
+      {
+        time: this.time,
+        raft: this.raft,
+        memberId: this.memberId,
+        electionMs: this.options.electionMs,
+        isLeader: () => this.soft.state === "leader",
+        leader: () => this.soft.lead,
+        stopping: () => this.stopping,
+        requestTimeoutMs: () => this.requestTimeoutMs,
+        newRequest: () => {
+          const id = this.waiters.nextId();
+          const applied = this.waiters.wait(id, this.requestTimeoutMs, () =>
+            timeoutError(this.currentStore),
+          );
+          return { id, applied };
+        },
+        failRequest: (id, error) => this.waiters.fail(id, error),
+        schedule: () => this.schedule(),
+        log: (line) => this.options.log(line),
+      },
+      type,
+      nodeId,
+      peerURLs,
     );
-    const context = new TextEncoder().encode(
-      JSON.stringify({ id: nodeId, peerURLs, requestId: id }),
-    );
-    // Dropped while there is no leader or a leader transfer is under way: retry until the
-    // request's own deadline rather than failing at once.
-    const deadline = this.time.now() + this.requestTimeoutMs;
-    for (;;) {
-      try {
-        this.raft.proposeConfChange({ type, nodeId, context });
-        break;
-      } catch (error) {
-        if (!(error instanceof ProposalDroppedError)) throw error;
-        if (this.time.now() > deadline || this.stopping) {
-          this.waiters.fail(id, new MembersError(500, "etcdserver: unhealthy cluster"));
-          break;
-        }
-        await this.time.sleep(CONF_CHANGE_RETRY_MS);
-      }
-    }
-    this.schedule();
-    const result = await done;
-    if (result.confError !== undefined) {
-      throw new MembersError(result.confError.status, result.confError.message);
-    }
-  }
-
-  /** Transfers leadership to the follower with the longest log; waits up to one election. */
-  private async transferLeadershipAway(): Promise<void> {
-    const progress = this.raft.status().progress ?? {};
-    let best = "";
-    let bestMatch = -1;
-    for (const [id, p] of Object.entries(progress)) {
-      if (id !== this.memberId && p.match > bestMatch) {
-        best = id;
-        bestMatch = p.match;
-      }
-    }
-    if (best === "") return;
-    this.raft.transferLeader(best);
-    this.schedule();
-    const deadline = this.time.now() + 2 * this.options.electionMs;
-    while (this.soft.lead !== best && this.time.now() < deadline) await this.time.sleep(10);
-    this.options.log(`transferred leadership to ${best} before removing this member`);
   }
 
   /** Follower link figures as seen from this member (meaningful on the leader). */

@@ -1,0 +1,81 @@
+/**
+ * Proposing a membership change through Raft and waiting until it is applied here. Raft drops a
+ * conf change while there is no leader or a leader transfer is under way: it is retried until
+ * the request's own deadline. A leader about to remove itself first hands leadership to the
+ * most up-to-date follower, so the cluster keeps a leader through the change (etcd does too).
+ */
+import type { RawNode } from "../raft/raw-node.ts";
+import { type ConfChange, ProposalDroppedError } from "../raft/types.ts";
+import type { ConfChangeRejected } from "./apply.ts";
+import { MembersError } from "./members-error.ts";
+import type { Time } from "./time.ts";
+
+/** Pause between attempts to propose a membership change that Raft dropped. */
+const CONF_CHANGE_RETRY_MS = 20;
+
+export interface ConfChangeHost {
+  readonly time: Time;
+  readonly raft: RawNode;
+  readonly memberId: string;
+  readonly electionMs: number;
+  isLeader(): boolean;
+  leader(): string;
+  stopping(): boolean;
+  requestTimeoutMs(): number;
+  /** Registers a waiter for the entry carrying `requestId`; resolves once it is applied. */
+  newRequest(): { id: string; applied: Promise<{ confError?: ConfChangeRejected }> };
+  failRequest(id: string, error: unknown): void;
+  schedule(): void;
+  log(line: string): void;
+}
+
+export async function proposeConfChange(
+  host: ConfChangeHost,
+  type: ConfChange["type"],
+  nodeId: string,
+  peerURLs: string[],
+): Promise<void> {
+  if (type === "removeNode" && nodeId === host.memberId && host.isLeader()) {
+    await transferLeadershipAway(host);
+  }
+  const { id, applied } = host.newRequest();
+  const context = new TextEncoder().encode(JSON.stringify({ id: nodeId, peerURLs, requestId: id }));
+  const deadline = host.time.now() + host.requestTimeoutMs();
+  for (;;) {
+    try {
+      host.raft.proposeConfChange({ type, nodeId, context });
+      break;
+    } catch (error) {
+      if (!(error instanceof ProposalDroppedError)) throw error;
+      if (host.time.now() > deadline || host.stopping()) {
+        host.failRequest(id, new MembersError(500, "etcdserver: unhealthy cluster"));
+        break;
+      }
+      await host.time.sleep(CONF_CHANGE_RETRY_MS);
+    }
+  }
+  host.schedule();
+  const result = await applied;
+  if (result.confError !== undefined) {
+    throw new MembersError(result.confError.status, result.confError.message);
+  }
+}
+
+/** Transfers leadership to the follower with the longest log; waits up to two elections. */
+async function transferLeadershipAway(host: ConfChangeHost): Promise<void> {
+  const progress = host.raft.status().progress ?? {};
+  let best = "";
+  let bestMatch = -1;
+  for (const [id, p] of Object.entries(progress)) {
+    if (id !== host.memberId && p.match > bestMatch) {
+      best = id;
+      bestMatch = p.match;
+    }
+  }
+  if (best === "") return;
+  host.raft.transferLeader(best);
+  host.schedule();
+  const deadline = host.time.now() + 2 * host.electionMs;
+  while (host.leader() !== best && host.time.now() < deadline) await host.time.sleep(10);
+  host.log(`transferred leadership to ${best} before removing this member`);
+}
