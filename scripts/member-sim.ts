@@ -16,7 +16,7 @@ if (seed !== undefined) {
   console.log(JSON.stringify(options));
   const r = await runSimulation(options);
   console.log(
-    `seed ${seed}: ${r.ok ? "ok" : `FAILED: ${r.problem}`} operations=${r.operations} completed=${r.completed} crashes=${r.crashes} injected=${r.injectedFailures} detected=${r.detectedLosses}`,
+    `seed ${seed}: ${r.ok ? "ok" : `FAILED: ${r.problem}`} operations=${r.operations} completed=${r.completed} crashes=${r.crashes} injected=${r.injectedFailures} detected=${r.detectedLosses} membership=${r.membershipChanges}`,
   );
   process.exit(r.ok ? 0 : 1);
 }

@@ -28,6 +28,7 @@ import { fatal, installFatalHandlers, setFatalMemberId } from "./fatal.ts";
 import { bindListeners, type MemberListeners } from "./listeners.ts";
 import { memberApiOf } from "./member-api.ts";
 import { realDisk } from "./real-disk.ts";
+import { fetchMembersOverHttp } from "./real-peers.ts";
 import { realTime } from "./real-time.ts";
 
 export interface RunningMember {
@@ -96,7 +97,7 @@ async function startOn(
   log: Log,
   dirs: { unlock: () => void; lockWalDir: () => void },
 ): Promise<RunningMember> {
-  const opened = await openMember(settings, realDisk(settings));
+  const opened = await openMember(settings, realDisk(settings), fetchMembersOverHttp);
   setFatalMemberId(opened.memberId);
   dirs.lockWalDir();
   const server = new EtcdServer(opened, {

@@ -8,7 +8,7 @@ import { RawNode } from "../raft/raw-node.ts";
 import { MemoryStorage } from "../raft/storage.ts";
 import type { ConfState, Entry, HardState, Snapshot } from "../raft/types.ts";
 import { Store } from "../store/store.ts";
-import { fetchRemoteCluster } from "./join.ts";
+import { type FetchMembers, fetchRemoteCluster } from "./join.ts";
 import type { MemberInfo } from "./membership.ts";
 import type { MemberSettings } from "./settings.ts";
 import {
@@ -42,9 +42,13 @@ const MAX_SIZE_PER_MSG = 1024 * 1024;
 /** Appends in flight per follower before the leader waits for acks (etcd: 256). */
 const MAX_INFLIGHT_MSGS = 256;
 
-export async function openMember(settings: MemberSettings, disk: MemberDisk): Promise<Opened> {
+export async function openMember(
+  settings: MemberSettings,
+  disk: MemberDisk,
+  fetchMembers: FetchMembers,
+): Promise<Opened> {
   if (disk.logExists()) return restart(settings, disk);
-  if (settings.initialClusterState === "existing") return joinCluster(settings, disk);
+  if (settings.initialClusterState === "existing") return joinCluster(settings, disk, fetchMembers);
   return bootstrapNew(settings, disk);
 }
 
@@ -112,8 +116,12 @@ function freshMember(
 }
 
 /** A new member of an existing cluster: ids from the cluster, log and state from its leader. */
-async function joinCluster(settings: MemberSettings, disk: MemberDisk): Promise<Opened> {
-  const remote = await fetchRemoteCluster(settings);
+async function joinCluster(
+  settings: MemberSettings,
+  disk: MemberDisk,
+  fetchMembers: FetchMembers,
+): Promise<Opened> {
+  const remote = await fetchRemoteCluster(settings, fetchMembers);
   const ids = { memberId: remote.self.id, clusterId: remote.clusterId };
   const wal = await disk.createLog(ids);
   const hardState: HardState = { term: 0, vote: "", commit: 0 };

@@ -1,6 +1,7 @@
 /**
  * Joining an existing cluster (`--initial-cluster-state existing`): ask the peers named in
- * `--initial-cluster` for the cluster's members (`GET /members` on their peer URLs), find this
+ * `--initial-cluster` for the cluster's members (`GET /members` on their peer URLs, through
+ * the FetchMembers port), find this
  * member among them by its advertised peer URLs, and take the member and cluster ids from the
  * cluster. Every mismatch is refused with a message naming the likely mistake.
  */
@@ -8,14 +9,16 @@ import { BootstrapError } from "./bootstrap-error.ts";
 import type { MemberInfo } from "./membership.ts";
 import type { MemberSettings } from "./settings.ts";
 
+/** Asks one peer (by peer URL) for its cluster id and members (member/real-peers.ts). */
+export type FetchMembers = (
+  peerUrl: string,
+) => Promise<{ clusterId: string; members: MemberInfo[] }>;
+
 export interface RemoteCluster {
   readonly clusterId: string;
   readonly members: MemberInfo[];
   readonly self: MemberInfo;
 }
-
-/** How long one peer may take to answer `GET /members`. */
-const FETCH_TIMEOUT_MS = 2000;
 
 /** Peer `/members` ids are JSON numbers beyond 2^53: quote them before parsing. */
 export function parsePeerMembers(text: string): MemberInfo[] {
@@ -34,17 +37,13 @@ export function parsePeerMembers(text: string): MemberInfo[] {
   }));
 }
 
-async function fetchFrom(url: string): Promise<{ clusterId: string; members: MemberInfo[] }> {
-  const res = await fetch(`${url}/members`, { signal: AbortSignal.timeout(FETCH_TIMEOUT_MS) });
-  if (res.status !== 200) throw new Error(`${url}/members answered ${res.status}`);
-  const clusterId = res.headers.get("x-etcd-cluster-id") ?? "";
-  return { clusterId, members: parsePeerMembers(await res.text()) };
-}
-
 const sameUrls = (a: readonly string[], b: readonly string[]) =>
   a.length === b.length && [...a].sort().every((u, i) => u === [...b].sort()[i]);
 
-export async function fetchRemoteCluster(settings: MemberSettings): Promise<RemoteCluster> {
+export async function fetchRemoteCluster(
+  settings: MemberSettings,
+  fetchFrom: FetchMembers,
+): Promise<RemoteCluster> {
   const own = new Set(settings.advertisePeerUrls);
   const urls = settings.initialMembers.flatMap((m) => m.peerUrls).filter((u) => !own.has(u));
   const errors: string[] = [];

@@ -47,6 +47,21 @@ test("a member whose disk loses acknowledged records stops with a clear error, o
   expect(detected).toBeGreaterThan(5);
 }, 120_000);
 
+test("members are added and removed under faults (through the members API's code and a real join)", async () => {
+  const seeds = Array.from({ length: 60 }, (_, i) => i + 1).filter(
+    (s) => optionsForSeed(s).membershipRate > 0,
+  );
+  let changes = 0;
+  const failures: string[] = [];
+  for (const seed of seeds) {
+    const r = await runSimulation(optionsForSeed(seed));
+    changes += r.membershipChanges;
+    if (!r.ok) failures.push(`seed ${seed}: ${r.problem}`);
+  }
+  expect(failures).toEqual([]);
+  expect(changes).toBeGreaterThan(20);
+}, 120_000);
+
 test("regression seeds pass", async () => {
   const { failures } = await runSeeds(REGRESSION_SEEDS);
   expect(failures).toEqual([]);

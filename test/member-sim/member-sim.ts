@@ -11,8 +11,12 @@
  * Replay one run: `bun scripts/member-sim.ts --seed N`.
  */
 import { clusterIdFor, memberIdFor } from "../../src/config/ids.ts";
-import { type Opened, openMember } from "../../src/server/bootstrap.ts";
+import { BootstrapError, type Opened, openMember } from "../../src/server/bootstrap.ts";
 import { EtcdServer } from "../../src/server/etcd-server.ts";
+import type { FetchMembers } from "../../src/server/join.ts";
+import { MembersError } from "../../src/server/members-error.ts";
+import { listMembers, removedMembersDir, storeHas } from "../../src/server/membership.ts";
+import { addMember, removeMember } from "../../src/server/reconfigure.ts";
 import type { MemberSettings } from "../../src/server/settings.ts";
 import type { EtcdError } from "../../src/store/errors.ts";
 import { syncRequest, type V2Request } from "../../src/store/v2-apply.ts";
@@ -51,6 +55,8 @@ export interface SimOptions {
    * serve wrong data or hang.
    */
   readonly lyingMember: number;
+  /** Chance per millisecond of a membership change (a member added, or one removed). */
+  readonly membershipRate: number;
 }
 
 export function optionsForSeed(seed: number): SimOptions {
@@ -72,6 +78,7 @@ export function optionsForSeed(seed: number): SimOptions {
     restartRate: p.chance(0.5) ? 0.01 : 0.0005,
     syncDelayMsMax: p.chance(0.5) ? p.nextInt(20) : 0,
     lyingMember: p.chance(0.25) ? 0 : -1,
+    membershipRate: p.chance(0.4) ? 0.002 : 0,
   };
 }
 
@@ -84,6 +91,8 @@ export interface SimResult {
   readonly injectedFailures: number;
   /** Times a member stopped because it found its own acknowledged state lost. */
   readonly detectedLosses: number;
+  /** Members added and removed through the members API's code. */
+  readonly membershipChanges: number;
 }
 
 const KEYS = ["/a", "/b", "/c"];
@@ -94,8 +103,9 @@ const HEARTBEAT_MS = 50;
 const ELECTION_MS = 500;
 
 interface SimMember {
-  readonly id: string;
-  readonly settings: MemberSettings;
+  /** Known once it has started (a joining member learns it from the cluster). */
+  id: string;
+  settings: MemberSettings;
   readonly disk: SimDisk;
   clock: MemberClock;
   server: EtcdServer | undefined;
@@ -110,12 +120,21 @@ interface SimMember {
 export async function runSimulation(o: SimOptions): Promise<SimResult> {
   const prng = new Prng(o.seed);
   const time = new ManualTime();
-  const network = new SimNetwork(prng, o);
+  const network = new SimNetwork(prng, o, () => time.now());
   const members = makeMembers(o, prng);
+  /** A peer's answer to GET /members, for a joining member. */
+  const fetchMembers: FetchMembers = async (url) => {
+    const peer = members.find((m) => m.settings.advertisePeerUrls.includes(url));
+    const server = peer?.server;
+    if (server === undefined) throw new Error(`${url}: connection refused`);
+    return { clusterId: server.clusterId, members: listMembers(server.store) };
+  };
   let problem: string | undefined;
   let crashes = 0;
   let injectedFailures = 0;
   let detectedLosses = 0;
+  let membershipChanges = 0;
+  let reconfiguring = false;
 
   const stopMember = (m: SimMember) => {
     m.downAt = time.now();
@@ -151,10 +170,18 @@ export async function runSimulation(o: SimOptions): Promise<SimResult> {
     m.disk.attach((ms) => clock.sleep(ms));
     let opened: Opened;
     try {
-      opened = await openMember(m.settings, m.disk);
+      opened = await openMember(m.settings, m.disk, fetchMembers);
     } catch (error) {
       if (error instanceof InjectedDiskError) {
         injectedFailures++;
+        stopMember(m);
+        return;
+      }
+      // A joining member asked a peer that does not know of it yet, or membership changed
+      // since it was added: as an operator would, it takes the cluster's current member list
+      // (the ETCD_INITIAL_CLUSTER member add prints) and tries again later.
+      if (error instanceof BootstrapError && !m.disk.logExists()) {
+        refreshJoinSettings(m);
         stopMember(m);
         return;
       }
@@ -171,10 +198,16 @@ export async function runSimulation(o: SimOptions): Promise<SimResult> {
       snapshotCatchUpEntries: o.catchUpEntries,
       maxSnapshots: 5,
       maxWals: 5,
-      strictReconfigCheck: true,
+      strictReconfigCheck: m.settings.strictReconfigCheck,
       log: () => {},
       time: clock,
-      onRemoved: () => {},
+      onRemoved: () => {
+        // As the real member exits on learning of its removal.
+        clock.after(1, () => {
+          m.retired = true;
+          stopMember(m);
+        });
+      },
     });
     try {
       await server.replayCommitted();
@@ -183,6 +216,7 @@ export async function runSimulation(o: SimOptions): Promise<SimResult> {
       return;
     }
     if (clock !== m.clock) return; // crashed while starting
+    m.id = opened.memberId;
     m.server = server;
     server.start(onFatal(m, server));
     const running = server;
@@ -206,6 +240,74 @@ export async function runSimulation(o: SimOptions): Promise<SimResult> {
       problem ??= `start failed: ${describe(error)}`;
     });
   }
+  const refreshJoinSettings = (m: SimMember) => {
+    const server = members.find((x) => x.server !== undefined && x !== m)?.server;
+    if (server === undefined) return;
+    const current = listMembers(server.store).map((x) => ({
+      id: x.id,
+      name: x.peerURLs.some((u) => m.settings.advertisePeerUrls.includes(u))
+        ? m.settings.name
+        : x.name,
+      peerUrls: x.peerURLs,
+    }));
+    m.settings = { ...m.settings, initialMembers: current };
+  };
+  /** A member its peers know as removed learns it from them (the transport's 410) and exits. */
+  const retireRemoved = () => {
+    const live = members.filter((x) => x.server !== undefined);
+    for (const m of live) {
+      const path = `${removedMembersDir}/${m.id}`;
+      if (live.some((x) => x !== m && x.server !== undefined && storeHas(x.server.store, path))) {
+        m.retired = true;
+        stopMember(m);
+      }
+    }
+  };
+
+  const changeMembership = async () => {
+    if (reconfiguring) return;
+    reconfiguring = true;
+    try {
+      const active = members.filter((m) => !m.retired);
+      const live = active.filter((m) => m.server !== undefined);
+      if (live.length === 0) return;
+      const via = live[prng.nextInt(live.length)]?.server;
+      if (via === undefined) return;
+      if (active.length < 5 && (active.length <= 3 || prng.chance(0.5))) {
+        const i = members.length;
+        const peerUrl = `http://sim-${i}:2380`;
+        const added = await addMember(via, [peerUrl]);
+        const current = listMembers(via.store).map((x) => ({
+          id: x.id,
+          name: x.id === added.id ? `m${i}` : x.name,
+          peerUrls: x.peerURLs,
+        }));
+        const joiner = simMember(o, prng, i, {
+          initialClusterState: "existing",
+          initialMembers: current,
+          memberId: added.id,
+          clusterId: via.clusterId,
+        });
+        members.push(joiner);
+        membershipChanges++;
+        void start(joiner);
+        return;
+      }
+      const removable = active.filter((m) => m !== members[o.lyingMember] && m.id !== "");
+      if (removable.length === 0 || active.length <= 3) return;
+      const victim = removable[prng.nextInt(removable.length)];
+      if (victim === undefined) return;
+      await removeMember(via, victim.id);
+      membershipChanges++;
+      victim.retired = true;
+      if (victim.server !== undefined) stopMember(victim);
+    } catch (error) {
+      if (!(error instanceof MembersError) && !isEtcdError(error)) throw error;
+    } finally {
+      reconfiguring = false;
+    }
+  };
+
   const recorder = new HistoryRecorder<KeyedRegisterInput, RegisterOutput>({
     now: () => time.now(),
   });
@@ -220,6 +322,12 @@ export async function runSimulation(o: SimOptions): Promise<SimResult> {
     const faulty = time.now() < faultsEnd;
     if (faulty) injectFaults(o, prng, members, network, stopMember, () => crashes++);
     else network.healAll();
+    if (o.membershipRate > 0) retireRemoved();
+    if (faulty && prng.chance(o.membershipRate)) {
+      void changeMembership().catch((error) => {
+        problem ??= `membership change failed: ${describe(error)}`;
+      });
+    }
     for (const m of members) {
       const restartable =
         m.server === undefined && !m.starting && !m.retired && m.downAt < time.now();
@@ -239,6 +347,7 @@ export async function runSimulation(o: SimOptions): Promise<SimResult> {
     finished = true;
   });
   for (let ms = 0; !finished && ms < FINAL_PHASE_MS_MAX; ms++) {
+    if (o.membershipRate > 0) retireRemoved();
     time.advance(1);
     await settle(time);
   }
@@ -266,19 +375,32 @@ export async function runSimulation(o: SimOptions): Promise<SimResult> {
     crashes,
     injectedFailures,
     detectedLosses,
+    membershipChanges,
   };
 }
 
 function makeMembers(o: SimOptions, prng: Prng): SimMember[] {
   const peers = Array.from({ length: o.members }, (_, i) => {
-    const name = `m${i}`;
     const peerUrl = `http://sim-${i}:2380`;
-    return { name, peerUrl, id: memberIdFor([peerUrl], "sim") };
+    return { id: memberIdFor([peerUrl], "sim"), name: `m${i}`, peerUrls: [peerUrl] };
   });
-  const initialMembers = peers.map((p) => ({ id: p.id, name: p.name, peerUrls: [p.peerUrl] }));
   const clusterId = clusterIdFor(peers.map((p) => p.id));
-  return peers.map((p, i) => ({
-    id: p.id,
+  return peers.map((p, i) =>
+    simMember(o, prng, i, { initialMembers: peers, memberId: p.id, clusterId }),
+  );
+}
+
+/** Member `i` (name m<i>, peer URL http://sim-<i>:2380) with its own disk. */
+function simMember(
+  o: SimOptions,
+  prng: Prng,
+  i: number,
+  cluster: Pick<MemberSettings, "initialMembers" | "memberId" | "clusterId"> &
+    Partial<MemberSettings>,
+): SimMember {
+  const peerUrl = `http://sim-${i}:2380`;
+  return {
+    id: cluster.memberId,
     disk: new SimDisk(prng, {
       syncFailRate: o.syncFailRate,
       syncDelayMsMax: o.syncDelayMsMax,
@@ -290,8 +412,8 @@ function makeMembers(o: SimOptions, prng: Prng): SimMember[] {
     downAt: -1,
     retired: false,
     settings: {
-      name: p.name,
-      dataDir: `/sim/${p.name}`,
+      name: `m${i}`,
+      dataDir: `/sim/m${i}`,
       walDir: "",
       snapshotCount: o.snapshotCount,
       heartbeatMs: HEARTBEAT_MS,
@@ -299,20 +421,20 @@ function makeMembers(o: SimOptions, prng: Prng): SimMember[] {
       maxSnapshots: 5,
       maxWals: 5,
       initialClusterState: "new",
-      initialMembers,
-      memberId: p.id,
-      clusterId,
       forceNewCluster: false,
       listenClientUrls: [],
       advertiseClientUrls: [`http://sim-${i}:2379`],
-      listenPeerUrls: [p.peerUrl],
+      listenPeerUrls: [peerUrl],
       cors: [],
-      strictReconfigCheck: true,
+      // etcd's strict check waits 5 s of connection per peer, longer than most runs' faults:
+      // seeds that change membership go without it (the check has its own tests).
+      strictReconfigCheck: o.membershipRate === 0,
       preVote: true,
       raftSeed: o.seed + i,
-      advertisePeerUrls: [p.peerUrl],
+      advertisePeerUrls: [peerUrl],
+      ...cluster,
     },
-  }));
+  };
 }
 
 function memberStates(members: readonly SimMember[]): string {
@@ -338,8 +460,9 @@ function injectFaults(
     if (o.lyingMember >= 0 && i !== o.lyingMember) continue;
     if (m.server !== undefined && prng.chance(o.crashRate)) {
       // Never a quorum down at once: the cluster must be able to make progress.
-      const down = members.filter((x) => x.server === undefined).length;
-      if (down + 1 <= Math.floor((members.length - 1) / 2)) {
+      const active = members.filter((x) => !x.retired);
+      const down = active.filter((x) => x.server === undefined).length;
+      if (down + 1 <= Math.floor((active.length - 1) / 2)) {
         stop(m);
         counted();
       }

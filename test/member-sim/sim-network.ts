@@ -29,6 +29,8 @@ export interface Receiver {
 
 export class SimNetwork {
   private readonly receivers = new Map<string, Receiver>();
+  /** When each member's current process attached (its peers count it as connected since). */
+  private readonly attachedAt = new Map<string, number>();
   private readonly cut = new Set<string>();
   delivered = 0;
   dropped = 0;
@@ -36,10 +38,12 @@ export class SimNetwork {
   constructor(
     private readonly prng: Prng,
     private readonly faults: NetworkFaults,
+    private readonly now: () => number,
   ) {}
 
   attach(id: string, receiver: Receiver): void {
     this.receivers.set(id, receiver);
+    this.attachedAt.set(id, this.now());
   }
 
   partition(a: string, b: string): void {
@@ -56,20 +60,19 @@ export class SimNetwork {
 
   /** The PeerNetwork of member `self`. */
   endpoint(self: string, sender: Receiver): PeerNetwork {
-    const since = new Map<string, number>();
     return {
       send: (msgs) => {
         if (!sender.alive) return; // a crashed process sends nothing
         for (const m of msgs) this.route(self, sender, m);
       },
-      activeSince: (id) => (this.isCut(self, id) ? undefined : (since.get(id) ?? 0)),
+      // Connected while both processes run and no partition cuts them, as the transport sees it.
+      activeSince: (id) => {
+        if (this.isCut(self, id) || !(this.receivers.get(id)?.alive ?? false)) return undefined;
+        return Math.max(this.attachedAt.get(id) ?? 0, this.attachedAt.get(self) ?? 0);
+      },
       stats: () => ({}),
-      addPeer: (id) => {
-        if (!since.has(id)) since.set(id, 0);
-      },
-      removePeer: (id) => {
-        since.delete(id);
-      },
+      addPeer: () => {},
+      removePeer: () => {},
       markRemoved: () => {},
     };
   }
