@@ -33,7 +33,10 @@ export function handleKeys(
   try {
     req = parseRequest(method, url, "", null);
   } catch (error) {
-    return keysErrorResponse(server.clusterId, toEtcdError(error, 0));
+    return keysErrorResponse(
+      server.clusterId,
+      toEtcdError(error, 0, (line) => server.log(line)),
+    );
   }
   // etcd serves a quorum GET as a read through Raft and ignores `wait` on it.
   if (req.method === "QGET") return quorumGet(server, req, cors);
@@ -51,7 +54,10 @@ function localRead(
     const event = server.localGet(req);
     return eventResponse(server, event, req, { raftIndex: server.raftIndex, cors });
   } catch (error) {
-    return keysErrorResponse(server.clusterId, toEtcdError(error, server.storeIndex()));
+    return keysErrorResponse(
+      server.clusterId,
+      toEtcdError(error, server.storeIndex(), (line) => server.log(line)),
+    );
   }
 }
 
@@ -70,7 +76,10 @@ async function quorumGet(
   try {
     await server.linearizableRead();
   } catch (error) {
-    return keysErrorResponse(server.clusterId, toEtcdError(error, server.storeIndex()));
+    return keysErrorResponse(
+      server.clusterId,
+      toEtcdError(error, server.storeIndex(), (line) => server.log(line)),
+    );
   }
   return localRead(server, req, cors);
 }
@@ -92,7 +101,10 @@ async function handleWrite(
     if (Buffer.byteLength(body) > V2_FORM_BYTES_MAX) return tooLarge(server.clusterId);
     req = parseRequest(request.method, info.url, body, request.headers.get("content-type"));
   } catch (error) {
-    return keysErrorResponse(server.clusterId, toEtcdError(error, 0));
+    return keysErrorResponse(
+      server.clusterId,
+      toEtcdError(error, 0, (line) => server.log(line)),
+    );
   }
   if (req.wait) return watchResponse(ctx, request, req, info);
   try {
@@ -104,7 +116,10 @@ async function handleWrite(
       cors: info.cors,
     });
   } catch (error) {
-    return keysErrorResponse(server.clusterId, toEtcdError(error, server.storeIndex()));
+    return keysErrorResponse(
+      server.clusterId,
+      toEtcdError(error, server.storeIndex(), (line) => server.log(line)),
+    );
   }
 }
 

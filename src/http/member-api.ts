@@ -28,6 +28,8 @@ export interface WriteResult {
 }
 
 export interface MemberApi {
+  /** The member's log (request errors that are not etcd errors are written there). */
+  log(line: string): void;
   readonly memberId: string;
   readonly clusterId: string;
   readonly name: string;

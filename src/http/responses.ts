@@ -22,13 +22,22 @@ export function keysErrorResponse(clusterId: string, error: EtcdError): Response
 }
 
 /**
- * Maps anything thrown by a keys handler to etcd's error JSON (non-store errors become 300).
- * A broken invariant is rethrown: it must end the process, not become a response.
+ * Maps anything thrown by a keys handler to etcd's error JSON: an EtcdError keeps its code,
+ * anything else becomes 300 with its message, as etcd's writeKeyError does, and is logged (it is
+ * a bug, though one that cannot have changed the store: handlers only read and propose). A
+ * broken invariant is rethrown: it must end the process, not become a response.
  */
-export function toEtcdError(error: unknown, index: number): EtcdError {
+export function toEtcdError(
+  error: unknown,
+  index: number,
+  log?: (line: string) => void,
+): EtcdError {
   if (error instanceof EtcdError) return error;
   if (error instanceof AssertionError) throw error;
   const message = error instanceof Error ? error.message : String(error);
+  log?.(
+    `keys request failed unexpectedly: ${error instanceof Error ? (error.stack ?? message) : message}`,
+  );
   return new EtcdError(300, message, index);
 }
 

@@ -77,7 +77,10 @@ export function watchResponse(
       },
     );
   } catch (error) {
-    return keysErrorResponse(server.clusterId, toEtcdError(error, server.storeIndex()));
+    return keysErrorResponse(
+      server.clusterId,
+      toEtcdError(error, server.storeIndex(), (line) => server.log(line)),
+    );
   }
   const startIndex = watcher.startIndex;
   const body = new ReadableStream<Uint8Array>(

@@ -20,8 +20,9 @@ async function reconfigured<T>(change: Promise<T>): Promise<Reconfigured<T>> {
   }
 }
 
-export function memberApiOf(server: EtcdServer): MemberApi {
+export function memberApiOf(server: EtcdServer, log: (line: string) => void): MemberApi {
   return {
+    log,
     memberId: server.memberId,
     clusterId: server.clusterId,
     name: server.name,

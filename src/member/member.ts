@@ -130,7 +130,9 @@ async function startOn(
   const transport = servePeers(listeners, server, settings, log, opened);
   await publishAttributes(server, settings, log);
   const cors = corsPolicy(settings.cors);
-  listeners.serveClients(withClientLayers(cors, clientApp({ server: memberApiOf(server), cors })));
+  listeners.serveClients(
+    withClientLayers(cors, clientApp({ server: memberApiOf(server, log), cors })),
+  );
   let stopping: Promise<void> | undefined;
   return {
     server,
@@ -190,7 +192,7 @@ function servePeers(
     log,
   });
   const raftRoutes = transport.upgradeHandler();
-  const otherRoutes = peerFetch(memberApiOf(server));
+  const otherRoutes = peerFetch(memberApiOf(server, log));
   listeners.servePeers((request, srv) => {
     const path = new URL(request.url).pathname;
     if (path.startsWith(raftRoutes.path)) return raftRoutes.fetch(request, srv);
