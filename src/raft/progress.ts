@@ -139,7 +139,11 @@ export class Progress {
       return true;
     }
     if (this.next - 1 !== rejected) return false;
-    this.next = Math.max(Math.min(rejected, matchHint + 1), this.match + 1);
+    const next = Math.max(Math.min(rejected, matchHint + 1), this.match + 1);
+    // A rejection at the acknowledged match cannot move `next`: resending at once would loop
+    // at network speed; the next heartbeat's probe tries again.
+    if (next === this.next) return false;
+    this.next = next;
     this.probeSent = false;
     return true;
   }

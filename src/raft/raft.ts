@@ -755,16 +755,19 @@ export class Raft {
       return;
     }
     const oldPaused = pr.isPaused();
-    const updated = pr.maybeUpdate(m.index);
+    // A stale or duplicated success (it acknowledges nothing new) changes nothing and sends
+    // nothing, as in etcd's raft: answering each one with another append multiplied appends and
+    // acks between two members until nothing else got through.
+    if (!pr.maybeUpdate(m.index)) return;
     if (pr.state === "snapshot" && pr.match + 1 >= this.log.firstIndex()) {
       pr.becomeProbe();
       pr.becomeReplicate();
-    } else if (pr.state === "probe" && (updated || pr.match === m.index)) {
+    } else if (pr.state === "probe") {
       pr.becomeReplicate();
     } else if (pr.state === "replicate") {
       pr.inflights.freeLE(m.index);
     }
-    if (updated && this.maybeCommit()) {
+    if (this.maybeCommit()) {
       this.bcastAppend();
       this.releasePendingReadIndex();
     } else if (oldPaused) {

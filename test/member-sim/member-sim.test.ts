@@ -14,6 +14,10 @@ const REGRESSION_SEEDS = [
   // A crash between saving a snapshot received from the leader and the hard state of the same
   // Ready made every restart stop on "HardState commit 3 outside [125, 125]".
   24,
+  // Stale or duplicated append acks each drew another append from the leader, and a probe
+  // rejected at the acknowledged match was resent at once: appends and acks between two
+  // members doubled every half second until nothing else got through.
+  10174,
 ];
 
 const FIXED_SEEDS = Array.from({ length: 160 }, (_, i) => i + 1);

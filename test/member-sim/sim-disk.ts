@@ -28,8 +28,8 @@ export interface DiskFaults {
   /** A sync takes up to this long (0: at once); other work goes on meanwhile. */
   readonly syncDelayMsMax: number;
   /**
-   * The disk lies about fsync: a crash also loses the last few records it said were synced
-   * (a torn or lost tail of acknowledged data).
+   * The disk lies about fsync: a crash also loses the last few log entries it said were synced
+   * (a torn or lost tail of acknowledged data); the hard state survives.
    */
   readonly losesSyncedTail: boolean;
 }
@@ -47,6 +47,8 @@ export class SimDisk implements MemberDisk {
   /** Bumped by each crash: storage handed out before it no longer writes. */
   private generation = 0;
   syncs = 0;
+  /** Records this disk said were synced and then lost. */
+  lostSynced = 0;
   /** The running process's sleep: a crash ends it, so a sync in progress never completes. */
   private sleep: (ms: number) => Promise<void> = async () => {};
 
@@ -123,8 +125,16 @@ export class SimDisk implements MemberDisk {
     this.durable.push(...this.pending.slice(0, kept));
     this.pending = [];
     if (this.faults.losesSyncedTail) {
-      const lost = 1 + this.prng.nextInt(3);
-      this.durable.splice(Math.max(0, this.durable.length - lost));
+      // The last 1-3 entries it said were synced are gone; its hard state (term, vote) stays:
+      // Raft cannot survive a lost vote (a member could vote twice in a term), and no disk
+      // fault model here claims it can.
+      let toLose = 1 + this.prng.nextInt(3);
+      for (let i = this.durable.length - 1; i >= 0 && toLose > 0; i--) {
+        if (this.durable[i]?.kind !== "entry") continue;
+        this.durable.splice(i, 1);
+        this.lostSynced++;
+        toLose--;
+      }
     }
   }
 
