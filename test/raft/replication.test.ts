@@ -1,7 +1,7 @@
 import { describe, expect, test } from "bun:test";
 import { RawNode } from "../../src/raft/raw-node.ts";
 import { MemoryStorage } from "../../src/raft/storage.ts";
-import type { Entry } from "../../src/raft/types.ts";
+import type { Entry, Message } from "../../src/raft/types.ts";
 import { Cluster, config, dec, enc } from "./harness.ts";
 
 describe("log replication", () => {
@@ -205,5 +205,27 @@ describe("restart and compaction", () => {
     c.propose("3", "f");
     for (const id of ["1", "2", "3"])
       expect(c.appliedData(id)).toEqual(["a", "b", "c", "d", "e", "f"]);
+  });
+});
+
+describe("stale and duplicated append acks", () => {
+  test("an ack that acknowledges nothing new draws no append, even to a paused probe", () => {
+    const c = new Cluster(["1", "2", "3"]);
+    let lastAck: Message | undefined;
+    c.drop = (m) => {
+      if (m.type === "MsgAppResp" && m.from === "2" && !m.reject) lastAck = m;
+      return false;
+    };
+    c.campaign("1");
+    c.propose("1", "x");
+    expect(lastAck).toBeDefined();
+    // Follower 2 goes back to probing, and its probe is lost: the leader waits (paused).
+    c.node("1").rn.reportUnreachable("2");
+    c.drop = (m) => m.to === "2";
+    c.propose("1", "y");
+    // An old ack from 2 arrives again: it moves nothing, so nothing is sent for it.
+    c.node("1").rn.step(lastAck as Message);
+    const rd = c.node("1").rn.ready();
+    expect(rd.messages.filter((m) => m.type === "MsgApp" && m.to === "2")).toEqual([]);
   });
 });
