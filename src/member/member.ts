@@ -40,8 +40,6 @@ export interface RunningMember {
 }
 
 type Log = (line: string) => void;
-/** Ends the member's process: gracefully from runMember (stop, sync, close), else at once. */
-type Exit = (code: number) => void;
 /**
  * Idle client connections are closed after this long (slowloris protection); watches lift it
  * for their own request. ETCDBUN_CLIENT_IDLE_TIMEOUT_S lowers it for tests.
@@ -59,7 +57,6 @@ const defaultLog: Log = (line) => console.error(`etcd-bun: ${line}`);
 export async function startMember(
   settings: MemberSettings,
   log: Log = defaultLog,
-  exit: Exit = (code) => process.exit(code),
 ): Promise<RunningMember> {
   const listeners = await bindListeners({
     listenClientUrls: settings.listenClientUrls,
@@ -83,7 +80,7 @@ export async function startMember(
   try {
     locks.push(lockDir(settings.dataDir, "data dir"));
     lockWalDir();
-    return await startOn(listeners, settings, log, exit, { unlock, lockWalDir });
+    return await startOn(listeners, settings, log, { unlock, lockWalDir });
   } catch (error) {
     await listeners.stop(true);
     unlock();
@@ -98,7 +95,6 @@ async function startOn(
   listeners: MemberListeners,
   settings: MemberSettings,
   log: Log,
-  exit: Exit,
   dirs: { unlock: () => void; lockWalDir: () => void },
 ): Promise<RunningMember> {
   const opened = await openMember(settings, realDisk(settings), fetchMembersOverHttp);
@@ -120,7 +116,7 @@ async function startOn(
     onRemoved: () => {
       log("this member has been permanently removed from the cluster. Exiting.");
       // A moment for in-flight responses (such as the DELETE that removed it) to go out.
-      setTimeout(() => exit(0), REMOVED_EXIT_DELAY_MS);
+      setTimeout(() => process.exit(0), REMOVED_EXIT_DELAY_MS);
     },
   });
   await server.replayCommitted();
@@ -131,7 +127,7 @@ async function startOn(
   );
   // Like etcd, serve clients only once this member's attributes are published, so the first
   // client request already sees the member in /v2/members.
-  const transport = servePeers(listeners, server, settings, log, exit, opened);
+  const transport = servePeers(listeners, server, settings, log, opened);
   await publishAttributes(server, settings, log);
   const cors = corsPolicy(settings.cors);
   listeners.serveClients(
@@ -163,7 +159,6 @@ function servePeers(
   server: EtcdServer,
   settings: MemberSettings,
   log: Log,
-  exit: Exit,
   opened: { readonly bootPeers: readonly MemberInfo[]; readonly restarted: boolean },
 ): Transport {
   const freshStart = !opened.restarted;
@@ -177,7 +172,7 @@ function servePeers(
     log(
       `fatal: a peer belongs to a different cluster than ${server.clusterId}; if this member was added to an existing cluster, remove ${settings.dataDir} and start it with --initial-cluster-state existing`,
     );
-    exit(1);
+    process.exit(1);
   };
   const transport = new Transport({
     memberId: server.memberId,
@@ -188,7 +183,7 @@ function servePeers(
     onPeerRejected: (id, reason, status) => {
       if (status === 410) {
         log(`this member has been permanently removed from the cluster (peer ${id}). Exiting.`);
-        exit(0);
+        process.exit(0);
       }
       log(`peer ${id} rejected this member (${status}): ${reason}`);
       refuseForeignCluster(status, reason);
@@ -289,12 +284,10 @@ export async function runMember(config: Config): Promise<void> {
     debug: config.debug,
   });
   let shuttingDown = false;
-  let exitCode = 0;
-  const shutdown = async (why: string, code = 0) => {
+  const shutdown = async (signal: string) => {
     if (shuttingDown) return;
     shuttingDown = true;
-    exitCode = code;
-    defaultLog(`${why}, shutting down`);
+    defaultLog(`received ${signal}, shutting down`);
     setTimeout(() => {
       defaultLog(`could not stop within ${SHUTDOWN_TIMEOUT_MS} ms; exiting`);
       process.exit(1);
@@ -302,19 +295,17 @@ export async function runMember(config: Config): Promise<void> {
     // While starting, the start path stops the member once it is up (below).
     if (member === undefined) return;
     await member.stop();
-    process.exit(code);
+    process.exit(0);
   };
   // Installed before the start so a signal during a slow start (a long WAL replay) also stops
   // the member cleanly rather than killing it halfway.
-  process.on("SIGINT", () => void shutdown("received SIGINT"));
-  process.on("SIGTERM", () => void shutdown("received SIGTERM"));
+  process.on("SIGINT", () => void shutdown("SIGINT"));
+  process.on("SIGTERM", () => void shutdown("SIGTERM"));
   try {
     // Every line the member logs is informational; warn and above keep only failures,
     // which are written directly (fatal, cannot start).
     const log: Log = createLogger({ level: config.logLevel }).info;
-    // Removed from the cluster, or refused by it: stop as cleanly as on a signal.
-    const exit: Exit = (code) => void shutdown(code === 0 ? "removed" : "refused", code);
-    member = await startMember(settingsFromConfig(config), log, exit);
+    member = await startMember(settingsFromConfig(config), log);
   } catch (error) {
     // A data dir that cannot be used (corrupt WAL or snapshot, wrong member, locked) or a
     // listener that cannot bind: one clear line, exit 1, nothing served.
@@ -326,6 +317,6 @@ export async function runMember(config: Config): Promise<void> {
   }
   if (shuttingDown) {
     await member.stop();
-    process.exit(exitCode);
+    process.exit(0);
   }
 }
