@@ -20,8 +20,8 @@ import { addMember, removeMember } from "../../src/server/reconfigure.ts";
 import type { MemberSettings } from "../../src/server/settings.ts";
 import type { EtcdError } from "../../src/store/errors.ts";
 import { syncRequest, type V2Request } from "../../src/store/v2-apply.ts";
-import { AssertionError } from "../../src/util/assert.ts";
 import { Prng } from "../../src/util/prng.ts";
+import { WalError } from "../../src/wal/errors.ts";
 import { checkLinearizable } from "../lin/check.ts";
 import { HistoryRecorder } from "../lin/history.ts";
 import { type KeyedRegisterInput, type RegisterOutput, registerModel } from "../lin/model.ts";
@@ -50,11 +50,10 @@ export interface SimOptions {
   /** Longest fdatasync; work goes on while one runs. */
   readonly syncDelayMsMax: number;
   /**
-   * A member whose disk loses acknowledged records in a crash (-1: none). Only it crashes then,
-   * so a quorum of intact disks stays up: it must stop with a clear error or recover, never
-   * serve wrong data or hang.
+   * A member whose disk corrupts synced records (-1: none). Only it crashes then, so a quorum of
+   * intact disks stays up: it must refuse to start with a clear error, never serve wrong data.
    */
-  readonly lyingMember: number;
+  readonly corruptMember: number;
   /** Chance per millisecond of a membership change (a member added, or one removed). */
   readonly membershipRate: number;
 }
@@ -79,11 +78,11 @@ export function optionsForSeed(seed: number): SimOptions {
     restartRate: p.chance(0.5) ? 0.01 : 0.0005,
     syncDelayMsMax: p.chance(0.5) ? p.nextInt(20) : 0,
   };
-  const lyingMember = p.chance(0.25) ? 0 : -1;
-  // Not with a lying disk: its member stays in the configuration once it stops (an operator
+  const corruptMember = p.chance(0.25) ? 0 : -1;
+  // Not with a corrupt disk: its member stays in the configuration once it stops (an operator
   // would remove it), which membership changes could then leave without a quorum.
-  const membershipRate = p.chance(0.4) && lyingMember < 0 ? 0.002 : 0;
-  return { ...base, lyingMember, membershipRate };
+  const membershipRate = p.chance(0.4) && corruptMember < 0 ? 0.002 : 0;
+  return { ...base, corruptMember, membershipRate };
 }
 
 export interface SimResult {
@@ -155,16 +154,6 @@ export async function runSimulation(o: SimOptions): Promise<SimResult> {
       stopMember(m);
       return;
     }
-    if (m.disk.lostSynced > 0 && error instanceof AssertionError) {
-      // The member's disk lost what it had acknowledged (and maybe its vote), and the member
-      // found its state impossible and stopped with one fatal line: as it must. The usual
-      // line is raft/log.ts's LOSS_DETECTED one; a lost vote can surface elsewhere. An
-      // operator would replace it; it stays down.
-      detectedLosses++;
-      stopMember(m);
-      m.retired = true;
-      return;
-    }
     problem ??= `member ${m.settings.name} stopped on an error that was not injected: ${describe(error)}`;
     stopMember(m);
   };
@@ -191,9 +180,9 @@ export async function runSimulation(o: SimOptions): Promise<SimResult> {
         stopMember(m);
         return;
       }
-      if (m.disk.lostSynced > 0 && error instanceof AssertionError) {
-        // Its disk lost acknowledged entries and the restart found the log short of its own
-        // commit index: it refuses to start, with one line. It stays down.
+      if (m.disk.rotted > 0 && error instanceof WalError) {
+        // Its WAL is corrupt: it refuses to start, with one line. An operator would replace
+        // it; it stays down.
         detectedLosses++;
         stopMember(m);
         m.retired = true;
@@ -307,7 +296,7 @@ export async function runSimulation(o: SimOptions): Promise<SimResult> {
         void start(joiner);
         return;
       }
-      const removable = active.filter((m) => m !== members[o.lyingMember] && m.id !== "");
+      const removable = active.filter((m) => m !== members[o.corruptMember] && m.id !== "");
       if (removable.length === 0 || active.length <= 3) return;
       const victim = removable[prng.nextInt(removable.length)];
       if (victim === undefined) return;
@@ -418,7 +407,7 @@ function simMember(
     disk: new SimDisk(prng, {
       syncFailRate: o.syncFailRate,
       syncDelayMsMax: o.syncDelayMsMax,
-      losesSyncedTail: i === o.lyingMember,
+      corruptsSynced: i === o.corruptMember,
     }),
     clock: undefined as unknown as MemberClock,
     server: undefined,
@@ -470,8 +459,8 @@ function injectFaults(
   counted: () => void,
 ): void {
   for (const [i, m] of members.entries()) {
-    // With a lying disk in the cluster, only its member crashes: the others' disks stay a quorum.
-    if (o.lyingMember >= 0 && i !== o.lyingMember) continue;
+    // With a corrupt disk in the cluster, only its member crashes: the others' disks stay a quorum.
+    if (o.corruptMember >= 0 && i !== o.corruptMember) continue;
     if (m.server !== undefined && prng.chance(o.crashRate)) {
       // Never a quorum down at once: the cluster must be able to make progress.
       const active = members.filter((x) => !x.retired);
@@ -500,8 +489,6 @@ async function settle(time: ManualTime): Promise<void> {
 }
 
 const FINAL_READER = 1_000_000;
-/** How a member usually says it found acknowledged state lost (raft/log.ts, as etcd words it). */
-export const LOSS_DETECTED = /out of range|corrupted, truncated, or lost/;
 
 async function runClient(
   id: number,
