@@ -11,7 +11,7 @@ import type { Event } from "../store/event.ts";
 import type { Store } from "../store/store.ts";
 import { applyV2Request } from "../store/v2-apply.ts";
 import { decodePayload } from "./entry-payload.ts";
-import { membersDir, removedMembersDir, storeHas } from "./membership.ts";
+import { membersDir, removedMembersDir } from "./membership.ts";
 
 export interface ApplyContext {
   readonly store: Store;
@@ -86,8 +86,8 @@ function parseContext(data: Uint8Array, nodeId: string): MemberContext {
 }
 
 function validate(ctx: ApplyContext, type: string, nodeId: string): ConfChangeRejected | undefined {
-  const removed = storeHas(ctx.store, `${removedMembersDir}/${nodeId}`);
-  const exists = storeHas(ctx.store, `${membersDir}/${nodeId}`);
+  const removed = ctx.store.has(`${removedMembersDir}/${nodeId}`);
+  const exists = ctx.store.has(`${membersDir}/${nodeId}`);
   if (removed) return new ConfChangeRejected(410, `Member permanently removed: ${nodeId}`);
   if (type === "addNode" && exists) return new ConfChangeRejected(409, "membership: ID exists");
   if (type !== "addNode" && !exists)

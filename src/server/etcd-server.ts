@@ -26,7 +26,7 @@ import { assert } from "../util/assert.ts";
 import { type ApplyContext, applyEntry, ConfChangeRejected } from "./apply.ts";
 import { proposeConfChange } from "./conf-change-proposer.ts";
 import { type EntryPayload, encodePayload } from "./entry-payload.ts";
-import { type MemberInfo, storeHas } from "./membership.ts";
+import type { MemberInfo } from "./membership.ts";
 import { PeerSet } from "./peer-set.ts";
 import { ProposalQueue } from "./proposal-queue.ts";
 import { LinearizableReads } from "./read-index.ts";
@@ -338,7 +338,7 @@ export class EtcdServer {
 
   /** True when the store holds `path` (internal paths such as `/0/version` included). */
   hasKey(path: string): boolean {
-    return storeHas(this.currentStore, path);
+    return this.currentStore.has(path);
   }
 
   /** Resolves true if an empty proposal commits and applies within timeoutMs. */

@@ -59,14 +59,3 @@ export function compareIds(a: string, b: string): number {
   if (a.length !== b.length) return a.length - b.length;
   return a < b ? -1 : a > b ? 1 : 0;
 }
-
-/** True when the store holds `path` (internal paths included). */
-export function storeHas(store: Store, path: string): boolean {
-  try {
-    store.get(path, false, false);
-    return true;
-  } catch (error: unknown) {
-    if (error instanceof EtcdError && error.code === 100) return false;
-    throw error;
-  }
-}

@@ -4,7 +4,7 @@
  * are removed, and removed members are marked so their messages are refused.
  */
 import type { Store } from "../store/store.ts";
-import { listMembers, type MemberInfo, removedMembersDir, storeHas } from "./membership.ts";
+import { listMembers, type MemberInfo, removedMembersDir } from "./membership.ts";
 
 export interface PeerDirectory {
   addPeer(id: string, peerUrls: string[]): void;
@@ -28,7 +28,7 @@ export class PeerSet {
   sync(store: Store): void {
     const network = this.network;
     if (network === undefined) return;
-    const isRemoved = (id: string) => storeHas(store, `${removedMembersDir}/${id}`);
+    const isRemoved = (id: string) => store.has(`${removedMembersDir}/${id}`);
     const current = new Map<string, readonly string[]>();
     for (const m of [...this.bootPeers, ...listMembers(store)]) {
       if (m.id !== this.selfId && !isRemoved(m.id)) current.set(m.id, m.peerURLs);

@@ -102,6 +102,11 @@ export class Store {
     return this.heap.length !== 0;
   }
 
+  /** Whether a node is at `path` (hidden and internal ones too); 104 if a file is on the way. */
+  has(path: string): boolean {
+    return typeof this.find(cleanStorePath(path)) !== "number";
+  }
+
   /** Reads a node; a dir lists its visible children (all levels when `recursive`). */
   get(path: string, recursive: boolean, sorted: boolean): Event {
     const p = cleanStorePath(path);

@@ -15,7 +15,7 @@ import { BootstrapError, type Opened, openMember } from "../../src/server/bootst
 import { EtcdServer } from "../../src/server/etcd-server.ts";
 import type { FetchMembers } from "../../src/server/join.ts";
 import { MembersError } from "../../src/server/members-error.ts";
-import { listMembers, removedMembersDir, storeHas } from "../../src/server/membership.ts";
+import { listMembers, removedMembersDir } from "../../src/server/membership.ts";
 import { addMember, removeMember } from "../../src/server/reconfigure.ts";
 import type { MemberSettings } from "../../src/server/settings.ts";
 import type { EtcdError } from "../../src/store/errors.ts";
@@ -260,7 +260,7 @@ export async function runSimulation(o: SimOptions): Promise<SimResult> {
     const live = members.filter((x) => x.server !== undefined);
     for (const m of live) {
       const path = `${removedMembersDir}/${m.id}`;
-      if (live.some((x) => x !== m && x.server !== undefined && storeHas(x.server.store, path))) {
+      if (live.some((x) => x !== m && x.server !== undefined && x.server.store.has(path))) {
         m.retired = true;
         stopMember(m);
       }

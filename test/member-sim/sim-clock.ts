@@ -28,7 +28,12 @@ export class MemberClock implements Time {
   }
 
   after(ms: number, fn: () => void): Cancel {
-    return this.track(this.shared.after(ms, () => this.run(fn)));
+    // A fired timer leaves the set, which would otherwise hold every message ever delivered.
+    const cancel = this.shared.after(ms, () => {
+      this.cancels.delete(cancel);
+      this.run(fn);
+    });
+    return this.track(cancel);
   }
 
   soon(fn: () => void): void {

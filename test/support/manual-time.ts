@@ -16,7 +16,8 @@ interface Timer {
 export class ManualTime implements Time {
   private clock: number;
   private seq = 0;
-  private timers: Timer[] = [];
+  /** A binary min-heap by (at, seq); cancelled timers leave it when they reach the top. */
+  private readonly timers: Timer[] = [];
   private soonQueue: (() => void)[] = [];
 
   constructor(startMs = 1_800_000_000_000) {
@@ -62,25 +63,60 @@ export class ManualTime implements Time {
     const end = this.clock + ms;
     this.runSoon();
     for (;;) {
-      const next = this.timers
-        .filter((t) => !t.cancelled && t.at <= end)
-        .sort((a, b) => a.at - b.at || a.seq - b.seq)[0];
-      if (next === undefined) break;
+      const next = this.timers[0];
+      if (next === undefined || next.at > end) break;
+      this.pop();
+      if (next.cancelled) continue;
       this.clock = next.at;
       if (next.every === undefined) next.cancelled = true;
-      else next.at += next.every;
+      else {
+        next.at += next.every;
+        this.push(next);
+      }
       next.fn();
       this.runSoon();
     }
     this.clock = end;
-    this.timers = this.timers.filter((t) => !t.cancelled);
   }
 
   private add(ms: number, every: number | undefined, fn: () => void): Cancel {
     const timer: Timer = { at: this.clock + ms, seq: this.seq++, every, fn, cancelled: false };
-    this.timers.push(timer);
+    this.push(timer);
     return () => {
       timer.cancelled = true;
     };
   }
+
+  private push(timer: Timer): void {
+    const heap = this.timers;
+    heap.push(timer);
+    let i = heap.length - 1;
+    while (i > 0) {
+      const parent = (i - 1) >> 1;
+      if (!earlier(timer, heap[parent] as Timer)) break;
+      heap[i] = heap[parent] as Timer;
+      i = parent;
+    }
+    heap[i] = timer;
+  }
+
+  private pop(): void {
+    const heap = this.timers;
+    const last = heap.pop();
+    if (last === undefined || heap.length === 0) return;
+    let i = 0;
+    for (;;) {
+      const left = 2 * i + 1;
+      if (left >= heap.length) break;
+      const right = left + 1;
+      const child =
+        right < heap.length && earlier(heap[right] as Timer, heap[left] as Timer) ? right : left;
+      if (!earlier(heap[child] as Timer, last)) break;
+      heap[i] = heap[child] as Timer;
+      i = child;
+    }
+    heap[i] = last;
+  }
 }
+
+const earlier = (a: Timer, b: Timer) => a.at < b.at || (a.at === b.at && a.seq < b.seq);
