@@ -125,7 +125,8 @@ export class Raft {
     assert(Number.isSafeInteger(hs.term) && Number.isSafeInteger(hs.commit), "bad HardState");
     assert(
       hs.commit >= this.log.committed && hs.commit <= this.log.lastIndex(),
-      `HardState commit ${hs.commit} outside [${this.log.committed}, ${this.log.lastIndex()}]`,
+      // etcd's wording, with the hint that its other log assertion gives.
+      `state.commit ${hs.commit} is out of range [${this.log.committed}, ${this.log.lastIndex()}]. Was the raft log corrupted, truncated, or lost?`,
     );
     this.log.committed = hs.commit;
     this.term = hs.term;

@@ -20,6 +20,7 @@ import { addMember, removeMember } from "../../src/server/reconfigure.ts";
 import type { MemberSettings } from "../../src/server/settings.ts";
 import type { EtcdError } from "../../src/store/errors.ts";
 import { syncRequest, type V2Request } from "../../src/store/v2-apply.ts";
+import { AssertionError } from "../../src/util/assert.ts";
 import { Prng } from "../../src/util/prng.ts";
 import { WalError } from "../../src/wal/errors.ts";
 import { checkLinearizable } from "../lin/check.ts";
@@ -54,6 +55,11 @@ export interface SimOptions {
    * intact disks stays up: it must refuse to start with a clear error, never serve wrong data.
    */
   readonly corruptMember: number;
+  /**
+   * A member whose disk loses its synced tail in crashes (-1: none; never drawn by
+   * optionsForSeed, see `withLostTail`). Only it crashes then.
+   */
+  readonly lostTailMember: number;
   /** Chance per millisecond of a membership change (a member added, or one removed). */
   readonly membershipRate: number;
 }
@@ -82,8 +88,17 @@ export function optionsForSeed(seed: number): SimOptions {
   // Not with a corrupt disk: its member stays in the configuration once it stops (an operator
   // would remove it), which membership changes could then leave without a quorum.
   const membershipRate = p.chance(0.4) && corruptMember < 0 ? 0.002 : 0;
-  return { ...base, corruptMember, membershipRate };
+  return { ...base, corruptMember, lostTailMember: -1, membershipRate };
 }
+
+/** A seed's options with m0's disk losing its synced tail instead of rotting. */
+export function withLostTail(options: SimOptions): SimOptions {
+  return { ...options, corruptMember: -1, lostTailMember: 0, membershipRate: 0 };
+}
+
+/** How a member says that its log lacks what it acknowledged (raft/log.ts, as etcd words it). */
+export const LOSS_DETECTED =
+  /is out of range \[.*\]\. Was the raft log corrupted, truncated, or lost\?/;
 
 export interface SimResult {
   readonly ok: boolean;
@@ -146,12 +161,29 @@ export async function runSimulation(o: SimOptions): Promise<SimResult> {
     m.server = undefined;
     m.starting = false;
   };
+  /**
+   * The member found its disk's fault and stopped with one line, as it must: its WAL is corrupt,
+   * or its own commit index or a leader's showed its log short of what it acknowledged. It stays down; an
+   * operator would replace it.
+   */
+  const showsLoss = (m: SimMember, error: unknown) =>
+    (m.disk.rotted > 0 && error instanceof WalError) ||
+    (m.disk.lostSynced > 0 && error instanceof AssertionError && LOSS_DETECTED.test(error.message));
+  const stopForGood = (m: SimMember) => {
+    detectedLosses++;
+    stopMember(m);
+    m.retired = true;
+  };
   const onFatal = (m: SimMember, server: EtcdServer | undefined) => (error: unknown) => {
     // A crashed process's leftover continuations may fail on its closed disk: not a finding.
     if (server !== undefined && m.server !== server) return;
     if (error instanceof InjectedDiskError) {
       injectedFailures++;
       stopMember(m);
+      return;
+    }
+    if (showsLoss(m, error)) {
+      stopForGood(m);
       return;
     }
     problem ??= `member ${m.settings.name} stopped on an error that was not injected: ${describe(error)}`;
@@ -180,12 +212,8 @@ export async function runSimulation(o: SimOptions): Promise<SimResult> {
         stopMember(m);
         return;
       }
-      if (m.disk.rotted > 0 && error instanceof WalError) {
-        // Its WAL is corrupt: it refuses to start, with one line. An operator would replace
-        // it; it stays down.
-        detectedLosses++;
-        stopMember(m);
-        m.retired = true;
+      if (showsLoss(m, error)) {
+        stopForGood(m);
         return;
       }
       problem ??= `member ${m.settings.name} could not restart: ${describe(error)}`;
@@ -296,7 +324,7 @@ export async function runSimulation(o: SimOptions): Promise<SimResult> {
         void start(joiner);
         return;
       }
-      const removable = active.filter((m) => m !== members[o.corruptMember] && m.id !== "");
+      const removable = active.filter((m) => m !== members[faultyDisk(o)] && m.id !== "");
       if (removable.length === 0 || active.length <= 3) return;
       const victim = removable[prng.nextInt(removable.length)];
       if (victim === undefined) return;
@@ -408,6 +436,7 @@ function simMember(
       syncFailRate: o.syncFailRate,
       syncDelayMsMax: o.syncDelayMsMax,
       corruptsSynced: i === o.corruptMember,
+      losesSyncedTail: i === o.lostTailMember,
     }),
     clock: undefined as unknown as MemberClock,
     server: undefined,
@@ -460,7 +489,7 @@ function injectFaults(
 ): void {
   for (const [i, m] of members.entries()) {
     // With a corrupt disk in the cluster, only its member crashes: the others' disks stay a quorum.
-    if (o.corruptMember >= 0 && i !== o.corruptMember) continue;
+    if (faultyDisk(o) >= 0 && i !== faultyDisk(o)) continue;
     if (m.server !== undefined && prng.chance(o.crashRate)) {
       // Never a quorum down at once: the cluster must be able to make progress.
       const active = members.filter((x) => !x.retired);
@@ -487,6 +516,8 @@ async function settle(time: ManualTime): Promise<void> {
     if (!time.hasSoon()) return;
   }
 }
+
+const faultyDisk = (o: SimOptions) => Math.max(o.corruptMember, o.lostTailMember);
 
 const FINAL_READER = 1_000_000;
 

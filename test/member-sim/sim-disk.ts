@@ -36,6 +36,13 @@ export interface DiskFaults {
    * which it drops. No WAL can tell those apart, etcd's included, so that case is not simulated.
    */
   readonly corruptsSynced: boolean;
+  /**
+   * The disk lies about fsync: at a crash the last 1-3 synced entries are gone and nothing shows
+   * it (the hard state survives). Raft cannot survive this in general (the member may vote for a
+   * log without an entry it acknowledged), so only dedicated seeds use it, to check that the
+   * member stops with one line once the loss shows, instead of looping on it.
+   */
+  readonly losesSyncedTail: boolean;
 }
 
 /** An injected I/O failure: the member stopping on it is expected, not a bug. */
@@ -53,6 +60,8 @@ export class SimDisk implements MemberDisk {
   syncs = 0;
   /** Synced records that rotted. */
   rotted = 0;
+  /** Synced entries that vanished. */
+  lostSynced = 0;
   /** The running process's sleep: a crash ends it, so a sync in progress never completes. */
   private sleep: (ms: number) => Promise<void> = async () => {};
 
@@ -136,6 +145,16 @@ export class SimDisk implements MemberDisk {
     this.durable.push(...this.pending.slice(0, kept));
     this.pending = [];
     if (this.faults.corruptsSynced && this.prng.chance(0.5)) this.rot(1 + this.prng.nextInt(3));
+    if (this.faults.losesSyncedTail) this.loseTail(1 + this.prng.nextInt(3));
+  }
+
+  private loseTail(count: number): void {
+    for (let i = this.durable.length - 1; i >= 0 && count > 0; i--) {
+      if (this.durable[i]?.kind !== "entry") continue;
+      this.durable.splice(i, 1);
+      this.lostSynced++;
+      count--;
+    }
   }
 
   /** Up to `count` of the latest synced entries that have a record after them rot. */
