@@ -210,7 +210,7 @@ export interface SoftState {
  * One batch of work for the server. Contract, in order:
  * 1. persist `snapshot` (if any), then `entries` and `hardState` (fsync when `mustSync`);
  * 2. only then send `messages` (votes and acks promise the state persisted in step 1). One
- *    exception, which server/etcd-server.ts takes: a leader may send its appends and
+ *    exception, which server/ready-loop.ts takes: a leader may send its appends and
  *    heartbeats before its own fsync when this Ready changes neither term nor vote (thesis
  *    §10.2.1: the leader's own log counts toward the quorum only once persisted);
  * 3. apply `snapshot`, then `committedEntries` in order, and serve `readStates`. Committed

@@ -1,8 +1,8 @@
 /**
- * The member's event loop: the only scheduler. It drives the pure Raft state machine (ticks and
- * Ready handling: persist → send → apply → advance), owns proposal waiters, applies committed
- * entries to the v2 store, proposes TTL expiry (SYNC) while leader, and takes snapshots.
- * It must not know HTTP: the http layer talks to it through `propose` and read-only accessors.
+ * A member's server: what the member edge and the HTTP API call. It wires the parts by job
+ * (ready-loop.ts drives Raft; proposal-queue.ts, waiters.ts, read-index.ts, snapshots.ts,
+ * peer-set.ts, conf-change-proposer.ts), ticks Raft, proposes TTL expiry (SYNC) while leader,
+ * and answers proposals and reads. It knows nothing of HTTP.
  */
 
 import type { RawNode } from "../raft/raw-node.ts";
@@ -10,40 +10,29 @@ import type { MemoryStorage } from "../raft/storage.ts";
 import {
   type ConfChange,
   type ConfState,
-  type Entry,
   type HardState,
   type Message,
   ProposalDroppedError,
-  type Ready,
-  type Snapshot,
   type SoftState,
 } from "../raft/types.ts";
 import { EtcdError } from "../store/errors.ts";
 import type { Event } from "../store/event.ts";
 import type { Store } from "../store/store.ts";
 import { applyV2Request, syncRequest, type V2Request } from "../store/v2-apply.ts";
-import { assert } from "../util/assert.ts";
-import { type ApplyContext, applyEntry, ConfChangeRejected } from "./apply.ts";
+import type { ApplyContext } from "./apply.ts";
 import { proposeConfChange } from "./conf-change-proposer.ts";
 import { type EntryPayload, encodePayload } from "./entry-payload.ts";
 import type { MemberInfo } from "./membership.ts";
 import { PeerSet } from "./peer-set.ts";
 import { ProposalQueue } from "./proposal-queue.ts";
 import { LinearizableReads } from "./read-index.ts";
+import { type ApplyResult, ReadyLoop } from "./ready-loop.ts";
 import { SnapshotKeeper } from "./snapshots.ts";
 import type { LogStorage, SnapshotStorage } from "./storage.ts";
 import type { Cancel, Time } from "./time.ts";
 import { Waiters } from "./waiters.ts";
 
-/** The outcome of an applied v2 request, with the Raft position it was applied at. */
-export interface ApplyResult {
-  readonly event: Event | undefined;
-  readonly error: EtcdError | undefined;
-  /** A membership change refused when applied (it raced with another change). */
-  readonly confError?: ConfChangeRejected;
-  readonly raftIndex: number;
-  readonly raftTerm: number;
-}
+export type { ApplyResult } from "./ready-loop.ts";
 
 export interface ServerOptions {
   readonly memberId: string;
@@ -106,74 +95,46 @@ export interface PeerLinkStats {
 }
 
 export class EtcdServer {
-  private readonly currentStore: Store;
   readonly memberId: string;
   readonly clusterId: string;
   readonly name: string;
+  readonly startTime: Date;
+  /** Append requests received from / sent to peers (for `/v2/stats/self`). */
+  readonly appendCounts = { received: 0, sent: 0 };
+  private readonly currentStore: Store;
   private readonly raft: RawNode;
-  private readonly storage: MemoryStorage;
   private readonly wal: LogStorage;
   private readonly snapshotter: SnapshotStorage;
   private readonly options: ServerOptions;
+  private readonly time: Time;
   private readonly waiters: Waiters<ApplyResult>;
   private readonly applyContext: ApplyContext;
-  private appliedIndex: number;
   private readonly snapshots: SnapshotKeeper;
-  private term: number;
-  private soft: SoftState = { lead: "", state: "follower" };
-  private scheduled = false;
-  private processing = false;
-  private stopping = false;
-  private fatal: ((error: unknown) => void) | undefined;
-  private timers: Cancel[] = [];
-  private network: PeerNetwork | undefined;
-  /** Term and vote as last persisted: a leader sends early only when neither changes. */
-  private persisted: { term: number; vote: string };
   private readonly reads: LinearizableReads;
   private readonly peers: PeerSet;
   private readonly proposals: ProposalQueue;
-  readonly startTime: Date;
-  leaderSince: Date;
-  private readonly time: Time;
+  private readonly loop: ReadyLoop;
+  private timers: Cancel[] = [];
+  private network: PeerNetwork | undefined;
 
   constructor(parts: ServerParts, options: ServerOptions) {
     this.raft = parts.raft;
-    this.storage = parts.storage;
     this.wal = parts.wal;
     this.snapshotter = parts.snapshotter;
     this.currentStore = parts.store;
-    this.appliedIndex = parts.appliedIndex;
-
-    this.term = parts.hardState.term;
-    this.persisted = { term: parts.hardState.term, vote: parts.hardState.vote };
     this.options = options;
     this.memberId = options.memberId;
     this.clusterId = options.clusterId;
     this.name = options.name;
     this.time = options.time;
     this.startTime = new Date(this.time.now());
-    this.leaderSince = this.startTime;
     this.waiters = new Waiters(options.memberId, this.time);
     this.peers = new PeerSet(options.memberId);
-    this.proposals = new ProposalQueue({
-      time: this.time,
-      hasLeader: () => this.soft.lead !== "",
-      proposeMany: (batch) => {
-        try {
-          this.raft.proposeMany(batch);
-          return true;
-        } catch (error) {
-          if (!(error instanceof ProposalDroppedError)) throw error;
-          return false;
-        }
-      },
-      schedule: () => this.schedule(),
-      requestTimeoutMs: () => this.requestTimeoutMs,
-    });
+    this.proposals = this.newProposalQueue();
     this.snapshots = new SnapshotKeeper(
       {
         time: this.time,
-        raftLog: this.storage,
+        raftLog: parts.storage,
         wal: this.wal,
         snapshotter: this.snapshotter,
         snapshotCount: options.snapshotCount,
@@ -182,10 +143,10 @@ export class EtcdServer {
         maxWals: options.maxWals,
         store: () => this.store,
         confState: () => this.applyContext.confState,
-        appliedIndex: () => this.appliedIndex,
-        stopping: () => this.stopping,
-        schedule: () => this.schedule(),
-        fatal: (error) => this.fatal?.(error),
+        appliedIndex: () => this.loop.appliedIndex,
+        stopping: () => this.loop.stopping,
+        schedule: () => this.loop.schedule(),
+        fatal: (error) => this.loop.fail(error),
         log: (line) => this.options.log(line),
       },
       parts.appliedIndex,
@@ -194,8 +155,8 @@ export class EtcdServer {
       time: this.time,
       askReadIndex: (ctx) => this.askReadIndex(ctx),
       newContext: () => this.waiters.nextId(),
-      hasLeader: () => this.soft.lead !== "",
-      appliedIndex: () => this.appliedIndex,
+      hasLeader: () => this.leader !== "",
+      appliedIndex: () => this.loop.appliedIndex,
       timeoutMs: () => this.requestTimeoutMs,
       timeoutError: () => timeoutError(this.currentStore),
     });
@@ -205,17 +166,58 @@ export class EtcdServer {
       confState: parts.confState,
       onMembersChanged: (type, nodeId) => this.onMembersChanged(type, nodeId),
     };
+    this.loop = new ReadyLoop({
+      memberId: options.memberId,
+      time: this.time,
+      raft: this.raft,
+      storage: parts.storage,
+      wal: this.wal,
+      snapshotter: this.snapshotter,
+      store: this.currentStore,
+      applyContext: this.applyContext,
+      waiters: this.waiters,
+      reads: this.reads,
+      proposals: this.proposals,
+      snapshots: this.snapshots,
+      peers: this.peers,
+      electionMs: options.electionMs,
+      appliedIndex: parts.appliedIndex,
+      hardState: parts.hardState,
+      send: (msgs) => {
+        for (const m of msgs) if (m.type === "MsgApp") this.appendCounts.sent++;
+        this.network?.send(msgs);
+      },
+      log: (line) => this.options.log(line),
+    });
+  }
+
+  private newProposalQueue(): ProposalQueue {
+    return new ProposalQueue({
+      time: this.time,
+      hasLeader: () => this.leader !== "",
+      proposeMany: (batch) => {
+        try {
+          this.raft.proposeMany(batch);
+          return true;
+        } catch (error) {
+          if (!(error instanceof ProposalDroppedError)) throw error;
+          return false;
+        }
+      },
+      schedule: () => this.loop.schedule(),
+      requestTimeoutMs: () => this.requestTimeoutMs,
+    });
   }
 
   /** Starts ticking. `onFatal` is called once if persistence fails; the process must exit. */
   start(onFatal: (error: unknown) => void): void {
-    this.fatal = onFatal;
+    this.loop.setFatal(onFatal);
     this.timers.push(this.time.every(this.options.heartbeatMs, () => this.tick()));
     this.timers.push(this.time.every(SYNC_INTERVAL_MS, () => this.maybeSync()));
     // A lone voter need not wait out an election timeout after a restart whose replay left no
     // Ready to handle (etcd fast-forwards its election ticks for the same reason).
-    this.campaignIfAlone();
-    this.schedule();
+    this.loop.campaignIfAlone();
+    this.loop.schedule();
   }
 
   /**
@@ -224,9 +226,9 @@ export class EtcdServer {
    * etcd's "server stopped"), then syncs and closes the WAL.
    */
   async stop(): Promise<void> {
-    this.stopping = true;
+    this.loop.stopping = true;
     for (const cancel of this.timers) cancel();
-    while (this.processing) await this.time.sleep(1);
+    while (this.loop.busy) await this.time.sleep(1);
     const stopped = () => new EtcdError(300, "etcdserver: server stopped", this.store.index());
     this.waiters.failAll(stopped);
     this.reads.failAll(stopped);
@@ -234,6 +236,18 @@ export class EtcdServer {
     await this.snapshots.settle();
     await this.wal.close();
     this.snapshotter.close();
+  }
+
+  get stopped(): boolean {
+    return this.loop.stopping;
+  }
+
+  /**
+   * Applies every entry already committed in the log (a restart's WAL replay) before the member
+   * serves, so the first reads see all acknowledged writes.
+   */
+  async replayCommitted(): Promise<void> {
+    await this.loop.run();
   }
 
   /** The v2 store; restored in place when a snapshot from the leader is installed. */
@@ -254,12 +268,26 @@ export class EtcdServer {
 
   /** Raft messages from peers. */
   receive(msgs: readonly Message[]): void {
-    if (this.stopping) return;
+    if (this.loop.stopping) return;
     for (const m of msgs) {
       if (m.type === "MsgApp") this.appendCounts.received++;
       this.raft.step(m);
     }
-    this.schedule();
+    this.loop.schedule();
+  }
+
+  reportUnreachable(id: string): void {
+    this.raft.reportUnreachable(id);
+  }
+
+  reportSnapshot(id: string, ok: boolean): void {
+    this.raft.reportSnapshot(id, ok);
+    this.loop.schedule();
+  }
+
+  /** Follower link figures as seen from this member (meaningful on the leader). */
+  peerStats(): Record<string, PeerLinkStats> {
+    return this.network?.stats() ?? {};
   }
 
   get strictReconfigCheck(): boolean {
@@ -278,9 +306,9 @@ export class EtcdServer {
         raft: this.raft,
         memberId: this.memberId,
         electionMs: this.options.electionMs,
-        isLeader: () => this.soft.state === "leader",
-        leader: () => this.soft.lead,
-        stopping: () => this.stopping,
+        isLeader: () => this.state === "leader",
+        leader: () => this.leader,
+        stopping: () => this.loop.stopping,
         requestTimeoutMs: () => this.requestTimeoutMs,
         newRequest: () => {
           const id = this.waiters.nextId();
@@ -290,7 +318,7 @@ export class EtcdServer {
           return { id, applied };
         },
         failRequest: (id, error) => this.waiters.fail(id, error),
-        schedule: () => this.schedule(),
+        schedule: () => this.loop.schedule(),
         log: (line) => this.options.log(line),
       },
       type,
@@ -299,41 +327,12 @@ export class EtcdServer {
     );
   }
 
-  /** Follower link figures as seen from this member (meaningful on the leader). */
-  peerStats(): Record<string, PeerLinkStats> {
-    return this.network?.stats() ?? {};
-  }
-
-  /** Append requests received from / sent to peers (for `/v2/stats/self`). */
-  readonly appendCounts = { received: 0, sent: 0 };
-
-  reportUnreachable(id: string): void {
-    this.raft.reportUnreachable(id);
-  }
-
-  reportSnapshot(id: string, ok: boolean): void {
-    this.raft.reportSnapshot(id, ok);
-    this.schedule();
-  }
-
   private onMembersChanged(type: ConfChange["type"], nodeId: string): void {
     if (type === "removeNode" && nodeId === this.memberId) {
       this.options.onRemoved();
       return;
     }
     this.peers.sync(this.currentStore);
-  }
-
-  get stopped(): boolean {
-    return this.stopping;
-  }
-
-  /**
-   * Applies every entry already committed in the log (a restart's WAL replay) before the member
-   * serves, so the first reads see all acknowledged writes.
-   */
-  async replayCommitted(): Promise<void> {
-    await this.run();
   }
 
   /** True when the store holds `path` (internal paths such as `/0/version` included). */
@@ -345,34 +344,32 @@ export class EtcdServer {
   async probeQuorum(timeoutMs: number): Promise<boolean> {
     const id = this.waiters.nextId();
     const done = this.waiters.wait(id, timeoutMs, () => new Error("timeout"));
-    this.proposeData(encodePayload({ kind: "noop", id }));
+    this.proposals.add(encodePayload({ kind: "noop", id }));
     return done.then(
       () => true,
       () => false,
     );
   }
 
-  /** A lone voter elects itself at once instead of waiting out an election timeout. */
-  private campaignIfAlone(): void {
-    const voters = this.applyContext.confState.voters;
-    if (this.soft.state !== "follower" || this.soft.lead !== "") return;
-    if (voters.length === 1 && voters[0] === this.memberId) this.raft.campaign();
-  }
-
   get raftIndex(): number {
-    return this.appliedIndex;
+    return this.loop.appliedIndex;
   }
 
   get raftTerm(): number {
-    return this.term;
+    return this.loop.term;
   }
 
   get leader(): string {
-    return this.soft.lead;
+    return this.loop.soft.lead;
   }
 
   get state(): SoftState["state"] {
-    return this.soft.state;
+    return this.loop.soft.state;
+  }
+
+  /** When this member last saw the leader change (for `/v2/stats/self`). */
+  get leaderSince(): Date {
+    return this.loop.leaderSince;
   }
 
   /** The wall clock, ms since the epoch (for reconfiguration's checks). */
@@ -402,7 +399,7 @@ export class EtcdServer {
       if (!(error instanceof ProposalDroppedError)) throw error;
       return false;
     }
-    this.schedule();
+    this.loop.schedule();
     return true;
   }
 
@@ -410,7 +407,7 @@ export class EtcdServer {
   proposeV2(req: V2Request): Promise<ApplyResult> {
     const id = this.waiters.nextId();
     const done = this.waiters.wait(id, this.requestTimeoutMs, () => timeoutError(this.store));
-    this.proposeData(encodePayload({ kind: "v2", id, req }));
+    this.proposals.add(encodePayload({ kind: "v2", id, req }));
     return done;
   }
 
@@ -419,184 +416,27 @@ export class EtcdServer {
     const id = this.waiters.nextId();
     const done = this.waiters.wait(id, this.requestTimeoutMs, () => timeoutError(this.store));
     const payload: EntryPayload = { kind: "internal", id, path, value };
-    this.proposeData(encodePayload(payload));
+    this.proposals.add(encodePayload(payload));
     return done;
-  }
-
-  /** Queues a proposal; the Ready loop hands every queued one to Raft together. */
-  private proposeData(data: Uint8Array): void {
-    this.proposals.add(data);
-  }
-
-  private tick(): void {
-    if (this.stopping) return;
-    this.raft.tick();
-    this.reads.retryLost();
-    this.schedule();
-  }
-
-  private maybeSync(): void {
-    if (this.stopping || this.soft.state !== "leader" || !this.store.hasTTLKeys()) return;
-    const req = syncRequest(this.time.now());
-    this.proposeData(encodePayload({ kind: "v2", id: "", req }));
-  }
-
-  private schedule(): void {
-    if (this.scheduled || this.stopping) return;
-    this.scheduled = true;
-    // After the I/O turn, not a microtask: requests that arrive in one turn join one batch.
-    this.time.soon(() => {
-      this.scheduled = false;
-      this.run().catch((error: unknown) => this.fatal?.(error));
-    });
-  }
-
-  private async run(): Promise<void> {
-    if (this.processing) return;
-    this.processing = true;
-    try {
-      while (!this.stopping) {
-        this.proposals.flush();
-        if (this.raft.hasReady()) {
-          const rd = this.raft.ready();
-          await this.handleReady(rd);
-          this.raft.advance(rd);
-        } else if (this.snapshots.hasSaved()) {
-          await this.snapshots.finishSaved();
-        } else break;
-      }
-    } finally {
-      this.processing = false;
-    }
-  }
-
-  private send(msgs: readonly Message[]): void {
-    if (this.network === undefined || msgs.length === 0) return;
-    for (const m of msgs) if (m.type === "MsgApp") this.appendCounts.sent++;
-    this.network.send(msgs);
-  }
-
-  private async handleReady(rd: Ready): Promise<void> {
-    if (rd.softState !== undefined) this.onSoftState(rd.softState);
-    if (rd.hardState !== undefined) this.term = rd.hardState.term;
-    // A leader may send before its own fsync (Raft thesis §10.2.1): its entries count toward
-    // a commit only once it has persisted them. Everyone else's messages (acks, votes) promise
-    // durable state, so they go after.
-    const termOrVoteChanged =
-      rd.hardState !== undefined &&
-      (rd.hardState.term !== this.persisted.term || rd.hardState.vote !== this.persisted.vote);
-    const leaderSendsEarly = this.soft.state === "leader" && !termOrVoteChanged;
-    let after = rd.messages;
-    if (leaderSendsEarly) {
-      this.send(rd.messages);
-      after = [];
-    } else if (rd.messages.some(promisesNothing)) {
-      // Forwarded proposals and read requests promise nothing about this member's disk: they
-      // go now, a sync sooner, instead of waiting behind this Ready's fdatasync.
-      this.send(rd.messages.filter(promisesNothing));
-      after = rd.messages.filter((m) => !promisesNothing(m));
-    }
-    if (rd.snapshot !== undefined) await this.installSnapshot(rd.snapshot);
-    // Group commit: every entry and the hard state of this Ready, one fdatasync.
-    let saving: Promise<void> | undefined;
-    if (rd.entries.length > 0 || rd.hardState !== undefined) {
-      // A lone entry means no concurrent writers to overlap with: sync on this thread.
-      const blocking = rd.entries.length <= 1;
-      saving = this.wal.save(rd.hardState, rd.entries, { sync: rd.mustSync, blocking });
-    }
-    // Committed entries are durable on a quorum already: apply them (and answer their clients)
-    // while this member's disk syncs the new ones, as etcd's apply loop does. Membership
-    // changes and snapshots keep the strict order.
-    const applyEarly =
-      saving !== undefined &&
-      rd.snapshot === undefined &&
-      rd.committedEntries.every((e) => e.type === "normal");
-    if (applyEarly) this.applyAll(rd.committedEntries);
-    await saving;
-    if (rd.hardState !== undefined) {
-      this.storage.setHardState(rd.hardState);
-      this.persisted = { term: rd.hardState.term, vote: rd.hardState.vote };
-    }
-    if (rd.entries.length > 0) this.storage.append(rd.entries);
-    this.send(after);
-    if (!applyEarly) this.applyAll(rd.committedEntries);
-    for (const rs of rd.readStates) this.reads.answered(rs);
-    this.reads.release();
-    this.campaignIfAlone();
-    this.snapshots.maybeTake();
-  }
-
-  /** A snapshot from the leader: persist it, then replace the store with its contents. */
-  private async installSnapshot(snap: Snapshot): Promise<void> {
-    this.snapshotter.save(snap);
-    await this.wal.saveSnapshot({ index: snap.meta.index, term: snap.meta.term });
-    this.storage.applySnapshot(snap);
-    // In place, so registered watchers stay (as etcd's store recovery keeps them).
-    this.store.restore(new TextDecoder().decode(snap.data));
-    this.applyContext.confState = snap.meta.confState;
-    this.appliedIndex = snap.meta.index;
-    this.snapshots.installed(snap.meta.index);
-    this.peers.sync(this.currentStore);
-    this.options.log(`installed snapshot at index ${snap.meta.index} from the leader`);
-  }
-
-  private onSoftState(soft: SoftState): void {
-    const leaderChanged = soft.lead !== this.soft.lead;
-    this.soft = soft;
-    if (leaderChanged) {
-      // Proposals that went to a leader that is gone are probably lost; etcd answers them
-      // only at the full request timeout, which stalls every client of this member. Answer
-      // (error 300, outcome unknown) after two election timeouts unless they apply first.
-      this.waiters.expireAllWithin(2 * this.options.electionMs, () =>
-        leaderFailureError(this.currentStore),
-      );
-      this.reads.leaderChanged();
-      this.leaderSince = new Date(this.time.now());
-      this.options.log(`leader is now ${soft.lead === "" ? "unknown" : soft.lead}`);
-    }
-    if (soft.lead !== "") this.reads.ask();
-    if (soft.lead !== "") this.proposals.leaderKnown();
-  }
-
-  private applyAll(entries: readonly Entry[]): void {
-    for (const entry of entries) {
-      if (entry.index <= this.appliedIndex) continue;
-      assert(
-        entry.index === this.appliedIndex + 1,
-        `apply gap: ${this.appliedIndex} → ${entry.index}`,
-      );
-      const outcome = applyEntry(this.applyContext, entry);
-      this.appliedIndex = entry.index;
-      if (outcome !== undefined && outcome.id !== "") {
-        const { error } = outcome;
-        this.waiters.trigger(outcome.id, {
-          event: outcome.event,
-          error: error instanceof EtcdError ? error : undefined,
-          ...(error instanceof ConfChangeRejected ? { confError: error } : {}),
-          raftIndex: entry.index,
-          raftTerm: this.term,
-        });
-      }
-    }
   }
 
   /** Reads a key locally (default v2 GET: served from this member's store, no Raft). */
   localGet(req: V2Request): Event {
     return applyV2Request(this.store, req) as Event;
   }
-}
 
-/** Messages whose sender vouches for no persisted state: safe to send before the fdatasync. */
-function promisesNothing(m: Message): boolean {
-  return m.type === "MsgProp" || m.type === "MsgReadIndex";
-}
+  private tick(): void {
+    if (this.loop.stopping) return;
+    this.raft.tick();
+    this.reads.retryLost();
+    this.loop.schedule();
+  }
 
-function leaderFailureError(store: Store): EtcdError {
-  return new EtcdError(
-    300,
-    "etcdserver: request timed out, possibly due to previous leader failure",
-    store.index(),
-  );
+  private maybeSync(): void {
+    if (this.loop.stopping || this.state !== "leader" || !this.store.hasTTLKeys()) return;
+    const req = syncRequest(this.time.now());
+    this.proposals.add(encodePayload({ kind: "v2", id: "", req }));
+  }
 }
 
 function timeoutError(store: Store): EtcdError {
