@@ -1,7 +1,7 @@
 /**
  * Process entry: `bun src/main.ts [flags]` and the compiled binary. Parses flags and env,
- * picks the role and runs it; the exit code comes from src/cli/run.ts. The member module is
- * imported lazily so that --help, --version and configuration errors never load the server.
+ * picks the role and runs it; the exit code comes from src/cli/run.ts. The role modules are
+ * imported lazily so that --help, --version and configuration errors never load a server.
  */
 import { runCli } from "./cli/run.ts";
 import type { Config } from "./config/config.ts";
@@ -11,6 +11,11 @@ async function runMember(config: Config): Promise<void> {
   await member.runMember(config);
 }
 
+async function runProxy(config: Config): Promise<void> {
+  const proxy = await import("./proxy/proxy.ts");
+  await proxy.runProxy(config);
+}
+
 const code = await runCli(
   process.argv.slice(2),
   process.env,
@@ -18,6 +23,6 @@ const code = await runCli(
     stdout: (line) => process.stdout.write(`${line}\n`),
     stderr: (line) => process.stderr.write(`${line}\n`),
   },
-  { runMember },
+  { runMember, runProxy },
 );
 process.exitCode = code;

@@ -4,6 +4,7 @@
  * disk before the configuration is valid (the WAL probe only checks for existence).
  */
 import { existsSync, readdirSync } from "node:fs";
+import { join } from "node:path";
 import { type Config, ConfigError, parseConfig } from "../config/config.ts";
 import { DISCOVERY_ROLE_WAITS_FOR } from "../config/support.ts";
 import { helpText, versionLines } from "./command.ts";
@@ -12,13 +13,28 @@ import type { CliIo } from "./io.ts";
 export interface CliDeps {
   /** Starts the member role; the process then lives as long as its servers do. */
   readonly runMember: (config: Config) => Promise<void>;
+  /** Starts the proxy role. */
+  readonly runProxy: (config: Config) => Promise<void>;
   /** Whether a WAL exists in the directory (restart: bootstrap flags ignored). */
   readonly walExists?: (walDir: string) => boolean;
+  /** What the data dir was initialised as (default: look at the disk). */
+  readonly dataDirKind?: (dataDir: string) => ReturnType<typeof dataDirKind>;
 }
 
 /** Exit codes: 0 ok, 1 bad or not yet supported configuration. */
 export const EXIT_OK = 0;
 export const EXIT_CONFIG = 1;
+
+/**
+ * What a data dir was initialised as (etcd's identifyDataDirOrDie): a `member` dir makes the
+ * process a member and a `proxy` dir a proxy, whatever `--proxy` says; both is an error.
+ */
+export function dataDirKind(dataDir: string): "member" | "proxy" | "empty" | "both" {
+  const member = existsSync(join(dataDir, "member"));
+  const proxy = existsSync(join(dataDir, "proxy"));
+  if (member && proxy) return "both";
+  return member ? "member" : proxy ? "proxy" : "empty";
+}
 
 /** A WAL exists when the directory holds at least one `*.wal` file. */
 export function walExistsOnDisk(walDir: string): boolean {
@@ -67,11 +83,29 @@ export async function runCli(
       io.stderr(`etcd-bun: the discovery role is not supported yet (${DISCOVERY_ROLE_WAITS_FOR})`);
       return EXIT_CONFIG;
     case "proxy":
-      // Unreachable today: --proxy on|readonly is refused while parsing (support.ts).
-      io.stderr("etcd-bun: --proxy is not supported yet (proxy role: issue #13)");
-      return EXIT_CONFIG;
     case "member":
-      await deps.runMember(parsed.config);
-      return EXIT_OK;
+      return runServerRole(parsed.role, parsed.config, io, deps);
   }
+}
+
+async function runServerRole(
+  wanted: "member" | "proxy",
+  config: Config,
+  io: CliIo,
+  deps: CliDeps,
+): Promise<number> {
+  const kind = (deps.dataDirKind ?? dataDirKind)(config.dataDir);
+  if (kind === "both") {
+    io.stderr("etcd-bun: invalid datadir. Both member and proxy directories exist.");
+    return EXIT_CONFIG;
+  }
+  const role = kind === "empty" ? wanted : kind;
+  if (role !== wanted) {
+    io.stderr(
+      `etcd-bun: warning: the server is already initialized as ${role} before, starting as etcd ${role}...`,
+    );
+  }
+  if (role === "proxy") await deps.runProxy(config);
+  else await deps.runMember(config);
+  return EXIT_OK;
 }

@@ -12,7 +12,7 @@ export type FlagSupport =
 
 const TLS = "TLS: issue #15";
 const DISCOVERY = "discovery: issue #14";
-const PROXY = "proxy role: issue #13";
+const PROXY_WRITE = "a write deadline toward the members: issue #13";
 const OPERABILITY = "metrics, logs and profiling: issue #16";
 const RAFT_TUNING = "Raft tuning: issue #12";
 
@@ -68,12 +68,7 @@ const REFUSED: Readonly<Record<string, string>> = {
   "discovery-srv-name": DISCOVERY,
   "discovery-fallback": DISCOVERY,
   "discovery-proxy": DISCOVERY,
-  proxy: PROXY,
-  "proxy-failure-wait": PROXY,
-  "proxy-refresh-interval": PROXY,
-  "proxy-dial-timeout": PROXY,
-  "proxy-write-timeout": PROXY,
-  "proxy-read-timeout": PROXY,
+  "proxy-write-timeout": PROXY_WRITE,
   "enable-pprof": OPERABILITY,
   "log-package-levels": OPERABILITY,
   "listen-metrics-urls": OPERABILITY,

@@ -72,17 +72,19 @@ describe("informational roles", () => {
   });
 
   test("warnings go to stderr before the refusal", () => {
-    const r = run(["--proxy", "on"], { ETCD_BOGUS: "1" });
+    const r = run(["--auto-tls"], { ETCD_BOGUS: "1" });
     expect(r.stderr).toBe(
-      "etcd-bun: warning: unrecognized environment variable ETCD_BOGUS=1\netcd-bun: --proxy is not supported yet (proxy role: issue #13)\n",
+      "etcd-bun: warning: unrecognized environment variable ETCD_BOGUS=1\netcd-bun: --auto-tls is not supported yet (TLS: issue #15)\n",
     );
   });
 });
 
 describe("flags and roles not supported yet are refused with exit 1, naming their issue", () => {
   test.each([
-    [["--proxy", "on"], "--proxy is not supported yet (proxy role: issue #13)"],
-    [["-proxy=readonly"], "--proxy is not supported yet (proxy role: issue #13)"],
+    [
+      ["--proxy", "on", "--proxy-write-timeout", "100"],
+      "--proxy-write-timeout is not supported yet (a write deadline toward the members: issue #13)",
+    ],
     [["discovery"], "the discovery role is not supported yet (discovery: issue #14)"],
     [["--cert-file", "/missing.pem"], "--cert-file is not supported yet (TLS: issue #15)"],
     [["--auto-tls"], "--auto-tls is not supported yet (TLS: issue #15)"],
@@ -123,7 +125,7 @@ describe("flags and roles not supported yet are refused with exit 1, naming thei
 
   test("a refused flag at its default, or a value naming what is done already, is accepted", () => {
     for (const argv of [
-      ["--proxy", "off"],
+      ["--proxy-write-timeout", "5000"],
       ["--client-cert-auth=false"],
       ["--logger", "capnslog"],
     ]) {

@@ -12,16 +12,28 @@ function harness() {
   const out: string[] = [];
   const err: string[] = [];
   const started: Config[] = [];
+  const roles: string[] = [];
+  let kind: "member" | "proxy" | "empty" | "both" = "empty";
   return {
     out,
     err,
     started,
+    roles,
+    setDataDirKind: (k: typeof kind) => {
+      kind = k;
+    },
     io: { stdout: (l: string) => out.push(l), stderr: (l: string) => err.push(l) },
     deps: {
       runMember: async (c: Config) => {
         started.push(c);
+        roles.push("member");
+      },
+      runProxy: async (c: Config) => {
+        started.push(c);
+        roles.push("proxy");
       },
       walExists: () => false,
+      dataDirKind: () => kind,
     },
   };
 }
@@ -43,6 +55,40 @@ describe("runCli", () => {
     expect(await runCli(["--proxy", "maybe"], {}, h.io, h.deps)).toBe(1);
     expect(h.started).toEqual([]);
     expect(h.err).toHaveLength(1);
+  });
+
+  test("--proxy on|readonly starts the proxy role, off the member", async () => {
+    for (const [argv, role] of [
+      [["--proxy", "on"], "proxy"],
+      [["--proxy=readonly"], "proxy"],
+      [["--proxy", "off"], "member"],
+    ] as const) {
+      const h = harness();
+      expect(await runCli([...argv], {}, h.io, h.deps)).toBe(0);
+      expect(h.roles).toEqual([role]);
+      expect(h.err).toEqual([]);
+    }
+  });
+
+  test("a data dir initialised as one role keeps it, whatever --proxy says (as etcd)", async () => {
+    const asMember = harness();
+    asMember.setDataDirKind("member");
+    expect(await runCli(["--proxy", "on"], {}, asMember.io, asMember.deps)).toBe(0);
+    expect(asMember.roles).toEqual(["member"]);
+    expect(asMember.err).toEqual([
+      "etcd-bun: warning: the server is already initialized as member before, starting as etcd member...",
+    ]);
+    const asProxy = harness();
+    asProxy.setDataDirKind("proxy");
+    expect(await runCli([], {}, asProxy.io, asProxy.deps)).toBe(0);
+    expect(asProxy.roles).toEqual(["proxy"]);
+    const both = harness();
+    both.setDataDirKind("both");
+    expect(await runCli([], {}, both.io, both.deps)).toBe(1);
+    expect(both.roles).toEqual([]);
+    expect(both.err).toEqual([
+      "etcd-bun: invalid datadir. Both member and proxy directories exist.",
+    ]);
   });
 
   test("discovery --help shows the subcommand usage", async () => {
@@ -72,9 +118,9 @@ const bySupport = (status: "refused" | "v3-only") =>
 describe("flags not acted on yet never start the member", () => {
   const refused = bySupport("refused");
 
-  test("the support table refuses TLS, discovery, proxy and metrics flags", () => {
+  test("the support table refuses TLS, discovery, proxy-write-timeout and metrics flags", () => {
     const names = refused.map((f) => f.name);
-    for (const n of ["cert-file", "peer-auto-tls", "discovery-srv", "proxy", "enable-pprof"]) {
+    for (const n of ["cert-file", "peer-auto-tls", "discovery-srv", "proxy-write-timeout"]) {
       expect(names).toContain(n);
     }
   });

@@ -53,12 +53,14 @@ const ALLOWED: Record<string, readonly string[]> = {
   snap: ["raft", "util"],
   transport: ["raft", "util"],
   config: ["util"],
+  net: ["util"],
   server: ["config", "raft", "snap", "store", "util", "wal"],
   http: ["config", "store", "transport", "util"],
   tools: ["raft", "snap", "util", "wal"],
   cli: ["config", "tools", "util", "wal"],
-  member: ["config", "http", "raft", "server", "snap", "store", "transport", "util", "wal"],
-  main: ["cli", "config", "member"],
+  member: ["config", "http", "net", "raft", "server", "snap", "store", "transport", "util", "wal"],
+  proxy: ["config", "http", "net", "util"],
+  main: ["cli", "config", "member", "proxy"],
 };
 
 test("every folder of src/ imports only the layers below it", () => {

@@ -1,6 +1,6 @@
 /** Where a listen URL binds: etcd's unix sockets named by the host part, and default ports. */
 import { expect, test } from "bun:test";
-import { listenTargetOf } from "../../src/member/listeners.ts";
+import { listenTargetOf } from "../../src/net/listen.ts";
 
 test("a TCP URL binds its host and port, the scheme's default port when it names none", () => {
   expect(listenTargetOf("http://127.0.0.1:2380")).toEqual({

@@ -1,0 +1,63 @@
+/**
+ * The proxy's client handler, in etcd's layer order: Go's path cleaning (301 for an unclean
+ * target), then `readonly` (anything but GET: 501), then CORS (OPTIONS answered here), then the
+ * proxy's own `/v2/config/local/proxy`, and everything else forwarded to the cluster.
+ */
+import type { Server } from "bun";
+import { routeTarget } from "../http/clean-path.ts";
+import { type CorsPolicy, corsHeaders, preflightResponse } from "../http/cors.ts";
+import type { RawTarget } from "../http/raw-target.ts";
+import type { Endpoints } from "./endpoints.ts";
+import { type ForwardOptions, forward } from "./forward.ts";
+
+export interface ProxyAppOptions extends ForwardOptions {
+  readonly readonly: boolean;
+  readonly cors: CorsPolicy;
+  readonly endpoints: Endpoints;
+}
+
+const CONFIG_PATH = "/v2/config/local/proxy";
+
+export function proxyApp(o: ProxyAppOptions) {
+  return (
+    request: Request,
+    server: Server<unknown>,
+    raw?: RawTarget,
+  ): Response | Promise<Response> => {
+    const target = routeTarget(request.method, new URL(request.url), raw);
+    if (target instanceof Response) return target;
+    if (o.readonly && request.method !== "GET") return new Response(null, { status: 501 });
+    if (request.method === "OPTIONS") return preflightResponse(o.cors, request);
+    const cors = corsHeaders(o.cors, request);
+    if (target.pathname === CONFIG_PATH)
+      return withCors(configResponse(request, o.endpoints), cors);
+    const clientIp = server.requestIP(request)?.address;
+    return forward(request, target, clientIp, o).then((res) => withCors(res, cors));
+  };
+}
+
+/**
+ * The proxy's CORS headers replace the member's: etcd 3.4 sends both sets, and a browser
+ * refuses a response with two Access-Control-Allow-Origin headers.
+ */
+function withCors(response: Response, cors: Readonly<Record<string, string>>): Response {
+  for (const [name, value] of Object.entries(cors)) response.headers.set(name, value);
+  return response;
+}
+
+/** `GET /v2/config/local/proxy`: the endpoints requests go to now. */
+function configResponse(request: Request, endpoints: Endpoints): Response {
+  if (request.method !== "GET") {
+    return new Response("Method Not Allowed\n", {
+      status: 405,
+      headers: {
+        Allow: "GET",
+        "Content-Type": "text/plain; charset=utf-8",
+        "X-Content-Type-Options": "nosniff",
+      },
+    });
+  }
+  const body = `${JSON.stringify({ endpoints: endpoints.available().map((e) => e.url) })}\n`;
+  // Go's sniffing names a JSON body text/plain.
+  return new Response(body, { headers: { "Content-Type": "text/plain; charset=utf-8" } });
+}

@@ -1,0 +1,167 @@
+/**
+ * The proxy role (`--proxy on|readonly`): a stateless forwarder beside a service. It finds the
+ * cluster from `<data-dir>/proxy/cluster` (or, the first time, `--initial-cluster`), keeps the
+ * members' client URLs fresh from their peer ports, and forwards every client request. It never
+ * joins Raft and writes nothing but its cluster file.
+ */
+import { mkdirSync } from "node:fs";
+import { join } from "node:path";
+import type { Server } from "bun";
+import type { Config } from "../config/config.ts";
+import { corsPolicy } from "../http/cors.ts";
+import { type RawTarget, rawTargetRouting } from "../http/raw-target.ts";
+import { type BoundListener, bindOne } from "../net/listen.ts";
+import { createLogger } from "../util/log.ts";
+import { clusterFilePath, readClusterFile } from "./cluster-file.ts";
+import { type FetchCluster, fetchClusterOverHttp } from "./cluster-source.ts";
+import { dialCheck } from "./dial.ts";
+import { Endpoints } from "./endpoints.ts";
+import { proxyApp } from "./proxy-app.ts";
+import { Refresher } from "./refresher.ts";
+
+type Log = (line: string) => void;
+
+export interface ProxySettings {
+  readonly dataDir: string;
+  readonly listenClientUrls: readonly string[];
+  /** Peer URLs from `--initial-cluster`, used when there is no cluster file yet. */
+  readonly initialPeerUrls: readonly string[];
+  readonly readonly: boolean;
+  readonly cors: readonly string[];
+  readonly failureWaitMs: number;
+  readonly refreshIntervalMs: number;
+  readonly dialTimeoutMs: number;
+  readonly readTimeoutMs: number;
+}
+
+export interface RunningProxy {
+  /** Bound client URLs (port 0 resolved). */
+  readonly clientUrls: string[];
+  stop(): Promise<void>;
+}
+
+const monotonic = () => performance.now();
+
+export function proxySettingsOf(config: Config): ProxySettings {
+  return {
+    dataDir: config.dataDir,
+    listenClientUrls: config.listenClientUrls.map((u) => u.href.replace(/\/$/, "")),
+    initialPeerUrls: [...config.initialCluster.values()].flat().sort(),
+    readonly: config.proxy === "readonly",
+    cors: config.cors,
+    failureWaitMs: config.proxyFailureWaitMs,
+    refreshIntervalMs: config.proxyRefreshIntervalMs,
+    dialTimeoutMs: config.proxyDialTimeoutMs,
+    readTimeoutMs: config.proxyReadTimeoutMs,
+  };
+}
+
+/** Binds the client listeners first (nothing on disk yet), then finds the cluster and serves. */
+export async function startProxy(
+  s: ProxySettings,
+  log: Log,
+  fetchCluster: FetchCluster = fetchClusterOverHttp(Math.max(s.dialTimeoutMs, 1000) + 1000),
+): Promise<RunningProxy> {
+  const endpoints = new Endpoints(s.failureWaitMs, { now: monotonic });
+  const handler = proxyApp({
+    endpoints,
+    reachable: dialCheck(s.dialTimeoutMs, monotonic),
+    readTimeoutMs: s.readTimeoutMs,
+    readonly: s.readonly,
+    cors: corsPolicy(s.cors),
+    log: (line) => log(`proxy: ${line}`),
+  });
+  const listeners = await bindClients(s.listenClientUrls, handler, log);
+  const proxyDir = join(s.dataDir, "proxy");
+  let refresher: Refresher;
+  try {
+    mkdirSync(proxyDir, { recursive: true, mode: 0o700 });
+    const file = clusterFilePath(proxyDir);
+    const saved = readClusterFile(file);
+    if (saved !== undefined)
+      log(`proxy: using peer urls [${saved.join(" ")}] from cluster file ${file}`);
+    else log(`proxy: using peer urls [${s.initialPeerUrls.join(" ")}]`);
+    refresher = new Refresher({
+      file,
+      peerUrls: saved ?? [...s.initialPeerUrls],
+      endpoints,
+      fetchCluster,
+      refreshIntervalMs: s.refreshIntervalMs,
+      log,
+    });
+  } catch (error) {
+    await Promise.all(listeners.map((l) => l.server.stop(true)));
+    throw error;
+  }
+  refresher.start();
+  for (const l of listeners) log(`proxy: listening for client requests on ${l.url}`);
+  return {
+    clientUrls: listeners.map((l) => l.url),
+    stop: async () => {
+      refresher.stop();
+      await Promise.all(listeners.map((l) => l.server.stop(true)));
+    },
+  };
+}
+
+type Handler = ReturnType<typeof proxyApp>;
+
+async function bindClients(urls: readonly string[], handler: Handler, log: Log) {
+  const bound: BoundListener[] = [];
+  const error = (e: Error) => {
+    log(`proxy: handler error: ${e.stack ?? e.message}`);
+    return new Response("Internal Server Error\n", { status: 500 });
+  };
+  // Forwarded requests may wait long (watches): Bun's idle timeout would cut them.
+  const routing = rawTargetRouting((request: Request, server: Server<unknown>, raw?: RawTarget) => {
+    server.timeout(request, 0);
+    return handler(request, server, raw);
+  });
+  try {
+    for (const raw of urls) {
+      bound.push(
+        await bindOne(raw, (t) =>
+          t.kind === "unix"
+            ? Bun.serve({ ...routing, error, unix: t.path })
+            : Bun.serve({ ...routing, error, hostname: t.hostname, port: t.port }),
+        ),
+      );
+    }
+  } catch (e) {
+    for (const l of bound) void l.server.stop(true);
+    throw e;
+  }
+  return bound;
+}
+
+/** How long a signalled proxy may take to stop before it exits anyway. */
+const SHUTDOWN_TIMEOUT_MS = 5000;
+
+/** Runs the proxy role until SIGINT/SIGTERM (exit 0); one line and exit 1 if it cannot start. */
+export async function runProxy(config: Config): Promise<void> {
+  const log: Log = createLogger({ level: config.logLevel }).info;
+  const fail = (error: unknown) => {
+    const message = error instanceof Error ? error.message : String(error);
+    console.error(`etcd-bun: fatal: ${message}`);
+    if (config.debug && error instanceof Error) console.error(error.stack);
+    process.exit(1);
+  };
+  process.on("uncaughtException", fail);
+  process.on("unhandledRejection", fail);
+  let proxy: RunningProxy;
+  try {
+    proxy = await startProxy(proxySettingsOf(config), log);
+  } catch (error) {
+    const message = error instanceof Error ? error.message : String(error);
+    console.error(`etcd-bun: cannot start proxy: ${message}`);
+    process.exit(1);
+  }
+  const shutdown = async (signal: string) => {
+    log(`received ${signal}, shutting down`);
+    setTimeout(() => process.exit(1), SHUTDOWN_TIMEOUT_MS).unref();
+    await proxy.stop();
+    process.exit(0);
+  };
+  process.on("SIGINT", () => void shutdown("SIGINT"));
+  process.on("SIGTERM", () => void shutdown("SIGTERM"));
+}
