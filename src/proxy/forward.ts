@@ -78,11 +78,13 @@ export async function forward(
     if (request.signal.aborted) break;
     const upstream = new AbortController();
     const signal = AbortSignal.any([request.signal, upstream.signal]);
+    let res: Response;
+    let deadline: Deadline;
     try {
       const reachable = o.reachable(endpoint);
       if (reachable !== true && !(await reachable)) throw dialTimedOut(endpoint);
-      const deadline = armReadTimeout(upstream, o.readTimeoutMs);
-      const res = await fetch(endpoint.url + path, {
+      deadline = armReadTimeout(upstream, o.readTimeoutMs);
+      res = await fetch(endpoint.url + path, {
         method: request.method,
         headers,
         body,
@@ -90,13 +92,22 @@ export async function forward(
         redirect: "manual",
         decompress: false,
       });
-      o.endpoints.answered(endpoint);
-      return respond(res, upstream, deadline, o.readTimeoutMs);
     } catch (error) {
       if (!isTransportError(error)) throw error;
       if (request.signal.aborted) break;
       o.log(`failed to direct request to ${endpoint.url}: ${describe(error)}`);
       if (o.endpoints.failed(endpoint)) o.log(`marked endpoint ${endpoint.url} unavailable`);
+      continue;
+    }
+    // The member has the request: from here on it is never sent again (it may have been a write).
+    o.endpoints.answered(endpoint);
+    const waits = target.searchParams.get("wait") === "true";
+    try {
+      return await respond(res, request, deadline, waits);
+    } catch (error) {
+      if (!isTransportError(error)) throw error;
+      o.log(`failed to read the response of ${endpoint.url}: ${describe(error)}`);
+      return proxyError(502, "unable to get response from 1 endpoint(s)");
     }
   }
   if (request.signal.aborted) {
@@ -138,32 +149,78 @@ function armReadTimeout(upstream: AbortController, ms: number): Deadline {
   };
 }
 
-/** The upstream response as the client gets it: hop-by-hop headers dropped, body streamed. */
-function respond(
+/**
+ * Bun sends a streamed response's header block only with its first body chunk (oven-sh/bun#33660),
+ * so a waiting watch sends one space after this long without an event: JSON readers skip it, and
+ * the client gets 200 and the headers at once, as from an etcd-bun member directly.
+ */
+const HEADER_FLUSH_MS = 50;
+const HEADER_FLUSH = new TextEncoder().encode(" ");
+
+/**
+ * The upstream response as the client gets it: hop-by-hop headers dropped; a body of known
+ * length read whole, any other (a watch) relayed chunk by chunk as it arrives.
+ */
+async function respond(
   res: Response,
-  upstream: AbortController,
+  request: Request,
   deadline: Deadline,
-  readTimeoutMs: number,
-): Response {
+  waits: boolean,
+): Promise<Response> {
   const headers = new Headers(res.headers);
   for (const h of HOP_BY_HOP) headers.delete(h);
-  let body = res.body;
-  if (body !== null && readTimeoutMs > 0) {
-    deadline.reset();
-    body = body.pipeThrough(
-      new TransformStream({
-        transform(chunk, controller) {
-          deadline.reset();
-          controller.enqueue(chunk);
-        },
-        flush() {
-          deadline.clear();
-        },
-      }),
-      { signal: upstream.signal },
-    );
-  } else {
+  const init = { status: res.status, headers };
+  if (res.body === null || request.method === "HEAD") {
     deadline.clear();
+    return new Response(null, init);
   }
-  return new Response(body, { status: res.status, headers });
+  if (res.headers.has("content-length")) {
+    const bytes = await res.arrayBuffer();
+    deadline.clear();
+    return new Response(bytes, init);
+  }
+  return new Response(relay(res.body, deadline, waits), init);
+}
+
+/**
+ * Relays an upstream body through a stream of our own: Bun answers a fetch body handed on as it
+ * is without any framing header when its first chunk is late, which leaves a client hanging.
+ */
+function relay(
+  body: ReadableStream<Uint8Array>,
+  deadline: Deadline,
+  flushEarly: boolean,
+): ReadableStream<Uint8Array> {
+  const reader = body.getReader();
+  let started = false;
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const end = () => {
+    clearTimeout(timer);
+    deadline.clear();
+  };
+  return new ReadableStream<Uint8Array>({
+    start(c) {
+      if (!flushEarly) return;
+      timer = setTimeout(() => {
+        if (started) return;
+        started = true;
+        c.enqueue(HEADER_FLUSH);
+      }, HEADER_FLUSH_MS);
+    },
+    async pull(c) {
+      const { value, done } = await reader.read();
+      if (done) {
+        end();
+        c.close();
+        return;
+      }
+      started = true;
+      deadline.reset();
+      c.enqueue(value);
+    },
+    cancel(reason) {
+      end();
+      return reader.cancel(reason);
+    },
+  });
 }

@@ -180,6 +180,43 @@ export async function startMember(options: StartOptions = {}): Promise<MemberPro
   throw lastError;
 }
 
+export interface ProxyStartOptions {
+  /** The peer URLs the proxy starts from, as `--initial-cluster` (`name=url,...`). */
+  readonly initialCluster: string;
+  readonly mode?: "on" | "readonly";
+  readonly dataDir?: string;
+  readonly extraArgs?: readonly string[];
+  /** Wait until it serves a keys GET (its endpoints found); off for a proxy with none. */
+  readonly waitReady?: boolean;
+}
+
+/** Starts an etcd-bun proxy (`--proxy on`) on a free client port. */
+export async function startProxyProcess(options: ProxyStartOptions): Promise<MemberProcess> {
+  const dataDir = options.dataDir ?? mkdtempSync(join(tmpdir(), "etcd-bun-proxy-"));
+  const clientUrl = `http://127.0.0.1:${await freePort()}`;
+  const args = [
+    ...commandFor("etcd-bun"),
+    "--proxy",
+    options.mode ?? "on",
+    "--data-dir",
+    dataDir,
+    "--listen-client-urls",
+    clientUrl,
+    "--initial-cluster",
+    options.initialCluster,
+    ...(options.extraArgs ?? []),
+  ];
+  const proxy = spawnMember(args, { clientUrl, peerUrl: "", dataDir, name: "proxy", env: {} });
+  if (options.waitReady === false) return proxy.handle;
+  try {
+    await proxy.waitReady();
+  } catch (error) {
+    await proxy.handle.stop();
+    throw error;
+  }
+  return proxy.handle;
+}
+
 interface SpawnInfo {
   clientUrl: string;
   peerUrl: string;
