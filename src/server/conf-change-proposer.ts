@@ -39,6 +39,12 @@ export async function proposeConfChange(
     await transferLeadershipAway(host);
   }
   const { id, applied } = host.newRequest();
+  // Observed from the start: the waiter may time out while Raft still drops the proposal, and
+  // a rejection nobody handles yet would reach the process's fatal handler.
+  const outcome = applied.then(
+    (result) => ({ result }),
+    (error: unknown) => ({ error }),
+  );
   const context = new TextEncoder().encode(JSON.stringify({ id: nodeId, peerURLs, requestId: id }));
   const deadline = host.time.now() + host.requestTimeoutMs();
   for (;;) {
@@ -55,7 +61,9 @@ export async function proposeConfChange(
     }
   }
   host.schedule();
-  const result = await applied;
+  const settled = await outcome;
+  if ("error" in settled) throw settled.error;
+  const { result } = settled;
   if (result.confError !== undefined) {
     throw new MembersError(result.confError.status, result.confError.message);
   }

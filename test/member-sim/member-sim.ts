@@ -133,6 +133,8 @@ interface SimMember {
   downAt: number;
   /** Stopped for good (it found its own acknowledged state lost). */
   retired: boolean;
+  /** Joins refused so far (the operator asks another member each time). */
+  joinRefusals: number;
 }
 
 export async function runSimulation(o: SimOptions): Promise<SimResult> {
@@ -272,7 +274,11 @@ export async function runSimulation(o: SimOptions): Promise<SimResult> {
     });
   }
   const refreshJoinSettings = (m: SimMember) => {
-    const server = members.find((x) => x.server !== undefined && x !== m)?.server;
+    // From another live member each time: without a leader, the live members may disagree on
+    // the member list (one applied a change the other never learns of), and the join compares
+    // the list with the first peer that answers.
+    const live = members.filter((x) => x.server !== undefined && x !== m);
+    const server = live[m.joinRefusals++ % Math.max(live.length, 1)]?.server;
     if (server === undefined) return;
     const current = listMembers(server.store).map((x) => ({
       id: x.id,
@@ -443,6 +449,7 @@ function simMember(
     starting: false,
     downAt: -1,
     retired: false,
+    joinRefusals: 0,
     settings: {
       name: `m${i}`,
       dataDir: `/sim/m${i}`,
