@@ -76,14 +76,16 @@ export async function forward(
   const path = target.pathname + target.search;
   for (const endpoint of endpoints) {
     if (request.signal.aborted) break;
-    const upstream = new AbortController();
-    const signal = AbortSignal.any([request.signal, upstream.signal]);
+    // With a read timeout, the upstream request also ends when it expires.
+    const upstream = o.readTimeoutMs > 0 ? new AbortController() : undefined;
+    const signal =
+      upstream === undefined ? request.signal : AbortSignal.any([request.signal, upstream.signal]);
     let res: Response;
     let deadline: Deadline;
     try {
       const reachable = o.reachable(endpoint);
       if (reachable !== true && !(await reachable)) throw dialTimedOut(endpoint);
-      deadline = armReadTimeout(upstream, o.readTimeoutMs);
+      deadline = upstream === undefined ? NO_DEADLINE : armReadTimeout(upstream, o.readTimeoutMs);
       res = await fetch(endpoint.url + path, {
         method: request.method,
         headers,
