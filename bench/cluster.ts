@@ -28,6 +28,13 @@ export interface Member {
 export interface Cluster {
   readonly kind: ServerKind;
   readonly members: Member[];
+  /**
+   * A proxy of the same kind (`--proxy on`) in front of the members, started on first use and
+   * stopped with the cluster.
+   */
+  proxy(): Promise<Member>;
+  /** The proxy once started (its CPU counts with the members'). */
+  readonly runningProxy: Member | undefined;
   /** Index of the member whose /v2/stats/self says StateLeader. */
   leaderIndex(): Promise<number>;
   stop(): Promise<void>;
@@ -112,8 +119,9 @@ export async function startCluster(
     };
     return { ...info, proc: spawnMember(info) };
   });
+  let proxy: Member | undefined;
   const stop = async () => {
-    await Promise.all(members.map((m) => killProcess(m.proc)));
+    await Promise.all([...members, ...(proxy ? [proxy] : [])].map((m) => killProcess(m.proc)));
     removeDir(base);
   };
   try {
@@ -123,7 +131,40 @@ export async function startCluster(
     await stop();
     throw error;
   }
-  return { kind, members, leaderIndex: () => findLeader(members), stop };
+  return {
+    kind,
+    members,
+    leaderIndex: () => findLeader(members),
+    stop,
+    get runningProxy() {
+      return proxy;
+    },
+    async proxy() {
+      proxy ??= await startProxy(kind, base, initialCluster);
+      return proxy;
+    },
+  };
+}
+
+async function startProxy(kind: ServerKind, base: string, initialCluster: string) {
+  const client = `http://127.0.0.1:${await freePort()}`;
+  const dataDir = join(base, "proxy.data");
+  const command = kind === "etcd" ? [REAL_ETCD] : [process.execPath, MAIN];
+  const args = [
+    ...command,
+    ...["--proxy", "on", "--data-dir", dataDir, "--listen-client-urls", client],
+    ...["--initial-cluster", initialCluster],
+  ];
+  const info = {
+    name: "proxy",
+    clientUrl: client,
+    dataDir,
+    args,
+    logPath: join(base, "proxy.log"),
+  };
+  const member: Member = { ...info, proc: spawnMember(info) };
+  await waitServing(member, "/v2/keys/", performance.now());
+  return member;
 }
 
 async function findLeader(members: readonly Member[]): Promise<number> {

@@ -59,7 +59,8 @@ async function leaderUrl(cluster: Cluster): Promise<string> {
 }
 
 function pidsOf(cluster: Cluster): number[] {
-  return cluster.members.map((m) => m.proc.pid);
+  const proxy = cluster.runningProxy;
+  return [...cluster.members, ...(proxy ? [proxy] : [])].map((m) => m.proc.pid);
 }
 
 /** Runs `fn` and adds the servers' and the driver's CPU use, in cores (CPU-seconds per second). */
@@ -305,6 +306,32 @@ function memoryWorkload(members: 1 | 3): Workload {
 
 const fillRates = new Map<Cluster, number>();
 
+/** PUT or GET at 64 connections through a proxy of the cluster's own kind. */
+function proxyWorkload(mode: "put" | "get"): Workload {
+  return {
+    id: `1m-proxy-${mode}-c64`,
+    title: `1m ${mode.toUpperCase()} 64 conns through a proxy (--proxy on)`,
+    members: 1,
+    phase: "shared",
+    driver: WRK_DRIVER,
+    metrics: [mode === "put" ? WRITES : RATE, P50, P99],
+    async prepare(ctx) {
+      await ctx.cluster.proxy();
+      if (mode === "get") await fill(await leaderUrl(ctx.cluster), "bench-proxy-get/", GET_KEYS);
+    },
+    async measure(ctx) {
+      const proxy = await ctx.cluster.proxy();
+      return await wrkMeasure(ctx, {
+        urls: [proxy.clientUrl],
+        connections: 64,
+        mode,
+        prefix: mode === "put" ? PUT_PREFIX : "/v2/keys/bench-proxy-get/",
+        keys: mode === "put" ? PUT_KEYS : GET_KEYS,
+      });
+    },
+  };
+}
+
 function restartWorkload(members: 1 | 3): Workload {
   return {
     id: `${members}m-restart`,
@@ -361,5 +388,6 @@ export function allWorkloads(): Workload[] {
     list.push(watchWorkload(members, 100), watchWorkload(members, 1000), fsyncWorkload(members));
     list.push(memoryWorkload(members), restartWorkload(members));
   }
+  list.push(proxyWorkload("put"), proxyWorkload("get"));
   return list;
 }
