@@ -232,3 +232,43 @@ test("a data dir with both a member and a proxy dir is refused", async () => {
     rmSync(dir, { recursive: true, force: true });
   }
 });
+
+test("with no member reachable a proxy answers 503 and its own endpoint; SIGTERM stops it with exit 0", async () => {
+  const { mkdtempSync } = await import("node:fs");
+  const { tmpdir } = await import("node:os");
+  const dir = mkdtempSync(join(tmpdir(), "etcd-bun-proxy-sig-"));
+  const port = await freePort();
+  const nowhere = await freePort();
+  const proc = Bun.spawn(
+    [
+      process.execPath,
+      join(import.meta.dir, "../../src/main.ts"),
+      "--proxy",
+      "on",
+      "--data-dir",
+      dir,
+      "--listen-client-urls",
+      `http://127.0.0.1:${port}`,
+      "--initial-cluster",
+      `gone=http://127.0.0.1:${nowhere}`,
+    ],
+    { stderr: "pipe", stdout: "pipe" },
+  );
+  try {
+    // No member answers: the proxy serves its own config endpoint all the same.
+    let config: Response | undefined;
+    for (let i = 0; i < 100 && config === undefined; i++) {
+      config = await fetch(`http://127.0.0.1:${port}/v2/config/local/proxy`).catch(() => undefined);
+      if (config === undefined) await Bun.sleep(50);
+    }
+    expect(await config?.json()).toEqual({ endpoints: [] });
+    const none = await fetch(`http://127.0.0.1:${port}/v2/keys/a`);
+    expect(none.status).toBe(503);
+    proc.kill("SIGTERM");
+    expect(await Promise.race([proc.exited, Bun.sleep(6000).then(() => "hung")])).toBe(0);
+    expect(await new Response(proc.stderr).text()).toContain("received SIGTERM, shutting down");
+  } finally {
+    proc.kill("SIGKILL");
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
