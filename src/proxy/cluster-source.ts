@@ -3,6 +3,7 @@
  * first peer that answers wins (etcd's GetClusterFromRemotePeers). The client URLs become the
  * proxy's endpoints; the peer URLs are where it asks next time (and what the cluster file keeps).
  */
+import { isTransportError } from "./forward.ts";
 
 export interface ClusterView {
   /** Every member's client URLs, sorted. */
@@ -33,16 +34,6 @@ export function fetchClusterOverHttp(timeoutMs: number): FetchCluster {
     }
     throw new ClusterUnreachable("could not retrieve cluster information from the given URLs");
   };
-}
-
-/** A failed connection, a timeout or a body cut short: try the next peer. */
-function isTransportError(error: unknown): boolean {
-  if (!(error instanceof Error)) return false;
-  return (
-    error.name === "TimeoutError" ||
-    error.name === "AbortError" ||
-    typeof (error as { code?: unknown }).code === "string"
-  );
 }
 
 /** The member list a peer serves, or undefined when it is not one. */
