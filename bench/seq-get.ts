@@ -19,4 +19,5 @@ for (let round = 0; round < 2; round++) {
     console.log(`${url} p50 ${at(0.5)} ms p99 ${at(0.99)} ms`);
   }
 }
+
 export {};
