@@ -306,6 +306,44 @@ function memoryWorkload(members: 1 | 3): Workload {
 
 const fillRates = new Map<Cluster, number>();
 
+/** Watch fan-out with every watcher connected to a proxy (the writer goes to the leader). */
+function proxyWatchWorkload(watchers: number): Workload {
+  return {
+    id: `1m-proxy-watch-${watchers}`,
+    title: `1m watch fan-out through a proxy, ${watchers} watchers`,
+    members: 1,
+    phase: "shared",
+    driver: BUN_DRIVER,
+    metrics: [
+      P50,
+      P99,
+      { key: "missed", label: "missed events", digits: 0 },
+      { key: "proxyRssMiB", label: "proxy RSS MiB", digits: 0 },
+    ],
+    async prepare(ctx) {
+      await ctx.cluster.proxy();
+    },
+    async measure(ctx, repeat) {
+      const proxy = await ctx.cluster.proxy();
+      const writesPerSec = Math.min(100, 10_000 / watchers);
+      const job: WatchJob = {
+        mode: "watch",
+        urls: [proxy.clientUrl],
+        writerUrl: await leaderUrl(ctx.cluster),
+        dir: `bench-proxy-watch-${watchers}-${repeat}-${Date.now()}`,
+        watchers,
+        writes: Math.max(5, Math.round((writesPerSec * ctx.options.runMs) / 1000)),
+        writesPerSec,
+      };
+      return await withCpu(ctx.cluster, async () => {
+        const { result, driverCpuSec } = await runClient<WatchResult>(job);
+        const proxyRssMiB = rssBytes(proxy.proc.pid) / 2 ** 20;
+        return { figures: { ...result, proxyRssMiB }, driverCpuSec };
+      });
+    },
+  };
+}
+
 /** PUT or GET at 64 connections through a proxy of the cluster's own kind. */
 function proxyWorkload(mode: "put" | "get"): Workload {
   return {
@@ -388,6 +426,6 @@ export function allWorkloads(): Workload[] {
     list.push(watchWorkload(members, 100), watchWorkload(members, 1000), fsyncWorkload(members));
     list.push(memoryWorkload(members), restartWorkload(members));
   }
-  list.push(proxyWorkload("put"), proxyWorkload("get"));
+  list.push(proxyWorkload("put"), proxyWorkload("get"), proxyWatchWorkload(1000));
   return list;
 }
