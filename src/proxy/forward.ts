@@ -28,7 +28,7 @@ export interface ForwardOptions {
 }
 
 /** etcd's JSON error body for the proxy's own failures (no trailing newline, as etcd). */
-function proxyError(status: number, message: string): Response {
+export function proxyError(status: number, message: string): Response {
   return new Response(JSON.stringify({ message: `httpproxy: ${message}` }), {
     status,
     headers: { "Content-Type": "application/json" },
@@ -45,7 +45,7 @@ export function isTransportError(error: unknown): boolean {
   );
 }
 
-function upstreamHeaders(request: Request, clientIp: string | undefined): Headers {
+export function upstreamHeaders(request: Request, clientIp: string | undefined): Headers {
   const headers = new Headers(request.headers);
   for (const h of HOP_BY_HOP) headers.delete(h);
   // Recomputed from the buffered body.
@@ -64,55 +64,89 @@ export async function forward(
   clientIp: string | undefined,
   o: ForwardOptions,
 ): Promise<Response> {
+  const bodyBytes = request.body === null ? undefined : await request.arrayBuffer();
+  const noBody = request.method === "GET" || request.method === "HEAD";
+  const body = bodyBytes === undefined || (noBody && bodyBytes.byteLength === 0) ? null : bodyBytes;
+  const sent = await sendUpstream(
+    {
+      method: request.method,
+      headers: upstreamHeaders(request, clientIp),
+      body,
+      signal: request.signal,
+    },
+    target.pathname + target.search,
+    o,
+  );
+  if (sent instanceof Response) return sent;
+  const waits = target.searchParams.get("wait") === "true";
+  try {
+    return await respond(sent.res, request, sent.deadline, waits);
+  } catch (error) {
+    if (!isTransportError(error)) throw error;
+    o.log(`failed to read the response of ${sent.endpoint.url}: ${describe(error)}`);
+    return proxyError(502, "unable to get response from 1 endpoint(s)");
+  }
+}
+
+export interface UpstreamRequest {
+  readonly method: string;
+  readonly headers: Headers;
+  readonly body: ArrayBuffer | null;
+  /** Ends the request (the client went away). */
+  readonly signal: AbortSignal;
+}
+
+export interface Sent {
+  readonly endpoint: Endpoint;
+  /** The member's response, its headers read; its body still to come. */
+  readonly res: Response;
+  readonly deadline: Deadline;
+}
+
+/**
+ * Sends a request to the first endpoint that takes it, skipping (and marking) those that cannot
+ * be reached; the proxy's own 503 or 502 when none can, or an unsent response once `signal`
+ * aborted. A request a member has taken is never sent to another (it may have been a write).
+ */
+export async function sendUpstream(
+  req: UpstreamRequest,
+  path: string,
+  o: ForwardOptions,
+): Promise<Sent | Response> {
   const endpoints = o.endpoints.available();
   if (endpoints.length === 0) {
     o.log("zero endpoints currently available");
     return proxyError(503, "zero endpoints currently available");
   }
-  const bodyBytes = request.body === null ? undefined : await request.arrayBuffer();
-  const noBody = request.method === "GET" || request.method === "HEAD";
-  const body = bodyBytes === undefined || (noBody && bodyBytes.byteLength === 0) ? null : bodyBytes;
-  const headers = upstreamHeaders(request, clientIp);
-  const path = target.pathname + target.search;
   for (const endpoint of endpoints) {
-    if (request.signal.aborted) break;
+    if (req.signal.aborted) break;
     // With a read timeout, the upstream request also ends when it expires.
     const upstream = o.readTimeoutMs > 0 ? new AbortController() : undefined;
     const signal =
-      upstream === undefined ? request.signal : AbortSignal.any([request.signal, upstream.signal]);
-    let res: Response;
-    let deadline: Deadline;
+      upstream === undefined ? req.signal : AbortSignal.any([req.signal, upstream.signal]);
     try {
       const reachable = o.reachable(endpoint);
       if (reachable !== true && !(await reachable)) throw dialTimedOut(endpoint);
-      deadline = upstream === undefined ? NO_DEADLINE : armReadTimeout(upstream, o.readTimeoutMs);
-      res = await fetch(endpoint.url + path, {
-        method: request.method,
-        headers,
-        body,
+      const deadline =
+        upstream === undefined ? NO_DEADLINE : armReadTimeout(upstream, o.readTimeoutMs);
+      const res = await fetch(endpoint.url + path, {
+        method: req.method,
+        headers: req.headers,
+        body: req.body,
         signal,
         redirect: "manual",
         decompress: false,
       });
+      o.endpoints.answered(endpoint);
+      return { endpoint, res, deadline };
     } catch (error) {
       if (!isTransportError(error)) throw error;
-      if (request.signal.aborted) break;
+      if (req.signal.aborted) break;
       o.log(`failed to direct request to ${endpoint.url}: ${describe(error)}`);
       if (o.endpoints.failed(endpoint)) o.log(`marked endpoint ${endpoint.url} unavailable`);
-      continue;
-    }
-    // The member has the request: from here on it is never sent again (it may have been a write).
-    o.endpoints.answered(endpoint);
-    const waits = target.searchParams.get("wait") === "true";
-    try {
-      return await respond(res, request, deadline, waits);
-    } catch (error) {
-      if (!isTransportError(error)) throw error;
-      o.log(`failed to read the response of ${endpoint.url}: ${describe(error)}`);
-      return proxyError(502, "unable to get response from 1 endpoint(s)");
     }
   }
-  if (request.signal.aborted) {
+  if (req.signal.aborted) {
     o.log("client closed request prematurely");
     // Nobody reads it; Bun needs a Response all the same.
     return new Response(null, { status: 499 });
@@ -127,7 +161,7 @@ function dialTimedOut(endpoint: Endpoint): Error {
 
 const describe = (error: unknown) => (error instanceof Error ? error.message : String(error));
 
-interface Deadline {
+export interface Deadline {
   /** Starts the wait again (a chunk arrived). */
   reset(): void;
   clear(): void;
