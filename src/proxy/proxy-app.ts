@@ -9,6 +9,7 @@ import { type CorsPolicy, corsHeaders, preflightResponse } from "../http/cors.ts
 import type { RawTarget } from "../http/raw-target.ts";
 import type { Endpoints } from "./endpoints.ts";
 import { type ForwardOptions, forward } from "./forward.ts";
+import { shareKey, WatchCoalescer } from "./watch-coalescer.ts";
 
 export interface ProxyAppOptions extends ForwardOptions {
   readonly readonly: boolean;
@@ -19,6 +20,7 @@ export interface ProxyAppOptions extends ForwardOptions {
 const CONFIG_PATH = "/v2/config/local/proxy";
 
 export function proxyApp(o: ProxyAppOptions) {
+  const watches = new WatchCoalescer(o);
   return (
     request: Request,
     server: Server<unknown>,
@@ -32,7 +34,11 @@ export function proxyApp(o: ProxyAppOptions) {
     if (target.pathname === CONFIG_PATH)
       return withCors(configResponse(request, o.endpoints), cors);
     const clientIp = server.requestIP(request)?.address;
-    return forward(request, target, clientIp, o).then((res) => withCors(res, cors));
+    const alone = () => forward(request, target, clientIp, o);
+    const share = shareKey(request.method, target);
+    const answer =
+      share === undefined ? alone() : watches.watch(request, target, share, clientIp, alone);
+    return answer.then((res) => withCors(res, cors));
   };
 }
 

@@ -17,6 +17,7 @@ import { Endpoints } from "../../src/proxy/endpoints.ts";
 import { forward } from "../../src/proxy/forward.ts";
 import { type RunningProxy, startProxy } from "../../src/proxy/proxy.ts";
 import { Refresher } from "../../src/proxy/refresher.ts";
+import { shareKey } from "../../src/proxy/watch-coalescer.ts";
 import { Prng } from "../../src/util/prng.ts";
 
 const dirs: string[] = [];
@@ -336,5 +337,108 @@ describe("forwarding", () => {
     } finally {
       raw.stop(true);
     }
+  });
+});
+
+/**
+ * A raw stand-in member that answers watches as Go's server does (headers at once, the event
+ * later) and any other GET with `X-Etcd-Index: index()`; it counts the watches it got.
+ */
+function watchUpstream(index: () => number) {
+  const watches: string[] = [];
+  const waiting: ((event: string) => void)[] = [];
+  const server = Bun.listen({
+    hostname: "127.0.0.1",
+    port: 0,
+    socket: {
+      data(socket, data) {
+        const line = new TextDecoder().decode(data).split("\r\n")[0] ?? "";
+        const target = line.split(" ")[1] ?? "";
+        if (!target.includes("wait=true")) {
+          const body = '{"errorCode":100}';
+          socket.write(
+            `HTTP/1.1 404 Not Found\r\nX-Etcd-Index: ${index()}\r\nContent-Length: ${body.length}\r\n\r\n${body}`,
+          );
+          return;
+        }
+        watches.push(target);
+        socket.write(
+          "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nX-Etcd-Index: 4\r\nTransfer-Encoding: chunked\r\n\r\n",
+        );
+        waiting.push((event) => {
+          socket.write(`${event.length.toString(16)}\r\n${event}\r\n0\r\n\r\n`);
+        });
+      },
+    },
+  });
+  return {
+    url: `http://127.0.0.1:${server.port}`,
+    watches,
+    fire(event: string) {
+      for (const send of waiting.splice(0)) send(event);
+    },
+    stop: () => server.stop(true),
+  };
+}
+
+describe("identical watches share one upstream watch", () => {
+  test("50 clients with the same waitIndex: one upstream watch, each gets the event", async () => {
+    const up = watchUpstream(() => 4);
+    try {
+      const base = await proxyTo([up.url]);
+      const url = `${base}/v2/keys/svc?wait=true&waitIndex=5`;
+      const responses = Array.from({ length: 50 }, () => fetch(url));
+      // Every client's headers came (joiners after their index read) before the event.
+      const heads = await Promise.all(responses);
+      expect(heads.map((r) => r.status)).toEqual(heads.map(() => 200));
+      expect(up.watches).toEqual(["/v2/keys/svc?wait=true&waitIndex=5"]);
+      up.fire('{"action":"set","node":{"key":"/svc","modifiedIndex":5}}\n');
+      const bodies = await Promise.all(heads.map((r) => r.text()));
+      for (const b of bodies) {
+        expect(b.trimStart()).toBe('{"action":"set","node":{"key":"/svc","modifiedIndex":5}}\n');
+      }
+      // The next round (waitIndex 6) opens a new one.
+      const next = fetch(`${base}/v2/keys/svc?wait=true&waitIndex=6`);
+      await Bun.sleep(100);
+      expect(up.watches).toHaveLength(2);
+      up.fire('{"action":"set","node":{"key":"/svc","modifiedIndex":6}}\n');
+      expect((await (await next).text()).trim()).toContain('"modifiedIndex":6');
+    } finally {
+      up.stop();
+    }
+  });
+
+  test("a client whose waitIndex left the member's history meanwhile watches on its own", async () => {
+    let index = 4;
+    const up = watchUpstream(() => index);
+    try {
+      const base = await proxyTo([up.url]);
+      const url = `${base}/v2/keys/svc?wait=true&waitIndex=5`;
+      const first = await fetch(url);
+      expect(up.watches).toHaveLength(1);
+      // 2,000 writes elsewhere since: a watch from 5 now would be refused 401 by the member.
+      index = 2004;
+      const late = fetch(url);
+      await Bun.sleep(100);
+      expect(up.watches).toHaveLength(2);
+      up.fire('{"action":"set"}\n');
+      expect((await first.text()).trim()).toBe('{"action":"set"}');
+      expect((await (await late).text()).trim()).toBe('{"action":"set"}');
+    } finally {
+      up.stop();
+    }
+  });
+
+  test("other watches are not shared: no waitIndex, a stream, another key or recursive flag", () => {
+    const key = (u: string) => shareKey("GET", new URL(`http://p${u}`))?.key;
+    expect(key("/v2/keys/a?wait=true&waitIndex=3")).toBeDefined();
+    expect(key("/v2/keys/a?wait=true&waitIndex=3&recursive=true")).not.toBe(
+      key("/v2/keys/a?wait=true&waitIndex=3"),
+    );
+    expect(key("/v2/keys/a?wait=true")).toBeUndefined();
+    expect(key("/v2/keys/a?wait=true&waitIndex=3&stream=true")).toBeUndefined();
+    expect(key("/v2/keys/a?wait=true&waitIndex=x")).toBeUndefined();
+    expect(key("/v2/keys/a?wait=true&waitIndex=3&waitIndex=4")).toBeUndefined();
+    expect(shareKey("PUT", new URL("http://p/v2/keys/a?wait=true&waitIndex=3"))).toBeUndefined();
   });
 });

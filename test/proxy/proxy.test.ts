@@ -118,6 +118,33 @@ describe.each(KINDS)("a proxy in front of a 3-member %s cluster", (kind) => {
     expect(values).toEqual(["x", "y"]);
   });
 
+  test("200 watchers with one waitIndex share one upstream watch, and each gets the event", async () => {
+    const probe = await fetch(`${proxy.clientUrl}/v2/keys/shared-watch`);
+    await probe.arrayBuffer();
+    const waitIndex = Number(probe.headers.get("x-etcd-index")) + 1;
+    const url = `${proxy.clientUrl}/v2/keys/shared-watch?wait=true&waitIndex=${waitIndex}`;
+    const heads = await Promise.all(Array.from({ length: 200 }, () => fetch(url)));
+    expect(new Set(heads.map((r) => r.status))).toEqual(new Set([200]));
+    const watchers = await Promise.all(
+      cluster.members.map(async (m) => {
+        const stats = (await (await fetch(`${m.clientUrl}/v2/stats/store`)).json()) as {
+          watchers: number;
+        };
+        return stats.watchers;
+      }),
+    );
+    expect(watchers.reduce((a, b) => a + b, 0)).toBe(1);
+    const put = await fetch(`${proxy.clientUrl}/v2/keys/shared-watch`, {
+      method: "PUT",
+      body: new URLSearchParams({ value: "v" }),
+    });
+    expect(put.status).toBe(201);
+    const events = await Promise.all(
+      heads.map(async (r) => JSON.parse(await r.text()) as { node: { value: string } }),
+    );
+    expect(new Set(events.map((e) => e.node.value))).toEqual(new Set(["v"]));
+  });
+
   test("a readonly proxy forwards GETs and answers anything else 501", async () => {
     const first = cluster.members[0] as MemberProcess;
     const ro = await startProxyProcess({
