@@ -137,7 +137,30 @@ interface SimMember {
   joinRefusals: number;
 }
 
+/**
+ * Runs one simulation. A rejection nobody handles is a finding: a real member's fatal handler
+ * takes it and the member exits (leftovers of a crashed process, failing on its closed disk,
+ * are not).
+ */
 export async function runSimulation(o: SimOptions): Promise<SimResult> {
+  const unhandled: unknown[] = [];
+  const onUnhandled = (reason: unknown) => {
+    if (!(reason instanceof Error && reason.message.startsWith("sim disk:")))
+      unhandled.push(reason);
+  };
+  process.on("unhandledRejection", onUnhandled);
+  try {
+    const result = await simulate(o);
+    await new Promise<void>((resolve) => setImmediate(resolve));
+    if (!result.ok || unhandled.length === 0) return result;
+    const problem = `a rejection nobody handled (a real member would exit): ${describe(unhandled[0])}`;
+    return { ...result, ok: false, problem };
+  } finally {
+    process.off("unhandledRejection", onUnhandled);
+  }
+}
+
+async function simulate(o: SimOptions): Promise<SimResult> {
   const prng = new Prng(o.seed);
   const time = new ManualTime();
   const network = new SimNetwork(prng, o, () => time.now());
