@@ -31,6 +31,10 @@ const REGRESSION_SEEDS = [
   // the simulated operator, always taking the list from the same member, had every join refused
   // for a mismatched member count. It now takes the list from another member on each refusal.
   1004554,
+  // A membership change that Raft kept dropping (no leader) outlived its waiter: the waiter's
+  // timeout rejected a promise nobody awaited yet, which a real member's fatal handler turns
+  // into an exit. The proposer now observes the waiter from the start.
+  3000738,
 ];
 
 const FIXED_SEEDS = Array.from({ length: 160 }, (_, i) => i + 1);
