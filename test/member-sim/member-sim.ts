@@ -378,6 +378,19 @@ async function simulate(o: SimOptions): Promise<SimResult> {
     runClient(c, prng, time, members, recorder, () => running),
   );
 
+  /** Starts members that are down: at once when `faulty` is false, else now and then. */
+  const restartDown = (faulty: boolean) => {
+    for (const m of members) {
+      const restartable =
+        m.server === undefined && !m.starting && !m.retired && m.downAt < time.now();
+      if (restartable && (!faulty || prng.chance(o.restartRate))) {
+        void start(m).catch((error) => {
+          problem ??= `restart failed: ${describe(error)}`;
+        });
+      }
+    }
+  };
+
   while (time.now() < end && problem === undefined) {
     const faulty = time.now() < faultsEnd;
     if (faulty) injectFaults(o, prng, members, network, stopMember, () => crashes++);
@@ -388,15 +401,7 @@ async function simulate(o: SimOptions): Promise<SimResult> {
         problem ??= `membership change failed: ${describe(error)}`;
       });
     }
-    for (const m of members) {
-      const restartable =
-        m.server === undefined && !m.starting && !m.retired && m.downAt < time.now();
-      if (restartable && (!faulty || prng.chance(o.restartRate))) {
-        void start(m).catch((error) => {
-          problem ??= `restart failed: ${describe(error)}`;
-        });
-      }
-    }
+    restartDown(faulty);
     time.advance(1);
     await settle(time);
   }
@@ -408,6 +413,8 @@ async function simulate(o: SimOptions): Promise<SimResult> {
   });
   for (let ms = 0; !finished && ms < FINAL_PHASE_MS_MAX; ms++) {
     if (o.membershipRate > 0) retireRemoved();
+    // A sync can still fail now: the operator restarts that member, as during the healed phase.
+    restartDown(false);
     time.advance(1);
     await settle(time);
   }
