@@ -190,8 +190,8 @@ function armReadTimeout(upstream: AbortController, ms: number): Deadline {
  * so a waiting watch sends one space after this long without an event: JSON readers skip it, and
  * the client gets 200 and the headers at once, as from an etcd-bun member directly.
  */
-const HEADER_FLUSH_MS = 50;
-const HEADER_FLUSH = new TextEncoder().encode(" ");
+export const HEADER_FLUSH_MS = 50;
+export const HEADER_FLUSH = new TextEncoder().encode(" ");
 
 /**
  * The upstream response as the client gets it: hop-by-hop headers dropped; a body of known

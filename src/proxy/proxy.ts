@@ -11,6 +11,7 @@ import type { Config } from "../config/config.ts";
 import { corsPolicy } from "../http/cors.ts";
 import { type RawTarget, rawTargetRouting } from "../http/raw-target.ts";
 import { type BoundListener, bindOne } from "../net/listen.ts";
+import { AssertionError } from "../util/assert.ts";
 import { createLogger } from "../util/log.ts";
 import { clusterFilePath, readClusterFile } from "./cluster-file.ts";
 import { type FetchCluster, fetchClusterOverHttp } from "./cluster-source.ts";
@@ -108,7 +109,10 @@ type Handler = ReturnType<typeof proxyApp>;
 
 async function bindClients(urls: readonly string[], handler: Handler, log: Log) {
   const bound: BoundListener[] = [];
+  // A broken invariant ends the process; anything else unexpected is a logged 500, as Go's
+  // net/http recovers a handler's panic.
   const error = (e: Error) => {
+    if (e instanceof AssertionError) endProxy(e, true);
     log(`proxy: handler error: ${e.stack ?? e.message}`);
     return new Response("Internal Server Error\n", { status: 500 });
   };
@@ -138,15 +142,18 @@ async function bindClients(urls: readonly string[], handler: Handler, log: Log) 
 /** How long a signalled proxy may take to stop before it exits anyway. */
 const SHUTDOWN_TIMEOUT_MS = 5000;
 
+/** The proxy's one way to end on an unexpected error: one fatal line, exit 1. */
+function endProxy(error: unknown, stack: boolean): never {
+  const message = error instanceof Error ? error.message : String(error);
+  console.error(`etcd-bun: fatal: ${message}`);
+  if (stack && error instanceof Error) console.error(error.stack);
+  process.exit(1);
+}
+
 /** Runs the proxy role until SIGINT/SIGTERM (exit 0); one line and exit 1 if it cannot start. */
 export async function runProxy(config: Config): Promise<void> {
   const log: Log = createLogger({ level: config.logLevel }).info;
-  const fail = (error: unknown) => {
-    const message = error instanceof Error ? error.message : String(error);
-    console.error(`etcd-bun: fatal: ${message}`);
-    if (config.debug && error instanceof Error) console.error(error.stack);
-    process.exit(1);
-  };
+  const fail = (error: unknown) => endProxy(error, config.debug);
   process.on("uncaughtException", fail);
   process.on("unhandledRejection", fail);
   let proxy: RunningProxy;

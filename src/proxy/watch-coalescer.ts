@@ -13,6 +13,8 @@
  */
 import {
   type ForwardOptions,
+  HEADER_FLUSH,
+  HEADER_FLUSH_MS,
   isTransportError,
   proxyError,
   type Sent,
@@ -22,9 +24,6 @@ import {
 
 /** etcd v2's event history keeps this many events; an older waitIndex is refused with 401. */
 const HISTORY_EVENTS = 1000;
-/** As forward.ts: a waiting client gets its headers and one space after this long. */
-const HEADER_FLUSH_MS = 50;
-const HEADER_FLUSH = new TextEncoder().encode(" ");
 /** A key no member holds: reading it costs nothing and answers with the current index. */
 const INDEX_PROBE_PATH = "/v2/keys/%00etcd-bun-proxy-index";
 
