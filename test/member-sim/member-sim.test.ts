@@ -4,7 +4,7 @@
  * `bun scripts/member-sim.ts --seed N`.
  */
 import { expect, test } from "bun:test";
-import { optionsForSeed, runSimulation, withLostTail } from "./member-sim.ts";
+import { optionsForSeed, runSimulation, type SimOptions, withLostTail } from "./member-sim.ts";
 
 /** Seeds that found bugs, each with what it found (they must keep passing). */
 const REGRESSION_SEEDS = [
@@ -44,15 +44,23 @@ const REGRESSION_SEEDS = [
 const FIXED_SEEDS = Array.from({ length: 160 }, (_, i) => i + 1);
 const RANDOM_SEEDS = Array.from({ length: 4 }, () => Math.floor(Math.random() * 1e9));
 
-async function runSeeds(seeds: readonly number[]) {
+/** Runs the seeds (their options through `adjust`), summing what the tests look at. */
+async function runSeeds(
+  seeds: readonly number[],
+  adjust: (o: SimOptions) => SimOptions = (o) => o,
+) {
   const failures: string[] = [];
   let completed = 0;
+  let detected = 0;
+  let changes = 0;
   for (const seed of seeds) {
-    const r = await runSimulation(optionsForSeed(seed));
+    const r = await runSimulation(adjust(optionsForSeed(seed)));
     completed += r.completed;
+    detected += r.detectedLosses;
+    changes += r.membershipChanges;
     if (!r.ok) failures.push(`seed ${seed}: ${r.problem}`);
   }
-  return { failures, completed };
+  return { failures, completed, detected, changes };
 }
 
 test("a member whose disk corrupts synced records refuses to start; the others go on", async () => {
@@ -60,13 +68,7 @@ test("a member whose disk corrupts synced records refuses to start; the others g
   const seeds = Array.from({ length: 120 }, (_, i) => i + 1).filter(
     (s) => optionsForSeed(s).corruptMember >= 0,
   );
-  let detected = 0;
-  const failures: string[] = [];
-  for (const seed of seeds) {
-    const r = await runSimulation(optionsForSeed(seed));
-    detected += r.detectedLosses;
-    if (!r.ok) failures.push(`seed ${seed}: ${r.problem}`);
-  }
+  const { failures, detected } = await runSeeds(seeds);
   expect(failures).toEqual([]);
   // The fault really happens: some members do find their WAL corrupt.
   expect(detected).toBeGreaterThan(5);
@@ -80,13 +82,7 @@ test("a member whose disk silently lost its acknowledged tail stops with one lin
   const seeds = Array.from({ length: 60 }, (_, i) => i + 1).filter(
     (s) => optionsForSeed(s).crashRate > 0,
   );
-  let detected = 0;
-  const failures: string[] = [];
-  for (const seed of seeds) {
-    const r = await runSimulation(withLostTail(optionsForSeed(seed)));
-    detected += r.detectedLosses;
-    if (!r.ok) failures.push(`seed ${seed}: ${r.problem}`);
-  }
+  const { failures, detected } = await runSeeds(seeds, withLostTail);
   expect(failures).toEqual([]);
   expect(detected).toBeGreaterThan(seeds.length / 2);
 }, 120_000);
@@ -95,13 +91,7 @@ test("members are added and removed under faults (through the members API's code
   const seeds = Array.from({ length: 60 }, (_, i) => i + 1).filter(
     (s) => optionsForSeed(s).membershipRate > 0,
   );
-  let changes = 0;
-  const failures: string[] = [];
-  for (const seed of seeds) {
-    const r = await runSimulation(optionsForSeed(seed));
-    changes += r.membershipChanges;
-    if (!r.ok) failures.push(`seed ${seed}: ${r.problem}`);
-  }
+  const { failures, changes } = await runSeeds(seeds);
   expect(failures).toEqual([]);
   expect(changes).toBeGreaterThan(20);
 }, 120_000);
