@@ -5,6 +5,7 @@
  * (long-poll and stream watches included), and the upstream request ends when the client goes.
  */
 import type { Endpoint, Endpoints } from "./endpoints.ts";
+import { WatchPosition } from "./watch-position.ts";
 
 /** Headers that concern one connection only; neither direction forwards them. */
 const HOP_BY_HOP = [
@@ -79,8 +80,12 @@ export async function forward(
   );
   if (sent instanceof Response) return sent;
   const waits = target.searchParams.get("wait") === "true";
+  const resume =
+    waits && request.method === "GET" && sent.res.status === 200
+      ? watchResumer(sent, target, request, clientIp, o)
+      : undefined;
   try {
-    return await respond(sent.res, request, sent.deadline, waits);
+    return await respond(sent.res, request, sent.deadline, waits, resume);
   } catch (error) {
     if (!isTransportError(error)) throw error;
     o.log(`failed to read the response of ${sent.endpoint.url}: ${describe(error)}`);
@@ -202,6 +207,7 @@ async function respond(
   request: Request,
   deadline: Deadline,
   waits: boolean,
+  resume?: Resumer,
 ): Promise<Response> {
   const headers = new Headers(res.headers);
   for (const h of HOP_BY_HOP) headers.delete(h);
@@ -215,24 +221,87 @@ async function respond(
     deadline.clear();
     return new Response(bytes, init);
   }
-  return new Response(relay(res.body, deadline, waits), init);
+  return new Response(relay(res.body, deadline, waits, resume), init);
+}
+
+/**
+ * A watch whose member went away goes on at another: the same request from where the client
+ * stands (watch-position.ts). Undefined when it cannot: the client's place is not known, no
+ * other member takes it, or the one that does answers anything but 200 (etcd's 401 "event index
+ * cleared" among them), which the client then gets itself by watching again.
+ */
+export interface Resumer {
+  observe(chunk: Uint8Array): void;
+  resume(error: unknown): Promise<Sent | undefined>;
+}
+
+function watchResumer(
+  first: Sent,
+  target: URL,
+  request: Request,
+  clientIp: string | undefined,
+  o: ForwardOptions,
+): Resumer {
+  const position = new WatchPosition(target, first.res.headers.get("x-etcd-index"));
+  let endpoint = first.endpoint;
+  return {
+    observe: (chunk) => position.observe(chunk),
+    async resume(error) {
+      const path = position.resumePath();
+      if (request.signal.aborted || path === undefined) return undefined;
+      o.log(`watch on ${endpoint.url} lost (${describe(error)}); going on at another member`);
+      if (o.endpoints.failed(endpoint)) o.log(`marked endpoint ${endpoint.url} unavailable`);
+      const req = {
+        method: "GET",
+        headers: upstreamHeaders(request, clientIp),
+        body: null,
+        signal: request.signal,
+      };
+      const sent = await sendUpstream(req, path, o);
+      if (sent instanceof Response) return undefined;
+      if (sent.res.status !== 200) {
+        sent.deadline.clear();
+        await sent.res.body?.cancel();
+        return undefined;
+      }
+      endpoint = sent.endpoint;
+      return sent;
+    },
+  };
 }
 
 /**
  * Relays an upstream body through a stream of our own: Bun answers a fetch body handed on as it
  * is without any framing header when its first chunk is late, which leaves a client hanging.
+ * A watch whose member goes away goes on at another one when `resume` can place it.
  */
 function relay(
   body: ReadableStream<Uint8Array>,
-  deadline: Deadline,
+  firstDeadline: Deadline,
   flushEarly: boolean,
+  resume?: Resumer,
 ): ReadableStream<Uint8Array> {
-  const reader = body.getReader();
+  let reader = body.getReader();
+  let deadline = firstDeadline;
   let started = false;
   let timer: ReturnType<typeof setTimeout> | undefined;
   const end = () => {
     clearTimeout(timer);
     deadline.clear();
+  };
+  const read = async () => {
+    for (;;) {
+      try {
+        return await reader.read();
+      } catch (error) {
+        if (resume === undefined || !isTransportError(error)) throw error;
+        deadline.clear();
+        const next = await resume.resume(error);
+        if (next?.res.body == null) throw error;
+        reader = next.res.body.getReader();
+        deadline = next.deadline;
+      }
+    }
   };
   return new ReadableStream<Uint8Array>({
     start(c) {
@@ -244,7 +313,7 @@ function relay(
       }, HEADER_FLUSH_MS);
     },
     async pull(c) {
-      const { value, done } = await reader.read();
+      const { value, done } = await read();
       if (done) {
         end();
         c.close();
@@ -252,6 +321,7 @@ function relay(
       }
       started = true;
       deadline.reset();
+      resume?.observe(value);
       c.enqueue(value);
     },
     cancel(reason) {

@@ -8,9 +8,10 @@
  * index, read after it came, must leave W inside the history (the last 1000 events). A client
  * that does not pass is forwarded on its own, and gets from the member what the member says.
  *
- * If the member goes away while the watch waits, every client's response is cut, as it would
- * be through etcd's proxy; each client then watches again, as etcd clients do.
+ * If the member goes away while the watch waits, the watch goes on at another member from the
+ * same waitIndex, and the clients see nothing of it.
  */
+import type { Endpoint } from "./endpoints.ts";
 import {
   type ForwardOptions,
   HEADER_FLUSH,
@@ -45,6 +46,8 @@ class SharedWatch {
   readonly abort = new AbortController();
   /** The upstream request once a member took it (its watch registered), or undefined if none did. */
   readonly registered = Promise.withResolvers<Sent | undefined>();
+  /** The member that holds the upstream watch now (another one after a failover). */
+  holder: Endpoint | undefined;
   answer: Answer | undefined;
   failed = false;
   /** Index checks: one in flight, and the clients that came after it was sent. */
@@ -105,7 +108,12 @@ export class WatchCoalescer {
     return this.attach(shared, share.key, request);
   }
 
-  /** Sends the one upstream watch and reads its answer to the end. */
+  /**
+   * Sends the one upstream watch and reads its answer to the end. A member that goes away
+   * before the event came is left for the next one, asked for the same waitIndex; if that one
+   * answers anything but 200 (etcd's 401 "event index cleared"), every client's response is cut
+   * and each watches again by itself, as from a member that went away.
+   */
   private async open(
     shared: SharedWatch,
     key: string,
@@ -113,46 +121,65 @@ export class WatchCoalescer {
     target: URL,
     clientIp: string | undefined,
   ): Promise<void> {
-    const done = () => {
-      if (this.watches.get(key) === shared) this.watches.delete(key);
+    const upstream = {
+      method: "GET",
+      headers: upstreamHeaders(request, clientIp),
+      body: null,
+      signal: shared.abort.signal,
     };
-    const sent = await sendUpstream(
-      {
-        method: "GET",
-        headers: upstreamHeaders(request, clientIp),
-        body: null,
-        signal: shared.abort.signal,
-      },
-      target.pathname + target.search,
-      this.o,
-    );
-    if (sent instanceof Response) {
-      done();
-      shared.registered.resolve(undefined);
-      const body = new Uint8Array(await sent.arrayBuffer());
-      this.settle(shared, {
-        status: sent.status,
-        headers: sent.headers,
-        body: Promise.resolve(body),
-      });
-      return;
-    }
-    shared.registered.resolve(sent);
-    const body = sent.res.arrayBuffer().then((b) => new Uint8Array(b));
-    const headers = new Headers(sent.res.headers);
-    headers.delete("transfer-encoding");
-    headers.delete("content-length");
-    this.settle(shared, { status: sent.res.status, headers, body });
+    const body = Promise.withResolvers<Uint8Array>();
+    // Clients read it once they have the headers; a cut may come before any did.
+    body.promise.catch(() => {});
     try {
-      await body;
-    } catch (error) {
-      if (!isTransportError(error)) throw error;
-      shared.failed = true;
-      for (const c of shared.clients) c.fail();
+      for (let answered = false; ; answered = true) {
+        const sent = await sendUpstream(upstream, target.pathname + target.search, this.o);
+        if (sent instanceof Response) {
+          if (answered) return this.fail(shared, body);
+          shared.registered.resolve(undefined);
+          body.resolve(new Uint8Array(await sent.arrayBuffer()));
+          return this.settle(shared, {
+            status: sent.status,
+            headers: sent.headers,
+            body: body.promise,
+          });
+        }
+        if (answered && sent.res.status !== 200) {
+          sent.deadline.clear();
+          await sent.res.body?.cancel();
+          return this.fail(shared, body);
+        }
+        shared.holder = sent.endpoint;
+        if (!answered) {
+          shared.registered.resolve(sent);
+          const headers = new Headers(sent.res.headers);
+          headers.delete("transfer-encoding");
+          headers.delete("content-length");
+          this.settle(shared, { status: sent.res.status, headers, body: body.promise });
+        }
+        try {
+          body.resolve(new Uint8Array(await sent.res.arrayBuffer()));
+          return;
+        } catch (error) {
+          if (!isTransportError(error)) throw error;
+          if (shared.abort.signal.aborted || sent.res.status !== 200)
+            return this.fail(shared, body);
+          this.o.log(`watch on ${sent.endpoint.url} lost; going on at another member`);
+          if (this.o.endpoints.failed(sent.endpoint)) {
+            this.o.log(`marked endpoint ${sent.endpoint.url} unavailable`);
+          }
+        } finally {
+          sent.deadline.clear();
+        }
+      }
     } finally {
-      sent.deadline.clear();
-      done();
+      if (this.watches.get(key) === shared) this.watches.delete(key);
     }
+  }
+
+  private fail(shared: SharedWatch, body: PromiseWithResolvers<Uint8Array>): void {
+    shared.failed = true;
+    body.reject(new Error("upstream watch lost"));
+    for (const c of shared.clients) c.fail();
   }
 
   private settle(shared: SharedWatch, answer: Answer): void {
@@ -197,7 +224,8 @@ export class WatchCoalescer {
 
   /** Read once the shared watch is registered, from the member that holds it. */
   private async readIndex(shared: SharedWatch): Promise<number | undefined> {
-    const url = (await shared.registered.promise)?.endpoint.url;
+    await shared.registered.promise;
+    const url = shared.holder?.url;
     if (url === undefined) return undefined;
     try {
       const res = await fetch(url + INDEX_PROBE_PATH, { signal: AbortSignal.timeout(5000) });

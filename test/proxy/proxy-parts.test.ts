@@ -3,8 +3,7 @@
  * lists, refreshes, and forwarding against small upstream servers standing in for members.
  */
 import { afterEach, describe, expect, test } from "bun:test";
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import type { Server } from "bun";
 import {
@@ -15,25 +14,16 @@ import {
 import { ClusterUnreachable, parseMembers } from "../../src/proxy/cluster-source.ts";
 import { Endpoints } from "../../src/proxy/endpoints.ts";
 import { forward } from "../../src/proxy/forward.ts";
-import { type RunningProxy, startProxy } from "../../src/proxy/proxy.ts";
 import { Refresher } from "../../src/proxy/refresher.ts";
 import { shareKey } from "../../src/proxy/watch-coalescer.ts";
 import { Prng } from "../../src/util/prng.ts";
+import { cleanUpProxies, proxyTo, tempDir } from "../support/in-process-proxy.ts";
 
-const dirs: string[] = [];
 const servers: Server<unknown>[] = [];
-const proxies: RunningProxy[] = [];
 afterEach(async () => {
-  for (const p of proxies.splice(0)) await p.stop();
+  await cleanUpProxies();
   for (const s of servers.splice(0)) s.stop(true);
-  for (const d of dirs.splice(0)) rmSync(d, { recursive: true, force: true });
 });
-
-function tempDir(): string {
-  const d = mkdtempSync(join(tmpdir(), "etcd-bun-proxy-parts-"));
-  dirs.push(d);
-  return d;
-}
 
 describe("endpoints", () => {
   test("a refresh shuffles them; a failed one is skipped for the failure wait only", () => {
@@ -158,28 +148,6 @@ function upstream(reply: (req: Request) => Response | Promise<Response>) {
   });
   servers.push(server as Server<unknown>);
   return { url: `http://127.0.0.1:${server.port}`, seen, server };
-}
-
-async function proxyTo(clientUrls: string[], extra: { readTimeoutMs?: number } = {}) {
-  const proxy = await startProxy(
-    {
-      dataDir: tempDir(),
-      listenClientUrls: ["http://127.0.0.1:0"],
-      initialPeerUrls: ["http://peer"],
-      readonly: false,
-      cors: ["*"],
-      failureWaitMs: 5000,
-      refreshIntervalMs: 60_000,
-      dialTimeoutMs: 1000,
-      readTimeoutMs: extra.readTimeoutMs ?? 0,
-    },
-    () => {},
-    async () => ({ clientUrls, peerUrls: ["http://peer"] }),
-  );
-  proxies.push(proxy);
-  // The first refresh runs at start; let it land.
-  await Bun.sleep(20);
-  return proxy.clientUrls[0] ?? "";
 }
 
 describe("forwarding", () => {

@@ -36,6 +36,18 @@ async function eventually<T>(read: () => Promise<T>, check: (v: T) => boolean, m
   return value;
 }
 
+async function storeWatchers(member: MemberProcess): Promise<number> {
+  try {
+    const res = await fetch(`${member.clientUrl}/v2/stats/store`, {
+      signal: AbortSignal.timeout(2000),
+    });
+    return ((await res.json()) as { watchers: number }).watchers;
+  } catch {
+    // A member that is down holds none.
+    return 0;
+  }
+}
+
 describe.each(KINDS)("a proxy in front of a 3-member %s cluster", (kind) => {
   let cluster: ClusterProcess;
   let proxy: MemberProcess;
@@ -125,14 +137,7 @@ describe.each(KINDS)("a proxy in front of a 3-member %s cluster", (kind) => {
     const url = `${proxy.clientUrl}/v2/keys/shared-watch?wait=true&waitIndex=${waitIndex}`;
     const heads = await Promise.all(Array.from({ length: 200 }, () => fetch(url)));
     expect(new Set(heads.map((r) => r.status))).toEqual(new Set([200]));
-    const watchers = await Promise.all(
-      cluster.members.map(async (m) => {
-        const stats = (await (await fetch(`${m.clientUrl}/v2/stats/store`)).json()) as {
-          watchers: number;
-        };
-        return stats.watchers;
-      }),
-    );
+    const watchers = await Promise.all(cluster.members.map(storeWatchers));
     expect(watchers.reduce((a, b) => a + b, 0)).toBe(1);
     const put = await fetch(`${proxy.clientUrl}/v2/keys/shared-watch`, {
       method: "PUT",
@@ -212,6 +217,77 @@ describe.each(KINDS)("a proxy in front of a 3-member %s cluster", (kind) => {
     );
     expect(without).toEqual(cluster.members.map((m) => m.clientUrl).sort());
   }, 60_000);
+
+  /** The one member holding `count` watchers (the proxy's upstream watches), once it does. */
+  async function holderOf(count: number): Promise<MemberProcess> {
+    const perMember = await eventually(
+      () => Promise.all(cluster.members.map(storeWatchers)),
+      (w) => w.reduce((a, b) => a + b, 0) === count && w.includes(count),
+    );
+    const holder = cluster.members[perMember.indexOf(count)];
+    if (holder === undefined) throw new Error(`no member holds ${count} watcher(s): ${perMember}`);
+    return holder;
+  }
+
+  /** Creates `key` through the proxy, again while the cluster elects a leader (bounded). */
+  async function createThroughProxy(key: string): Promise<void> {
+    const deadline = Date.now() + 15_000;
+    for (;;) {
+      const res = await fetch(`${proxy.clientUrl}/v2/keys/${key}?prevExist=false`, {
+        method: "PUT",
+        body: new URLSearchParams({ value: key }),
+        signal: AbortSignal.timeout(5000),
+      }).catch(() => undefined);
+      await res?.arrayBuffer();
+      // 412: an earlier try that seemed to fail was applied.
+      if (res?.status === 201 || res?.status === 412) return;
+      if (Date.now() > deadline) throw new Error(`cannot create ${key}: ${res?.status}`);
+      await Bun.sleep(200);
+    }
+  }
+
+  test("a watch whose member is killed goes on at another member: no event missed or repeated", async () => {
+    // A shared long poll (two clients, one upstream watch).
+    const probe = await fetch(`${proxy.clientUrl}/v2/keys/failover`);
+    await probe.arrayBuffer();
+    const waitIndex = Number(probe.headers.get("x-etcd-index")) + 1;
+    const url = `${proxy.clientUrl}/v2/keys/failover?wait=true&recursive=true&waitIndex=${waitIndex}`;
+    const polls = await Promise.all([fetch(url), fetch(url)]);
+    let holder = await holderOf(1);
+    await holder.kill("SIGKILL");
+    await createThroughProxy("failover/1");
+    const got = await Promise.all(polls.map(async (r) => JSON.parse(await r.text())));
+    expect(got.map((e) => e.node.key)).toEqual(["/failover/1", "/failover/1"]);
+    await holder.restart();
+
+    // A stream, cut after its first event.
+    const stream = await fetch(
+      `${proxy.clientUrl}/v2/keys/failover?wait=true&recursive=true&stream=true`,
+    );
+    holder = await holderOf(1);
+    const reader = stream.body?.getReader();
+    const keys: string[] = [];
+    let text = "";
+    const readUntil = async (n: number) => {
+      while (reader !== undefined && keys.length < n) {
+        const { value, done } = await reader.read();
+        if (done) break;
+        text += new TextDecoder().decode(value);
+        const lines = text.split("\n");
+        text = lines.pop() ?? "";
+        for (const l of lines.filter((x) => x.trim() !== "")) keys.push(JSON.parse(l).node.key);
+      }
+    };
+    await createThroughProxy("failover/2");
+    await readUntil(1);
+    await holder.kill("SIGKILL");
+    await createThroughProxy("failover/3");
+    await createThroughProxy("failover/4");
+    await readUntil(3);
+    await reader?.cancel();
+    expect(keys).toEqual(["/failover/2", "/failover/3", "/failover/4"]);
+    await holder.restart();
+  }, 90_000);
 
   test("a member going down is skipped; with every member down: 502, then 503", async () => {
     const [, m1, m2] = cluster.members as MemberProcess[];
