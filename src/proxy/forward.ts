@@ -85,7 +85,7 @@ export async function forward(
       ? watchResumer(sent, target, request, clientIp, o)
       : undefined;
   try {
-    return await respond(sent.res, request, sent.deadline, waits, resume);
+    return await respond(sent.res, request, sent.deadline, waits, o.log, resume);
   } catch (error) {
     if (!isTransportError(error)) throw error;
     o.log(`failed to read the response of ${sent.endpoint.url}: ${describe(error)}`);
@@ -207,6 +207,7 @@ async function respond(
   request: Request,
   deadline: Deadline,
   waits: boolean,
+  log: (line: string) => void,
   resume?: Resumer,
 ): Promise<Response> {
   const headers = new Headers(res.headers);
@@ -221,7 +222,7 @@ async function respond(
     deadline.clear();
     return new Response(bytes, init);
   }
-  return new Response(relay(res.body, deadline, waits, resume), init);
+  return new Response(relay(res.body, deadline, waits, log, resume), init);
 }
 
 /**
@@ -279,6 +280,7 @@ function relay(
   body: ReadableStream<Uint8Array>,
   firstDeadline: Deadline,
   flushEarly: boolean,
+  log: (line: string) => void,
   resume?: Resumer,
 ): ReadableStream<Uint8Array> {
   let reader = body.getReader();
@@ -313,7 +315,18 @@ function relay(
       }, HEADER_FLUSH_MS);
     },
     async pull(c) {
-      const { value, done } = await read();
+      let chunk: Awaited<ReturnType<typeof read>>;
+      try {
+        chunk = await read();
+      } catch (error) {
+        if (!isTransportError(error)) throw error;
+        // The member went away (and a watch cannot go on): the client's response is cut.
+        log(`response from a member cut: ${describe(error)}`);
+        end();
+        cut(c);
+        return;
+      }
+      const { value, done } = chunk;
       if (done) {
         end();
         c.close();
@@ -329,4 +342,9 @@ function relay(
       return reader.cancel(reason);
     },
   });
+}
+
+/** Ends a client's response by dropping its connection; no reason given, so Bun prints none. */
+export function cut(c: ReadableStreamDefaultController<Uint8Array>): void {
+  c.error(undefined);
 }

@@ -13,6 +13,7 @@
  */
 import type { Endpoint } from "./endpoints.ts";
 import {
+  cut,
   type ForwardOptions,
   HEADER_FLUSH,
   HEADER_FLUSH_MS,
@@ -177,6 +178,9 @@ export class WatchCoalescer {
   }
 
   private fail(shared: SharedWatch, body: PromiseWithResolvers<Uint8Array>): void {
+    if (!shared.abort.signal.aborted) {
+      this.o.log(`shared watch lost; ${shared.clients.size} client response(s) cut`);
+    }
     shared.failed = true;
     body.reject(new Error("upstream watch lost"));
     for (const c of shared.clients) c.fail();
@@ -253,7 +257,7 @@ export class WatchCoalescer {
       deliver: (answer) => head.resolve(answer),
       fail: () => {
         head.resolve(undefined);
-        controller?.error(new Error("upstream watch lost"));
+        if (controller !== undefined) cut(controller);
       },
     };
     const leave = () => {

@@ -14,9 +14,12 @@ import {
   startProxyProcess,
 } from "../support/cluster-process.ts";
 import { addAndStartMember, whileUnhealthy } from "../support/membership.ts";
+import { rawRequest } from "../support/raw-http.ts";
 
 const KINDS = realEtcdInstalled ? (["etcd-bun", "etcd"] as const) : (["etcd-bun"] as const);
 /** Short, so membership changes and failures show up within a test's patience. */
+/** Watchers on one key through one proxy, each on a connection of its own. */
+const WATCHERS = 1000;
 const PROXY_FLAGS = ["--proxy-refresh-interval", "300", "--proxy-failure-wait", "2000"];
 
 async function endpointsOf(proxy: MemberProcess): Promise<string[]> {
@@ -130,25 +133,41 @@ describe.each(KINDS)("a proxy in front of a 3-member %s cluster", (kind) => {
     expect(values).toEqual(["x", "y"]);
   });
 
-  test("200 watchers with one waitIndex share one upstream watch, and each gets the event", async () => {
+  test("1,000 watchers on one key share one upstream watch, round after round, and each gets every event", async () => {
     const probe = await fetch(`${proxy.clientUrl}/v2/keys/shared-watch`);
     await probe.arrayBuffer();
-    const waitIndex = Number(probe.headers.get("x-etcd-index")) + 1;
-    const url = `${proxy.clientUrl}/v2/keys/shared-watch?wait=true&waitIndex=${waitIndex}`;
-    const heads = await Promise.all(Array.from({ length: 200 }, () => fetch(url)));
-    expect(new Set(heads.map((r) => r.status))).toEqual(new Set([200]));
-    const watchers = await Promise.all(cluster.members.map(storeWatchers));
-    expect(watchers.reduce((a, b) => a + b, 0)).toBe(1);
-    const put = await fetch(`${proxy.clientUrl}/v2/keys/shared-watch`, {
-      method: "PUT",
-      body: new URLSearchParams({ value: "v" }),
-    });
-    expect(put.status).toBe(201);
-    const events = await Promise.all(
-      heads.map(async (r) => JSON.parse(await r.text()) as { node: { value: string } }),
-    );
-    expect(new Set(events.map((e) => e.node.value))).toEqual(new Set(["v"]));
-  });
+    let waitIndex = Number(probe.headers.get("x-etcd-index")) + 1;
+    for (const value of ["v1", "v2"]) {
+      const heads: Promise<void>[] = [];
+      const answers = Array.from({ length: WATCHERS }, () => {
+        const head = Promise.withResolvers<void>();
+        heads.push(head.promise);
+        const target = `/v2/keys/shared-watch?wait=true&waitIndex=${waitIndex}`;
+        return rawRequest(
+          proxy.clientUrl,
+          { method: "GET", target },
+          { onHead: head.resolve, timeoutMs: 30_000 },
+        );
+      });
+      await Promise.all(heads);
+      const watchers = await Promise.all(cluster.members.map(storeWatchers));
+      expect(watchers.reduce((a, b) => a + b, 0)).toBe(1);
+      const put = await fetch(`${proxy.clientUrl}/v2/keys/shared-watch`, {
+        method: "PUT",
+        body: new URLSearchParams({ value }),
+      });
+      expect(put.status).toBeLessThan(300);
+      const events = await Promise.all(
+        answers.map(async (r) => {
+          const res = await r;
+          return JSON.parse(await res.text()) as { node: { value: string; modifiedIndex: number } };
+        }),
+      );
+      expect(new Set(events.map((e) => e.node.value))).toEqual(new Set([value]));
+      expect(events).toHaveLength(WATCHERS);
+      waitIndex = (events[0]?.node.modifiedIndex ?? 0) + 1;
+    }
+  }, 90_000);
 
   test("a readonly proxy forwards GETs and answers anything else 501", async () => {
     const first = cluster.members[0] as MemberProcess;

@@ -16,8 +16,22 @@ export interface RawRequest {
 
 const RAW_TIMEOUT_MS = 10_000;
 
-/** Sends `req` to `baseUrl` (http://host:port) and returns the response as a fetch Response. */
-export function rawRequest(baseUrl: string, req: RawRequest): Promise<Response> {
+export interface RawOptions {
+  /** Called once the response's header block has arrived (a watch's, before its event). */
+  readonly onHead?: () => void;
+  readonly timeoutMs?: number;
+}
+
+/**
+ * Sends `req` to `baseUrl` (http://host:port) and returns the response as a fetch Response.
+ * Not bound by fetch's cap on requests in flight, so a test can hold a thousand watches.
+ */
+export function rawRequest(
+  baseUrl: string,
+  req: RawRequest,
+  options: RawOptions = {},
+): Promise<Response> {
+  const timeoutMs = options.timeoutMs ?? RAW_TIMEOUT_MS;
   const url = new URL(baseUrl);
   const body = Buffer.from(req.body ?? "");
   const lines = [`${req.method} ${req.target} HTTP/1.1`, `Host: ${url.host}`, "Connection: close"];
@@ -29,12 +43,16 @@ export function rawRequest(baseUrl: string, req: RawRequest): Promise<Response> 
     const socket = connect({ host: url.hostname, port: Number(url.port) });
     const timer = setTimeout(() => {
       socket.destroy();
-      reject(
-        new Error(`raw ${req.method} ${req.target}: no complete answer in ${RAW_TIMEOUT_MS} ms`),
-      );
-    }, RAW_TIMEOUT_MS);
+      reject(new Error(`raw ${req.method} ${req.target}: no complete answer in ${timeoutMs} ms`));
+    }, timeoutMs);
     socket.on("connect", () => socket.write(Buffer.concat([head, body])));
-    socket.on("data", (chunk: Buffer) => chunks.push(chunk));
+    let headSeen = options.onHead === undefined;
+    socket.on("data", (chunk: Buffer) => {
+      chunks.push(chunk);
+      if (headSeen || Buffer.concat(chunks).indexOf("\r\n\r\n") < 0) return;
+      headSeen = true;
+      options.onHead?.();
+    });
     socket.on("error", (err) => {
       clearTimeout(timer);
       reject(err);
