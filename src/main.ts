@@ -6,9 +6,9 @@
 import { runCli } from "./cli/run.ts";
 import type { Config } from "./config/config.ts";
 
-async function runMember(config: Config): Promise<void> {
+async function runMember(config: Config): Promise<undefined | "proxy"> {
   const member = await import("./member/member.ts");
-  await member.runMember(config);
+  return member.runMember(config);
 }
 
 async function runProxy(config: Config): Promise<void> {

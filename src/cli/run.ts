@@ -11,8 +11,11 @@ import { helpText, versionLines } from "./command.ts";
 import type { CliIo } from "./io.ts";
 
 export interface CliDeps {
-  /** Starts the member role; the process then lives as long as its servers do. */
-  readonly runMember: (config: Config) => Promise<void>;
+  /**
+   * Starts the member role; the process then lives as long as its servers do. "proxy": the
+   * discovery token was full and `--discovery-fallback proxy` asks for the proxy role instead.
+   */
+  readonly runMember: (config: Config) => Promise<undefined | "proxy">;
   /** Starts the proxy role. */
   readonly runProxy: (config: Config) => Promise<void>;
   /** Whether a WAL exists in the directory (restart: bootstrap flags ignored). */
@@ -105,7 +108,6 @@ async function runServerRole(
       `etcd-bun: warning: the server is already initialized as ${role} before, starting as etcd ${role}...`,
     );
   }
-  if (role === "proxy") await deps.runProxy(config);
-  else await deps.runMember(config);
+  if (role === "proxy" || (await deps.runMember(config)) === "proxy") await deps.runProxy(config);
   return EXIT_OK;
 }

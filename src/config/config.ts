@@ -351,8 +351,34 @@ function verifyFlags(
       "--advertise-client-urls is required when --listen-client-urls is set explicitly",
     );
   }
+  checkDiscoveryUrls(v);
   checkTlsScheme(v.urls("listen-client-urls"), tls.client, "client", warnings);
   checkTlsScheme(v.urls("listen-peer-urls"), tls.peer, "peer", warnings);
+}
+
+/**
+ * `--discovery` must be an http(s) URL (etcd would retry any other forever); `--discovery-proxy`
+ * may omit its scheme (http is meant, as etcd reads it).
+ */
+function checkDiscoveryUrls(v: Values): void {
+  const discovery = v.str("discovery");
+  if (discovery !== "" && !isHttpUrl(discovery)) {
+    throw new ConfigError(`--discovery must be an http:// or https:// URL, got "${discovery}"`);
+  }
+  const proxy = v.str("discovery-proxy");
+  if (proxy !== "" && !isHttpUrl(proxy.includes("://") ? proxy : `http://${proxy}`)) {
+    throw new ConfigError(`invalid proxy address "${proxy}"`);
+  }
+}
+
+function withScheme(proxy: string): string {
+  return proxy === "" || proxy.includes("://") ? proxy : `http://${proxy}`;
+}
+
+function isHttpUrl(text: string): boolean {
+  if (!URL.canParse(text)) return false;
+  const u = new URL(text);
+  return (u.protocol === "http:" || u.protocol === "https:") && u.host !== "";
 }
 
 /**
@@ -438,7 +464,7 @@ function buildConfig(v: Values, tls: ListenerTls, warnings: string[]): Config {
     clusterToken: discovery !== "" ? discovery : v.str("initial-cluster-token"),
     discovery,
     discoveryFallback: oneOf(v.str("discovery-fallback"), ["exit", "proxy"] as const),
-    discoveryProxy: v.str("discovery-proxy"),
+    discoveryProxy: withScheme(v.str("discovery-proxy")),
     discoverySrv: v.str("discovery-srv"),
     strictReconfigCheck: v.bool("strict-reconfig-check"),
     proxy: oneOf(v.str("proxy"), ["off", "readonly", "on"] as const),
@@ -516,6 +542,10 @@ export function parseConfig(
   const walExists = options.walExists ?? (() => false);
   if (role === "member" && !walExists(config.walDir)) {
     verifyBootstrap(config, v.list("initial-advertise-peer-urls"));
+  } else if (role === "member" && config.discovery !== "") {
+    warnings.push(
+      `discovery token ignored since a cluster has already been initialized. Valid log found at ${config.walDir}`,
+    );
   }
   return { config, warnings, role };
 }

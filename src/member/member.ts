@@ -6,6 +6,7 @@ import type { Config } from "../config/config.ts";
 import { clusterIdFor, initialMembers } from "../config/ids.ts";
 import { tuning } from "../config/tuning.ts";
 import { formatUrl } from "../config/values.ts";
+import { DiscoveryError } from "../discovery/discovery.ts";
 import { clientApp, withClientLayers } from "../http/client-app.ts";
 import { corsPolicy } from "../http/cors.ts";
 import { CLUSTER_VERSION } from "../http/misc-handlers.ts";
@@ -24,6 +25,7 @@ import { Transport } from "../transport/transport.ts";
 import { AssertionError } from "../util/assert.ts";
 import { createLogger } from "../util/log.ts";
 import { type HeldLock, lockDir } from "./data-dir-lock.ts";
+import { discoverCluster } from "./discover.ts";
 import { fatal, installFatalHandlers, setFatalMemberId } from "./fatal.ts";
 import { bindListeners, type MemberListeners } from "./listeners.ts";
 import { memberApiOf } from "./member-api.ts";
@@ -97,7 +99,11 @@ async function startOn(
   log: Log,
   dirs: { unlock: () => void; lockWalDir: () => void },
 ): Promise<RunningMember> {
-  const opened = await openMember(settings, realDisk(settings), fetchMembersOverHttp);
+  const disk = realDisk(settings);
+  if (settings.discovery !== undefined && !disk.logExists()) {
+    settings = await discoverCluster(settings, settings.discovery, log);
+  }
+  const opened = await openMember(settings, disk, fetchMembersOverHttp);
   setFatalMemberId(opened.memberId);
   dirs.lockWalDir();
   const server = new EtcdServer(opened, {
@@ -264,6 +270,9 @@ export function settingsFromConfig(config: Config): MemberSettings {
     preVote: config.preVote,
     raftSeed: realTime.now(),
     advertisePeerUrls: config.initialAdvertisePeerUrls.map(formatUrl),
+    ...(config.discovery !== ""
+      ? { discovery: { url: config.discovery, proxy: config.discoveryProxy } }
+      : {}),
   };
 }
 
@@ -275,7 +284,7 @@ const SHUTDOWN_TIMEOUT_MS = 10_000;
  * finish or fails them, syncs and closes the WAL, and exits 0. A member that cannot start
  * (port taken, data dir locked or unusable) exits 1 with one line.
  */
-export async function runMember(config: Config): Promise<void> {
+export async function runMember(config: Config): Promise<undefined | "proxy"> {
   let member: RunningMember | undefined;
   installFatalHandlers({
     dataDir: config.dataDir,
@@ -310,6 +319,14 @@ export async function runMember(config: Config): Promise<void> {
     // A data dir that cannot be used (corrupt WAL or snapshot, wrong member, locked) or a
     // listener that cannot bind: one clear line, exit 1, nothing served.
     if (error instanceof AssertionError) fatal(error);
+    if (error instanceof DiscoveryError) {
+      if (error.kind === "fullCluster" && config.discoveryFallback === "proxy") {
+        defaultLog("discovery cluster full, falling back to proxy");
+        return "proxy";
+      }
+      for (const line of discoveryFailure(error, config)) console.error(`etcd-bun: ${line}`);
+      process.exit(1);
+    }
     const message = error instanceof Error ? error.message : String(error);
     console.error(`etcd-bun: cannot start member: ${message}`);
     if (config.debug && error instanceof Error) console.error(error.stack);
@@ -318,5 +335,31 @@ export async function runMember(config: Config): Promise<void> {
   if (shuttingDown) {
     await member.stop();
     process.exit(0);
+  }
+  return undefined;
+}
+
+/** etcd's words for a discovery that failed, with what to do about it. */
+function discoveryFailure(error: DiscoveryError, config: Config): string[] {
+  switch (error.kind) {
+    case "duplicateId":
+      return [
+        `member "${config.name}" has previously registered with discovery service token (${config.discovery}).`,
+        `But etcd could not find valid cluster configuration in the given data dir (${config.dataDir}).`,
+        "Please check the given data dir path if the previous bootstrap succeeded",
+        "or use a new discovery token if the previous bootstrap failed.",
+      ];
+    case "duplicateName":
+      return [
+        `member with duplicated name has registered with discovery service token(${config.discovery}).`,
+        "please check (cURL) the discovery token for more information.",
+        "please do not reuse the discovery token and generate a new one to bootstrap the cluster.",
+      ];
+    default:
+      return [
+        `failed to join discovery cluster (${error.message})`,
+        `discovery token ${config.discovery} was used, but failed to bootstrap the cluster.`,
+        "please generate a new discovery token and try to bootstrap again.",
+      ];
   }
 }

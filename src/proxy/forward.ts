@@ -4,6 +4,7 @@
  * for the failure wait and the next one tried; the first response is streamed back as it comes
  * (long-poll and stream watches included), and the upstream request ends when the client goes.
  */
+import { isTransportError } from "../net/fetch-error.ts";
 import type { Endpoint, Endpoints } from "./endpoints.ts";
 import { WatchPosition } from "./watch-position.ts";
 
@@ -36,15 +37,7 @@ export function proxyError(status: number, message: string): Response {
   });
 }
 
-/** A failure to reach or hear from the endpoint (not a bug here): try the next one. */
-export function isTransportError(error: unknown): boolean {
-  if (!(error instanceof Error)) return false;
-  return (
-    error.name === "TimeoutError" ||
-    error.name === "AbortError" ||
-    typeof (error as { code?: unknown }).code === "string"
-  );
-}
+export { isTransportError };
 
 export function upstreamHeaders(request: Request, clientIp: string | undefined): Headers {
   const headers = new Headers(request.headers);

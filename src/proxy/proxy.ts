@@ -1,13 +1,15 @@
 /**
  * The proxy role (`--proxy on|readonly`): a stateless forwarder beside a service. It finds the
- * cluster from `<data-dir>/proxy/cluster` (or, the first time, `--initial-cluster`), keeps the
- * members' client URLs fresh from their peer ports, and forwards every client request. It never
- * joins Raft and writes nothing but its cluster file.
+ * cluster from `<data-dir>/proxy/cluster` (or, the first time, `--discovery` or
+ * `--initial-cluster`), keeps the members' client URLs fresh from their peer ports, and forwards
+ * every client request. It never joins Raft and writes nothing but its cluster file.
  */
 import { mkdirSync } from "node:fs";
 import { join } from "node:path";
 import type { Server } from "bun";
 import type { Config } from "../config/config.ts";
+import { parseInitialCluster } from "../config/values.ts";
+import { DiscoveryError, getCluster } from "../discovery/discovery.ts";
 import { corsPolicy } from "../http/cors.ts";
 import { type RawTarget, rawTargetRouting } from "../http/raw-target.ts";
 import { type BoundListener, bindOne } from "../net/listen.ts";
@@ -27,6 +29,8 @@ export interface ProxySettings {
   readonly listenClientUrls: readonly string[];
   /** Peer URLs from `--initial-cluster`, used when there is no cluster file yet. */
   readonly initialPeerUrls: readonly string[];
+  /** `--discovery`: where the peer URLs come from instead, when there is no cluster file yet. */
+  readonly discovery?: { readonly url: string; readonly proxy: string };
   readonly readonly: boolean;
   readonly cors: readonly string[];
   readonly failureWaitMs: number;
@@ -54,6 +58,9 @@ export function proxySettingsOf(config: Config): ProxySettings {
     refreshIntervalMs: config.proxyRefreshIntervalMs,
     dialTimeoutMs: config.proxyDialTimeoutMs,
     readTimeoutMs: config.proxyReadTimeoutMs,
+    ...(config.discovery !== ""
+      ? { discovery: { url: config.discovery, proxy: config.discoveryProxy } }
+      : {}),
   };
 }
 
@@ -79,12 +86,22 @@ export async function startProxy(
     mkdirSync(proxyDir, { recursive: true, mode: 0o700 });
     const file = clusterFilePath(proxyDir);
     const saved = readClusterFile(file);
-    if (saved !== undefined)
+    let peerUrls = saved;
+    if (saved !== undefined) {
+      if (s.discovery !== undefined) {
+        log("proxy: discovery or bootstrap flags are set, but the cluster file is used");
+      }
       log(`proxy: using peer urls [${saved.join(" ")}] from cluster file ${file}`);
-    else log(`proxy: using peer urls [${s.initialPeerUrls.join(" ")}]`);
+    } else {
+      peerUrls =
+        s.discovery === undefined
+          ? [...s.initialPeerUrls]
+          : await discoveredPeerUrls(s.discovery, log);
+      log(`proxy: using peer urls [${peerUrls.join(" ")}]`);
+    }
     refresher = new Refresher({
       file,
-      peerUrls: saved ?? [...s.initialPeerUrls],
+      peerUrls: peerUrls ?? [],
       endpoints,
       fetchCluster,
       refreshIntervalMs: s.refreshIntervalMs,
@@ -103,6 +120,17 @@ export async function startProxy(
       await Promise.all(listeners.map((l) => l.server.stop(true)));
     },
   };
+}
+
+/** The peer URLs of the cluster a discovery token bootstrapped (waiting until it is complete). */
+async function discoveredPeerUrls(
+  discovery: { readonly url: string; readonly proxy: string },
+  log: Log,
+): Promise<string[]> {
+  const text = await getCluster({ ...discovery, log });
+  const parsed = parseInitialCluster(text);
+  if (!parsed.ok) throw new DiscoveryError("invalidUrl");
+  return [...parsed.value.values()].flat().sort();
 }
 
 type Handler = ReturnType<typeof proxyApp>;

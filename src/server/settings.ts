@@ -36,6 +36,11 @@ export interface MemberSettings {
    * time; a simulation, its seed), so members and restarts time out differently.
    */
   readonly raftSeed: number;
+  /**
+   * `--discovery` (and `--discovery-proxy`): a member without a WAL finds its initial cluster
+   * there (member/discover.ts); `initialMembers` is then this member alone.
+   */
+  readonly discovery?: { readonly url: string; readonly proxy: string };
   /** `--initial-advertise-peer-urls`: used to find this member when joining a cluster. */
   readonly advertisePeerUrls: readonly string[];
 }

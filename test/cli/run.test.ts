@@ -14,6 +14,7 @@ function harness() {
   const started: Config[] = [];
   const roles: string[] = [];
   let kind: "member" | "proxy" | "empty" | "both" = "empty";
+  let memberAnswer: "proxy" | undefined;
   return {
     out,
     err,
@@ -22,11 +23,16 @@ function harness() {
     setDataDirKind: (k: typeof kind) => {
       kind = k;
     },
+    /** The member finds its discovery token full and asks for the proxy role. */
+    fallBackToProxy: () => {
+      memberAnswer = "proxy";
+    },
     io: { stdout: (l: string) => out.push(l), stderr: (l: string) => err.push(l) },
     deps: {
       runMember: async (c: Config) => {
         started.push(c);
         roles.push("member");
+        return memberAnswer;
       },
       runProxy: async (c: Config) => {
         started.push(c);
@@ -39,6 +45,14 @@ function harness() {
 }
 
 describe("runCli", () => {
+  test("a member whose discovery token is full starts the proxy role with the same config", async () => {
+    const h = harness();
+    h.fallBackToProxy();
+    const code = await runCli(["--discovery", "http://127.0.0.1:1/v2/keys/t"], {}, h.io, h.deps);
+    expect(code).toBe(0);
+    expect(h.roles).toEqual(["member", "proxy"]);
+  });
+
   test("member role gets the parsed config", async () => {
     const h = harness();
     const code = await runCli(["-name", "n1", "--snapshot"], { ETCD_X: "1" }, h.io, h.deps);

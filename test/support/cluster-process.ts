@@ -180,6 +180,48 @@ export async function startMember(options: StartOptions = {}): Promise<MemberPro
   throw lastError;
 }
 
+export interface DiscoveryMemberOptions {
+  readonly kind?: "etcd-bun" | "etcd";
+  readonly name: string;
+  /** The `--discovery` URL. */
+  readonly discovery: string;
+  readonly dataDir?: string;
+  readonly extraArgs?: readonly string[];
+}
+
+/**
+ * Spawns a member that bootstraps through `--discovery` on free ports. It is not waited for (it
+ * serves only once the token's other members came): `ready()` waits, `exited` tells an end.
+ */
+export async function spawnDiscoveryMember(
+  o: DiscoveryMemberOptions,
+): Promise<{ member: MemberProcess; ready: () => Promise<void> }> {
+  const kind = o.kind ?? "etcd-bun";
+  const dataDir = o.dataDir ?? mkdtempSync(join(tmpdir(), `${kind}-disc-`));
+  const clientUrl = `http://127.0.0.1:${await freePort()}`;
+  const peerUrl = `http://127.0.0.1:${await freePort()}`;
+  const args = [
+    ...commandFor(kind),
+    "--name",
+    o.name,
+    "--data-dir",
+    dataDir,
+    "--listen-client-urls",
+    clientUrl,
+    "--advertise-client-urls",
+    clientUrl,
+    "--listen-peer-urls",
+    peerUrl,
+    "--initial-advertise-peer-urls",
+    peerUrl,
+    "--discovery",
+    o.discovery,
+    ...(o.extraArgs ?? []),
+  ];
+  const spawned = spawnMember(args, { clientUrl, peerUrl, dataDir, name: o.name, env: {} });
+  return { member: spawned.handle, ready: spawned.waitReady };
+}
+
 export interface ProxyStartOptions {
   /** The peer URLs the proxy starts from, as `--initial-cluster` (`name=url,...`). */
   readonly initialCluster: string;

@@ -58,8 +58,21 @@ const ALLOWED: Record<string, readonly string[]> = {
   http: ["config", "store", "transport", "util"],
   tools: ["raft", "snap", "util", "wal"],
   cli: ["config", "tools", "util", "wal"],
-  member: ["config", "http", "net", "raft", "server", "snap", "store", "transport", "util", "wal"],
-  proxy: ["config", "http", "net", "util"],
+  discovery: ["config", "net", "util"],
+  member: [
+    "config",
+    "discovery",
+    "http",
+    "net",
+    "raft",
+    "server",
+    "snap",
+    "store",
+    "transport",
+    "util",
+    "wal",
+  ],
+  proxy: ["config", "discovery", "http", "net", "util"],
   main: ["cli", "config", "member", "proxy"],
 };
 

@@ -1,0 +1,144 @@
+/**
+ * The v2 keys calls the discovery protocol makes against a discovery URL's host (a discovery
+ * service or any etcd): get, create, and a one-event watch. Keys are paths on that host as they
+ * are (a self-hosted discovery URL holds `/v2/keys/...` itself). Answers are taken as etcd's Go
+ * client takes them: an error body becomes a `KeysError`, a body that is no JSON `InvalidJson`,
+ * and a host that cannot be reached `Unreachable` (the caller retries those).
+ */
+import { isTransportError } from "../net/fetch-error.ts";
+
+export interface KeysNode {
+  readonly key: string;
+  readonly value?: string;
+  readonly dir?: boolean;
+  readonly nodes?: KeysNode[];
+  readonly createdIndex: number;
+  readonly modifiedIndex: number;
+}
+
+export interface KeysAnswer {
+  readonly action: string;
+  readonly node: KeysNode;
+  /** `X-Etcd-Index`. */
+  readonly index: number;
+}
+
+/** An etcd error answer, worded as the Go client's `Error`: `100: Key not found (/a) [7]`. */
+export class KeysError extends Error {
+  constructor(
+    readonly code: number,
+    readonly reason: string,
+    readonly cause_: string,
+    readonly index: number,
+  ) {
+    super(`${code}: ${reason} (${cause_}) [${index}]`);
+    this.name = "KeysError";
+  }
+}
+
+export class InvalidJson extends Error {
+  constructor() {
+    super(
+      "client: response is invalid json. The endpoint is probably not valid etcd cluster endpoint.",
+    );
+    this.name = "InvalidJson";
+  }
+}
+
+/** The host could not be reached or did not answer in time. */
+export class Unreachable extends Error {
+  constructor(readonly cause_: string) {
+    super(cause_);
+    this.name = "Unreachable";
+  }
+}
+
+/** Get and create are bounded as the Go client's default request timeout; a watch is not. */
+const REQUEST_TIMEOUT_MS = 5000;
+
+export interface KeysClientOptions {
+  /** `scheme://host[:port]` of the discovery URL. */
+  readonly origin: string;
+  /** `--discovery-proxy`: an HTTP proxy for every request, or "" for none. */
+  readonly proxy: string;
+}
+
+export class KeysClient {
+  constructor(private readonly o: KeysClientOptions) {}
+
+  get(key: string): Promise<KeysAnswer> {
+    return this.call("GET", `${key}?quorum=false&recursive=false&sorted=false`, REQUEST_TIMEOUT_MS);
+  }
+
+  /** Creates `key` (fails with code 105 when it exists). */
+  create(key: string, value: string): Promise<KeysAnswer> {
+    return this.call("PUT", `${key}?prevExist=false`, REQUEST_TIMEOUT_MS, value);
+  }
+
+  /** The first event at or after `waitIndex` on `key` (and under it when `recursive`). */
+  async watch(key: string, waitIndex: number, recursive: boolean): Promise<KeysAnswer> {
+    const query = `wait=true&waitIndex=${waitIndex}${recursive ? "&recursive=true" : ""}`;
+    for (;;) {
+      // A proxy in between may end a long poll with an empty body: ask again (Go client's rule).
+      const answer = await this.call("GET", `${key}?${query}`, 0).catch((error: unknown) => {
+        if (error instanceof InvalidJson) return undefined;
+        throw error;
+      });
+      if (answer !== undefined) return answer;
+    }
+  }
+
+  private async call(
+    method: string,
+    pathAndQuery: string,
+    timeoutMs: number,
+    value?: string,
+  ): Promise<KeysAnswer> {
+    let res: Response;
+    let text: string;
+    try {
+      res = await fetch(this.o.origin + pathAndQuery, {
+        method,
+        ...(value === undefined
+          ? {}
+          : {
+              body: new URLSearchParams({ value }).toString(),
+              headers: { "Content-Type": "application/x-www-form-urlencoded" },
+            }),
+        ...(timeoutMs > 0 ? { signal: AbortSignal.timeout(timeoutMs) } : {}),
+        ...(this.o.proxy !== "" ? { proxy: this.o.proxy } : {}),
+        redirect: "follow",
+      });
+      text = await res.text();
+    } catch (error) {
+      if (!isTransportError(error)) throw error;
+      throw new Unreachable(error instanceof Error ? error.message : String(error));
+    }
+    const body = parseJson(text);
+    if (body === undefined || typeof body !== "object" || body === null) throw new InvalidJson();
+    const index = Number(res.headers.get("x-etcd-index") ?? 0);
+    if ("errorCode" in body) {
+      const e = body as { errorCode: unknown; message?: unknown; cause?: unknown; index?: unknown };
+      throw new KeysError(
+        Number(e.errorCode),
+        String(e.message ?? ""),
+        String(e.cause ?? ""),
+        Number(e.index ?? index),
+      );
+    }
+    if (!("node" in body) || typeof (body as { node: unknown }).node !== "object") {
+      throw new InvalidJson();
+    }
+    const answer = body as { action: string; node: KeysNode };
+    return { action: answer.action, node: answer.node, index };
+  }
+}
+
+function parseJson(text: string): unknown {
+  try {
+    return JSON.parse(text);
+  } catch (error) {
+    if (error instanceof SyntaxError) return undefined;
+    throw error;
+  }
+}

@@ -1,0 +1,179 @@
+/**
+ * The discovery protocol's client against a real etcd-bun member holding the tokens (a
+ * self-hosted discovery URL): each of etcd's outcomes, with etcd's words.
+ */
+import { afterAll, beforeAll, describe, expect, test } from "bun:test";
+import {
+  DiscoveryError,
+  type DiscoveryOptions,
+  getCluster,
+  joinCluster,
+} from "../../src/discovery/discovery.ts";
+import { type MemberProcess, startMember } from "../support/cluster-process.ts";
+
+let backing: MemberProcess;
+beforeAll(async () => {
+  backing = await startMember();
+}, 30_000);
+afterAll(async () => {
+  await backing?.stop();
+});
+
+let tokens = 0;
+/** A new token URL on the backing member, with `_config/size` set to `size` (if given). */
+async function token(size?: string): Promise<string> {
+  const url = `${backing.clientUrl}/v2/keys/discovery/t${Date.now()}x${tokens++}`;
+  if (size !== undefined) {
+    const res = await fetch(`${url}/_config/size`, {
+      method: "PUT",
+      body: new URLSearchParams({ value: size }),
+    });
+    expect(res.status).toBe(201);
+  }
+  return url;
+}
+
+function options(url: string, lines: string[] = []): DiscoveryOptions {
+  return { url, proxy: "", log: (l) => lines.push(l) };
+}
+
+/** The error `promise` ends with. */
+async function failure(promise: Promise<unknown>): Promise<DiscoveryError> {
+  const outcome = await promise.then(
+    () => undefined,
+    (error: unknown) => error,
+  );
+  if (!(outcome instanceof DiscoveryError)) throw new Error(`not a DiscoveryError: ${outcome}`);
+  return outcome;
+}
+
+describe("joining through a token", () => {
+  test("three members register and each gets the same cluster, in registration order", async () => {
+    const url = await token("3");
+    const lines: string[][] = [[], [], []];
+    const joins = ["a", "b", "c"].map(async (name, i) => {
+      await Bun.sleep(i * 100);
+      return joinCluster(
+        options(url, lines[i]),
+        `${i + 1}0`,
+        `${name}=http://127.0.0.1:${9000 + i}`,
+      );
+    });
+    const clusters = await Promise.all(joins);
+    const expected = "a=http://127.0.0.1:9000,b=http://127.0.0.1:9001,c=http://127.0.0.1:9002";
+    expect(clusters).toEqual([expected, expected, expected]);
+    const registered = (await (await fetch(`${url}?recursive=true`)).json()) as {
+      node: { nodes: { key: string; value: string }[] };
+    };
+    expect(registered.node.nodes.map((n) => n.key.split("/").at(-1)).sort()).toEqual([
+      "10",
+      "20",
+      "30",
+    ]);
+    expect(lines[0]).toEqual([
+      "discovery: found self 10 in the cluster",
+      "discovery: found 1 peer(s), waiting for 2 more",
+      "discovery: found peer 20 in the cluster",
+      "discovery: found 2 peer(s), waiting for 1 more",
+      "discovery: found peer 30 in the cluster",
+      "discovery: found 3 needed peer(s)",
+    ]);
+    expect(lines[2]?.at(-1)).toBe("discovery: found 3 needed peer(s)");
+  });
+
+  test("a member after the size is reached: cluster is full; a proxy gets the first size", async () => {
+    const url = await token("1");
+    expect(await joinCluster(options(url), "a1", "a=http://127.0.0.1:9100")).toBe(
+      "a=http://127.0.0.1:9100",
+    );
+    const full = await failure(joinCluster(options(url), "b1", "b=http://127.0.0.1:9101"));
+    expect([full.kind, full.message]).toEqual(["fullCluster", "discovery: cluster is full"]);
+    // The late member never registered (`_config` is hidden from listings).
+    const listing = await (await fetch(url)).json();
+    expect((listing as { node: { nodes: unknown[] } }).node.nodes).toHaveLength(1);
+    expect(await getCluster(options(url))).toBe("a=http://127.0.0.1:9100");
+  });
+
+  test("a member registered before (its data dir lost) is a duplicate id", async () => {
+    const url = await token("2");
+    await fetch(`${url}/c1`, {
+      method: "PUT",
+      body: new URLSearchParams({ value: "c=http://h:1" }),
+    });
+    const e = await failure(joinCluster(options(url), "c1", "c=http://h:1"));
+    expect(e.message).toBe("discovery: found duplicate id");
+  });
+
+  test("two registrations with one name: duplicate name, for both", async () => {
+    const url = await token("2");
+    const both = await Promise.all([
+      failure(joinCluster(options(url), "d1", "d=http://127.0.0.1:9201")),
+      failure(joinCluster(options(url), "d2", "d=http://127.0.0.1:9202")),
+    ]);
+    expect(both.map((e) => e.message)).toEqual([
+      "discovery: found duplicate name",
+      "discovery: found duplicate name",
+    ]);
+  });
+
+  test("a registration that is no name=URL: invalid URL", async () => {
+    const url = await token("2");
+    await fetch(`${url}/e0`, { method: "PUT", body: new URLSearchParams({ value: "garbage" }) });
+    const e = await failure(joinCluster(options(url), "e1", "e=http://127.0.0.1:9301"));
+    expect(e.message).toBe("discovery: invalid URL");
+  });
+});
+
+describe("a token that cannot be used", () => {
+  test("no size key: the host's own error, as etcd 3.4 reports it", async () => {
+    const url = await token();
+    const e = await failure(joinCluster(options(url), "f1", "f=http://h:1"));
+    const path = new URL(url).pathname.replace("/v2/keys", "");
+    expect(e.message).toMatch(
+      new RegExp(`^100: Key not found \\(${path.replaceAll("/", "\\/")}\\) \\[\\d+\\]$`),
+    );
+  });
+
+  test("a size that is no number: size key is bad", async () => {
+    const e = await failure(joinCluster(options(await token("three")), "g1", "g=http://h:1"));
+    expect(e.message).toBe("discovery: size key is bad");
+  });
+
+  test("a host that answers no JSON: bad discovery endpoint", async () => {
+    const html = Bun.serve({ port: 0, hostname: "127.0.0.1", fetch: () => new Response("<html>") });
+    try {
+      const e = await failure(
+        joinCluster(options(`http://127.0.0.1:${html.port}/tok`), "h1", "h=http://h:1"),
+      );
+      expect(e.message).toBe("discovery: bad discovery endpoint");
+    } finally {
+      html.stop(true);
+    }
+  });
+
+  test("a host that cannot be reached is retried, waiting 2, 4, 8 s ... as etcd", async () => {
+    const down = Bun.serve({ port: 0, hostname: "127.0.0.1", fetch: () => new Response("") });
+    const origin = `http://127.0.0.1:${down.port}`;
+    const url = `${origin}/v2/keys/tok`;
+    down.stop(true);
+    const waits: number[] = [];
+    const lines: string[] = [];
+    const stop = new Error("enough");
+    const outcome = await joinCluster(
+      {
+        ...options(url, lines),
+        sleep: async (ms) => {
+          waits.push(ms);
+          if (waits.length === 3) throw stop;
+        },
+      },
+      "i1",
+      "i=http://h:1",
+    ).catch((error: unknown) => error);
+    expect(outcome).toBe(stop);
+    expect(waits).toEqual([2000, 4000, 8000]);
+    expect(lines[1]).toBe(
+      `discovery: cluster status check: error connecting to ${origin}, retrying in 2s`,
+    );
+  });
+});
