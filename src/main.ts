@@ -4,7 +4,7 @@
  * imported lazily so that --help, --version and configuration errors never load a server.
  */
 import { runCli } from "./cli/run.ts";
-import type { Config } from "./config/config.ts";
+import type { Config, DiscoveryServerConfig } from "./config/config.ts";
 
 async function runMember(config: Config): Promise<undefined | "proxy"> {
   const member = await import("./member/member.ts");
@@ -16,6 +16,14 @@ async function runProxy(config: Config): Promise<void> {
   await proxy.runProxy(config);
 }
 
+async function runDiscovery(config: DiscoveryServerConfig): Promise<void> {
+  const [service, store] = await Promise.all([
+    import("./discovery/service.ts"),
+    import("./member/embedded-store.ts"),
+  ]);
+  await service.runDiscoveryService(config, store.startEmbeddedStore);
+}
+
 const code = await runCli(
   process.argv.slice(2),
   process.env,
@@ -23,6 +31,6 @@ const code = await runCli(
     stdout: (line) => process.stdout.write(`${line}\n`),
     stderr: (line) => process.stderr.write(`${line}\n`),
   },
-  { runMember, runProxy },
+  { runMember, runProxy, runDiscovery },
 );
 process.exitCode = code;

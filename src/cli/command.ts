@@ -62,7 +62,7 @@ function discoveryArgs(): ArgsDef {
 export const discoveryCommand: CommandDef = defineCommand({
   meta: {
     name: "discovery",
-    description: "Run the discovery service (discovery.etcd.io protocol). Not yet implemented.",
+    description: "Run a discovery service (discovery.etcd.io's API): tokens in --etcd, or in an embedded member.",
   },
   args: discoveryArgs(),
 });

@@ -5,8 +5,12 @@
  */
 import { existsSync, readdirSync } from "node:fs";
 import { join } from "node:path";
-import { type Config, ConfigError, parseConfig } from "../config/config.ts";
-import { DISCOVERY_ROLE_WAITS_FOR } from "../config/support.ts";
+import {
+  type Config,
+  ConfigError,
+  type DiscoveryServerConfig,
+  parseConfig,
+} from "../config/config.ts";
 import { helpText, versionLines } from "./command.ts";
 import type { CliIo } from "./io.ts";
 
@@ -18,6 +22,8 @@ export interface CliDeps {
   readonly runMember: (config: Config) => Promise<undefined | "proxy">;
   /** Starts the proxy role. */
   readonly runProxy: (config: Config) => Promise<void>;
+  /** Starts the discovery-server role (`etcd-bun discovery`). */
+  readonly runDiscovery?: (config: DiscoveryServerConfig) => Promise<void>;
   /** Whether a WAL exists in the directory (restart: bootstrap flags ignored). */
   readonly walExists?: (walDir: string) => boolean;
   /** What the data dir was initialised as (default: look at the disk). */
@@ -83,8 +89,11 @@ export async function runCli(
       for (const line of versionLines()) io.stdout(line);
       return EXIT_OK;
     case "discovery":
-      io.stderr(`etcd-bun: the discovery role is not supported yet (${DISCOVERY_ROLE_WAITS_FOR})`);
-      return EXIT_CONFIG;
+      if (deps.runDiscovery === undefined || parsed.discoveryServer === undefined) {
+        throw new Error("the discovery role needs its runner and configuration");
+      }
+      await deps.runDiscovery(parsed.discoveryServer);
+      return EXIT_OK;
     case "proxy":
     case "member":
       return runServerRole(parsed.role, parsed.config, io, deps);

@@ -1,15 +1,21 @@
 /**
  * Configuration of the `discovery` subcommand: a discovery.etcd.io-compatible token service.
  * Flags as the original (`--etcd/-e`, `--host/-h`, `--addr/-a`; env `DISC_ETCD`, `DISC_HOST`,
- * `DISC_ADDR`, where a flag beats its variable as with viper). Pure: argv and env passed in.
+ * `DISC_ADDR`, where a flag beats its variable as with viper), and two of our own: where the
+ * embedded store keeps its data when no `--etcd` is given, and when unused tokens expire.
+ * Pure: argv and env passed in.
  */
 import type { FlagSpec } from "./flags.ts";
 import { ConfigError, readArgv } from "./sources.ts";
 import { parseOneUrl } from "./values.ts";
 
 export interface DiscoveryServerConfig {
-  /** Backing etcd, `scheme://host[:port]` only. */
-  readonly etcdUrl: string;
+  /** Backing etcd, `scheme://host[:port]` only; undefined: an embedded etcd-bun member. */
+  readonly etcdUrl: string | undefined;
+  /** The embedded member's data dir (used when `etcdUrl` is undefined). */
+  readonly dataDir: string;
+  /** Seconds after which a token and its registrations are removed; 0: never. */
+  readonly tokenTtlS: number;
   /** Prefix of the token URLs handed out by `/new`. */
   readonly hostPrefix: string;
   /** Listen address, `[host]:port`. */
@@ -25,8 +31,8 @@ function discoveryFlag(name: string, env: string, defaultText: string, help: str
 const ETCD = discoveryFlag(
   "etcd",
   "DISC_ETCD",
-  "http://127.0.0.1:2379",
-  "The etcd endpoint tokens are stored in (scheme://host:port).",
+  "",
+  "The etcd (or etcd-bun) endpoint tokens are stored in (scheme://host:port). Default: an embedded etcd-bun member in --data-dir.",
 );
 const HOST = discoveryFlag(
   "host",
@@ -35,9 +41,21 @@ const HOST = discoveryFlag(
   "The URL prefix of the token URLs returned by /new.",
 );
 const ADDR = discoveryFlag("addr", "DISC_ADDR", ":8087", "The address to listen on.");
+const DATA_DIR = discoveryFlag(
+  "data-dir",
+  "DISC_DATA_DIR",
+  "discovery.etcd",
+  "Where the embedded member keeps the tokens (without --etcd).",
+);
+const TOKEN_TTL = discoveryFlag(
+  "token-ttl",
+  "DISC_TOKEN_TTL",
+  "0",
+  "Seconds after which a token from /new and its registrations are removed (0: never).",
+);
 
 /** The discovery subcommand's flags, in help order. */
-export const DISCOVERY_SERVER_FLAGS: readonly FlagSpec[] = [ETCD, HOST, ADDR];
+export const DISCOVERY_SERVER_FLAGS: readonly FlagSpec[] = [ETCD, HOST, ADDR, DATA_DIR, TOKEN_TTL];
 
 const SHORT: Readonly<Record<string, string>> = { e: "etcd", h: "host", a: "addr" };
 
@@ -63,7 +81,26 @@ export function parseDiscoveryServer(
     return fromEnv !== undefined && fromEnv !== "" ? fromEnv : spec.defaultText;
   };
   const etcdUrl = text(ETCD);
-  const parsed = parseOneUrl(etcdUrl);
-  if (!parsed.ok) throw new ConfigError(`invalid --etcd ${etcdUrl}: ${parsed.reason}`);
-  return { etcdUrl, hostPrefix: text(HOST).replace(/\/+$/, ""), listenAddr: text(ADDR) };
+  if (etcdUrl !== "") {
+    const parsed = parseOneUrl(etcdUrl);
+    if (!parsed.ok) throw new ConfigError(`invalid --etcd ${etcdUrl}: ${parsed.reason}`);
+    if (!/^https?:$/.test(new URL(etcdUrl).protocol)) {
+      throw new ConfigError(`invalid --etcd ${etcdUrl}: the discovery service speaks http(s) only`);
+    }
+  }
+  const ttl = text(TOKEN_TTL);
+  if (!/^[0-9]{1,9}$/.test(ttl)) {
+    throw new ConfigError(`invalid --token-ttl ${ttl}: a whole number of seconds`);
+  }
+  const listenAddr = text(ADDR);
+  if (!/^(\[[0-9a-fA-F:.]+\]|[^:[\]]*):[0-9]{1,5}$/.test(listenAddr)) {
+    throw new ConfigError(`invalid --addr ${listenAddr}: want [host]:port`);
+  }
+  return {
+    etcdUrl: etcdUrl === "" ? undefined : etcdUrl.replace(/\/+$/, ""),
+    hostPrefix: text(HOST).replace(/\/+$/, ""),
+    listenAddr,
+    dataDir: text(DATA_DIR),
+    tokenTtlS: Number(ttl),
+  };
 }

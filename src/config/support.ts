@@ -75,9 +75,6 @@ const REFUSED: Readonly<Record<string, string>> = {
   "initial-election-tick-advance": RAFT_TUNING,
 };
 
-/** The discovery-server role (`etcd-bun discovery`) waits for the same issue. */
-export const DISCOVERY_ROLE_WAITS_FOR = DISCOVERY;
-
 /** How a flag is supported; undefined means it works as in etcd. */
 export function flagSupport(name: string): FlagSupport | undefined {
   const waitsFor = REFUSED[name];

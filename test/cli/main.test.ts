@@ -85,7 +85,6 @@ describe("flags and roles not supported yet are refused with exit 1, naming thei
       ["--proxy", "on", "--proxy-write-timeout", "100"],
       "--proxy-write-timeout is not supported yet (a write deadline toward the members: issue #13)",
     ],
-    [["discovery"], "the discovery role is not supported yet (discovery: issue #14)"],
     [["--cert-file", "/missing.pem"], "--cert-file is not supported yet (TLS: issue #15)"],
     [["--auto-tls"], "--auto-tls is not supported yet (TLS: issue #15)"],
     [

@@ -6,10 +6,13 @@ describe("discovery subcommand", () => {
   test("defaults", () => {
     const r = parseConfig(["discovery"], {});
     expect(r.role).toBe("discovery");
+    // No --etcd: the tokens live in an embedded member.
     expect(r.discoveryServer).toEqual({
-      etcdUrl: "http://127.0.0.1:2379",
+      etcdUrl: undefined,
       hostPrefix: "http://example.com",
       listenAddr: ":8087",
+      dataDir: "discovery.etcd",
+      tokenTtlS: 0,
     });
   });
 
@@ -26,6 +29,21 @@ describe("discovery subcommand", () => {
       etcdUrl: "http://10.0.0.1:2379",
       hostPrefix: "https://d.example",
       listenAddr: ":9000",
+      dataDir: "discovery.etcd",
+      tokenTtlS: 0,
+    });
+  });
+
+  test("--data-dir and --token-ttl, or DISC_DATA_DIR and DISC_TOKEN_TTL", () => {
+    const config = (argv: string[], env: Record<string, string>) =>
+      parseConfig(["discovery", ...argv], env).discoveryServer;
+    expect(config(["--data-dir", "/d", "--token-ttl", "3600"], {})).toMatchObject({
+      dataDir: "/d",
+      tokenTtlS: 3600,
+    });
+    expect(config([], { DISC_DATA_DIR: "/e", DISC_TOKEN_TTL: "60" })).toMatchObject({
+      dataDir: "/e",
+      tokenTtlS: 60,
     });
   });
 
@@ -45,6 +63,12 @@ describe("discovery subcommand", () => {
       "invalid --etcd http://a:1/v2: URL must not contain a path: http://a:1/v2",
     ],
     [["extra"], "'extra' is not a valid flag"],
+    [
+      ["-e", "unix://sock:1"],
+      "invalid --etcd unix://sock:1: the discovery service speaks http(s) only",
+    ],
+    [["--token-ttl", "-1"], "invalid --token-ttl -1: a whole number of seconds"],
+    [["-a", "8087"], "invalid --addr 8087: want [host]:port"],
   ] as const)("%j fails", (argv, message) => {
     expect(() => parseConfig(["discovery", ...argv], {})).toThrow(message);
   });

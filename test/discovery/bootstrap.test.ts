@@ -1,23 +1,28 @@
 /**
  * Bootstrapping with `--discovery`, real processes: three members through a self-hosted token
  * (on an etcd-bun member, on a real etcd 3.4, and real etcd members through a token on
- * etcd-bun), and through Debian's discovery.etcd.io service; a member on a full token exits or
- * becomes a proxy; a restarted member ignores the token.
+ * etcd-bun), and through a discovery service (`etcd-bun discovery` with its embedded store, and
+ * Debian's discovery.etcd.io on a real etcd), etcd-bun and real etcd members alike; a member on
+ * a full token exits or becomes a proxy; a restarted member ignores the token.
  */
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { existsSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import {
-  freePort,
+  DEBIAN_DISCOVERY,
+  type DiscoveryServiceProcess,
   type MemberProcess,
   realEtcdInstalled,
   spawnDiscoveryMember,
+  startDiscoveryServiceProcess,
   startMember,
 } from "../support/cluster-process.ts";
 
-const DISCOVERY_SERVICE = "/usr/bin/discovery.etcd.io";
-
 type Kind = "etcd-bun" | "etcd";
+const MEMBER_KINDS: Kind[] = realEtcdInstalled ? ["etcd-bun", "etcd"] : ["etcd-bun"];
+/** etcd-bun's own service, and Debian's where it and the real etcd are installed. */
+const SERVICES: ("etcd-bun" | "debian")[] =
+  realEtcdInstalled && existsSync(DEBIAN_DISCOVERY) ? ["etcd-bun", "debian"] : ["etcd-bun"];
 const COMBOS: [Kind, Kind][] = realEtcdInstalled
   ? [
       ["etcd-bun", "etcd-bun"],
@@ -152,49 +157,32 @@ describe("etcd-bun members and a full token", () => {
   }, 30_000);
 });
 
-describe.if(realEtcdInstalled && existsSync(DISCOVERY_SERVICE))(
-  "Debian's discovery.etcd.io service (backed by a real etcd)",
-  () => {
-    let service: ReturnType<typeof Bun.spawn> | undefined;
-    let base = "";
-    beforeAll(async () => {
-      const store = await startMember({ kind: "etcd" });
-      started.push(store);
-      const port = await freePort();
-      base = `http://127.0.0.1:${port}`;
-      service = Bun.spawn(
-        [
-          DISCOVERY_SERVICE,
-          "--etcd",
-          store.clientUrl,
-          "--host",
-          base,
-          "--addr",
-          `127.0.0.1:${port}`,
-        ],
-        { stdout: "ignore", stderr: "ignore" },
-      );
-      const deadline = Date.now() + 10_000;
-      while (Date.now() < deadline) {
-        const up = await fetch(`${base}/robots.txt`).catch(() => undefined);
-        if (up?.status === 200) return;
-        await Bun.sleep(100);
-      }
-      throw new Error("discovery.etcd.io did not start");
-    }, 30_000);
-    afterAll(async () => {
-      service?.kill("SIGKILL");
-      await service?.exited;
+describe.each(SERVICES)("a token from the %s discovery service", (kind) => {
+  let service: DiscoveryServiceProcess;
+  beforeAll(async () => {
+    // Debian's keeps its tokens in a real etcd; ours in its embedded member.
+    const store = kind === "debian" ? await startMember({ kind: "etcd" }) : undefined;
+    if (store !== undefined) started.push(store);
+    service = await startDiscoveryServiceProcess({
+      kind,
+      ...(store === undefined ? {} : { store: store.clientUrl }),
     });
+  }, 30_000);
+  afterAll(async () => {
+    await service?.stop();
+  });
 
-    test("three etcd-bun members bootstrap through a token from /new?size=3", async () => {
-      const res = await fetch(`${base}/new?size=3`);
+  test.each(MEMBER_KINDS)(
+    "three %s members bootstrap through /new?size=3",
+    async (memberKind) => {
+      const res = await fetch(`${service.url}/new?size=3`);
       expect(res.status).toBe(200);
       const url = await res.text();
-      expect(url).toMatch(new RegExp(`^${base}/[0-9a-f]{32}$`));
+      expect(url).toMatch(new RegExp(`^${service.url}/[0-9a-f]{32}$`));
       const names = ["s0", "s1", "s2"];
-      const members = await bootstrap("etcd-bun", url, names);
+      const members = await bootstrap(memberKind, url, names);
       await expectOneCluster(members, url, names);
-    }, 60_000);
-  },
-);
+    },
+    60_000,
+  );
+});

@@ -435,3 +435,83 @@ export async function startCluster(options: ClusterOptions): Promise<ClusterProc
     },
   };
 }
+
+/** Debian's discovery.etcd.io service (package etcd-discovery). */
+export const DEBIAN_DISCOVERY = "/usr/bin/discovery.etcd.io";
+
+export interface DiscoveryServiceProcess {
+  /** Where it answers; also the prefix of the token URLs it hands out. */
+  readonly url: string;
+  readonly dataDir: string;
+  output(): string;
+  /** Kills it and starts it again on the same address and data dir. */
+  restart(): Promise<void>;
+  stop(): Promise<void>;
+}
+
+/**
+ * Starts a discovery service on a free port: `etcd-bun discovery` (its tokens in an embedded
+ * member unless `store` is given) or Debian's (`store` needed), and waits until it answers.
+ */
+export async function startDiscoveryServiceProcess(o: {
+  kind: "etcd-bun" | "debian";
+  store?: string;
+  extraArgs?: readonly string[];
+}): Promise<DiscoveryServiceProcess> {
+  const dataDir = mkdtempSync(join(tmpdir(), "etcd-bun-disc-service-"));
+  const port = await freePort();
+  const url = `http://127.0.0.1:${port}`;
+  const flags = [
+    ...(o.store === undefined ? [] : ["--etcd", o.store]),
+    "--host",
+    url,
+    "--addr",
+    `127.0.0.1:${port}`,
+    ...(o.extraArgs ?? []),
+  ];
+  const args =
+    o.kind === "debian"
+      ? [DEBIAN_DISCOVERY, ...flags]
+      : [process.execPath, MAIN, "discovery", "--data-dir", dataDir, ...flags];
+  let output = "";
+  let proc: Subprocess;
+  const spawn = async () => {
+    proc = Bun.spawn(args, { stdout: "pipe", stderr: "pipe" });
+    spawned.add(proc);
+    void proc.exited.then(() => spawned.delete(proc));
+    for (const stream of [proc.stdout, proc.stderr] as ReadableStream<Uint8Array>[]) {
+      void (async () => {
+        const decoder = new TextDecoder();
+        for await (const chunk of stream) output += decoder.decode(chunk);
+      })();
+    }
+    const deadline = Date.now() + START_TIMEOUT_MS;
+    while (Date.now() < deadline) {
+      if (proc.exitCode !== null) throw new Error(`discovery service exited early:\n${output}`);
+      const res = await fetch(`${url}/robots.txt`, { signal: AbortSignal.timeout(1000) }).catch(
+        () => undefined,
+      );
+      if (res?.status === 200) return;
+      await Bun.sleep(50);
+    }
+    throw new Error(`discovery service did not answer in ${START_TIMEOUT_MS} ms:\n${output}`);
+  };
+  const kill = async () => {
+    proc.kill("SIGKILL");
+    await proc.exited;
+  };
+  await spawn();
+  return {
+    url,
+    dataDir,
+    output: () => output,
+    restart: async () => {
+      await kill();
+      await spawn();
+    },
+    stop: async () => {
+      await kill();
+      rmSync(dataDir, { recursive: true, force: true });
+    },
+  };
+}
