@@ -62,7 +62,8 @@ function discoveryArgs(): ArgsDef {
 export const discoveryCommand: CommandDef = defineCommand({
   meta: {
     name: "discovery",
-    description: "Run a discovery service (discovery.etcd.io's API): tokens in --etcd, or in an embedded member.",
+    description:
+      "Run a discovery service (discovery.etcd.io's API): tokens in --etcd, or in an embedded member.",
   },
   args: discoveryArgs(),
 });
