@@ -71,6 +71,8 @@ export interface Config {
   readonly discoveryFallback: DiscoveryFallback;
   readonly discoveryProxy: string;
   readonly discoverySrv: string;
+  /** `--discovery-srv-name`: the SRV names get `-<name>` (`_etcd-server-<name>._tcp`). */
+  readonly discoverySrvName: string;
   readonly strictReconfigCheck: boolean;
   readonly proxy: ProxyMode;
   readonly proxyFailureWaitMs: number;
@@ -466,6 +468,7 @@ function buildConfig(v: Values, tls: ListenerTls, warnings: string[]): Config {
     discoveryFallback: oneOf(v.str("discovery-fallback"), ["exit", "proxy"] as const),
     discoveryProxy: withScheme(v.str("discovery-proxy")),
     discoverySrv: v.str("discovery-srv"),
+    discoverySrvName: v.str("discovery-srv-name"),
     strictReconfigCheck: v.bool("strict-reconfig-check"),
     proxy: oneOf(v.str("proxy"), ["off", "readonly", "on"] as const),
     proxyFailureWaitMs: v.uint("proxy-failure-wait"),

@@ -11,7 +11,6 @@ export type FlagSupport =
   | { readonly status: "refused"; readonly waitsFor: string };
 
 const TLS = "TLS: issue #15";
-const DISCOVERY = "discovery: issue #14";
 const PROXY_WRITE = "a write deadline toward the members: issue #13";
 const OPERABILITY = "metrics, logs and profiling: issue #16";
 const RAFT_TUNING = "Raft tuning: issue #12";
@@ -63,8 +62,6 @@ const REFUSED: Readonly<Record<string, string>> = {
   "peer-cert-allowed-hostname": TLS,
   "experimental-peer-skip-client-san-verification": TLS,
   "host-whitelist": TLS,
-  "discovery-srv": DISCOVERY,
-  "discovery-srv-name": DISCOVERY,
   "proxy-write-timeout": PROXY_WRITE,
   "enable-pprof": OPERABILITY,
   "log-package-levels": OPERABILITY,

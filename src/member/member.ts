@@ -25,7 +25,7 @@ import { Transport } from "../transport/transport.ts";
 import { AssertionError } from "../util/assert.ts";
 import { createLogger } from "../util/log.ts";
 import { type HeldLock, lockDir } from "./data-dir-lock.ts";
-import { discoverCluster } from "./discover.ts";
+import { bootstrapCluster } from "./discover.ts";
 import { fatal, installFatalHandlers, setFatalMemberId } from "./fatal.ts";
 import { bindListeners, type MemberListeners } from "./listeners.ts";
 import { memberApiOf } from "./member-api.ts";
@@ -100,9 +100,7 @@ async function startOn(
   dirs: { unlock: () => void; lockWalDir: () => void },
 ): Promise<RunningMember> {
   const disk = realDisk(settings);
-  if (settings.discovery !== undefined && !disk.logExists()) {
-    settings = await discoverCluster(settings, settings.discovery, log);
-  }
+  if (!disk.logExists()) settings = await bootstrapCluster(settings, log);
   const opened = await openMember(settings, disk, fetchMembersOverHttp);
   setFatalMemberId(opened.memberId);
   dirs.lockWalDir();
@@ -272,6 +270,15 @@ export function settingsFromConfig(config: Config): MemberSettings {
     advertisePeerUrls: config.initialAdvertisePeerUrls.map(formatUrl),
     ...(config.discovery !== ""
       ? { discovery: { url: config.discovery, proxy: config.discoveryProxy } }
+      : {}),
+    ...(config.discoverySrv !== ""
+      ? {
+          discoverySrv: {
+            domain: config.discoverySrv,
+            serviceName: config.discoverySrvName,
+            token: config.initialClusterToken,
+          },
+        }
       : {}),
   };
 }

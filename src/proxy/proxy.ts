@@ -10,6 +10,7 @@ import type { Server } from "bun";
 import type { Config } from "../config/config.ts";
 import { parseInitialCluster } from "../config/values.ts";
 import { DiscoveryError, getCluster } from "../discovery/discovery.ts";
+import { srvCluster } from "../discovery/srv.ts";
 import { corsPolicy } from "../http/cors.ts";
 import { type RawTarget, rawTargetRouting } from "../http/raw-target.ts";
 import { type BoundListener, bindOne } from "../net/listen.ts";
@@ -31,6 +32,8 @@ export interface ProxySettings {
   readonly initialPeerUrls: readonly string[];
   /** `--discovery`: where the peer URLs come from instead, when there is no cluster file yet. */
   readonly discovery?: { readonly url: string; readonly proxy: string };
+  /** `--discovery-srv`: the peer URLs from DNS SRV records instead. */
+  readonly discoverySrv?: { readonly domain: string; readonly serviceName: string };
   readonly readonly: boolean;
   readonly cors: readonly string[];
   readonly failureWaitMs: number;
@@ -61,6 +64,9 @@ export function proxySettingsOf(config: Config): ProxySettings {
     ...(config.discovery !== ""
       ? { discovery: { url: config.discovery, proxy: config.discoveryProxy } }
       : {}),
+    ...(config.discoverySrv !== ""
+      ? { discoverySrv: { domain: config.discoverySrv, serviceName: config.discoverySrvName } }
+      : {}),
   };
 }
 
@@ -88,15 +94,12 @@ export async function startProxy(
     const saved = readClusterFile(file);
     let peerUrls = saved;
     if (saved !== undefined) {
-      if (s.discovery !== undefined) {
+      if (s.discovery !== undefined || s.discoverySrv !== undefined) {
         log("proxy: discovery or bootstrap flags are set, but the cluster file is used");
       }
       log(`proxy: using peer urls [${saved.join(" ")}] from cluster file ${file}`);
     } else {
-      peerUrls =
-        s.discovery === undefined
-          ? [...s.initialPeerUrls]
-          : await discoveredPeerUrls(s.discovery, log);
+      peerUrls = await initialPeerUrls(s, log);
       log(`proxy: using peer urls [${peerUrls.join(" ")}]`);
     }
     refresher = new Refresher({
@@ -122,12 +125,16 @@ export async function startProxy(
   };
 }
 
-/** The peer URLs of the cluster a discovery token bootstrapped (waiting until it is complete). */
-async function discoveredPeerUrls(
-  discovery: { readonly url: string; readonly proxy: string },
-  log: Log,
-): Promise<string[]> {
-  const text = await getCluster({ ...discovery, log });
+/**
+ * The peer URLs to start from without a cluster file: the cluster a discovery token bootstrapped
+ * (waiting until it is complete), the SRV records' peers, or `--initial-cluster`'s.
+ */
+async function initialPeerUrls(s: ProxySettings, log: Log): Promise<string[]> {
+  let text: string;
+  if (s.discovery !== undefined) text = await getCluster({ ...s.discovery, log });
+  else if (s.discoverySrv !== undefined) {
+    text = await srvCluster({ ...s.discoverySrv, name: "", advertisePeerUrls: [] });
+  } else return [...s.initialPeerUrls];
   const parsed = parseInitialCluster(text);
   if (!parsed.ok) throw new DiscoveryError("invalidUrl");
   return [...parsed.value.values()].flat().sort();

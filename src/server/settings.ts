@@ -41,6 +41,15 @@ export interface MemberSettings {
    * there (member/discover.ts); `initialMembers` is then this member alone.
    */
   readonly discovery?: { readonly url: string; readonly proxy: string };
+  /**
+   * `--discovery-srv` (and `--discovery-srv-name`), with `--initial-cluster-token`: a member
+   * without a WAL finds its initial cluster in DNS SRV records (member/discover.ts).
+   */
+  readonly discoverySrv?: {
+    readonly domain: string;
+    readonly serviceName: string;
+    readonly token: string;
+  };
   /** `--initial-advertise-peer-urls`: used to find this member when joining a cluster. */
   readonly advertisePeerUrls: readonly string[];
 }

@@ -88,10 +88,6 @@ describe("flags and roles not supported yet are refused with exit 1, naming thei
     [["--cert-file", "/missing.pem"], "--cert-file is not supported yet (TLS: issue #15)"],
     [["--auto-tls"], "--auto-tls is not supported yet (TLS: issue #15)"],
     [
-      ["--discovery-srv", "example.com"],
-      "--discovery-srv is not supported yet (discovery: issue #14)",
-    ],
-    [
       ["--enable-pprof"],
       "--enable-pprof is not supported yet (metrics, logs and profiling: issue #16)",
     ],

@@ -132,10 +132,13 @@ const bySupport = (status: "refused" | "v3-only") =>
 describe("flags not acted on yet never start the member", () => {
   const refused = bySupport("refused");
 
-  test("the support table refuses TLS, discovery, proxy-write-timeout and metrics flags", () => {
+  test("the support table refuses TLS, proxy-write-timeout and metrics flags, no discovery flag", () => {
     const names = refused.map((f) => f.name);
-    for (const n of ["cert-file", "peer-auto-tls", "discovery-srv", "proxy-write-timeout"]) {
+    for (const n of ["cert-file", "peer-auto-tls", "proxy-write-timeout", "listen-metrics-urls"]) {
       expect(names).toContain(n);
+    }
+    for (const n of ["discovery", "discovery-srv", "discovery-srv-name", "discovery-fallback"]) {
+      expect(names).not.toContain(n);
     }
   });
 

@@ -228,6 +228,16 @@ const ERRORS: readonly ErrorCase[] = [
       'invalid value "example.com:7001" for flag -peer-addr: "example.com:7001" is not a valid IP:port address',
   },
   {
+    why: "discovery URL that is not http(s)",
+    argv: ["--discovery", "foo"],
+    message: '--discovery must be an http:// or https:// URL, got "foo"',
+  },
+  {
+    why: "discovery proxy that is no address",
+    argv: ["--discovery", "http://d/x", "--discovery-proxy", "http://"],
+    message: 'invalid proxy address "http://"',
+  },
+  {
     why: "existing cluster with discovery",
     argv: ["--initial-cluster-state", "existing", "--discovery", "http://d/x"],
     message: "discovery URL should not be set when joining existing initial cluster",
@@ -308,6 +318,16 @@ describe("accepted combinations", () => {
     };
     expect(parseConfig(argv, {}, { walExists }).config.name).toBe("foo");
     expect(seen).toEqual(["foo.etcd/member/wal"]);
+  });
+
+  test("a WAL on disk: --discovery is ignored with etcd's warning; a proxy scheme defaults to http", () => {
+    const argv = ["--discovery", "http://d/x", "--discovery-proxy", "squid:3128"];
+    const r = parseConfig(argv, {}, { walExists: () => true });
+    expect(r.warnings).toEqual([
+      "discovery token ignored since a cluster has already been initialized. Valid log found at default.etcd/member/wal",
+    ]);
+    expect(r.config.discoveryProxy).toBe("http://squid:3128");
+    expect(parseConfig(argv, {}).warnings).toEqual([]);
   });
 
   test("the proxy role skips the member bootstrap checks", () => {
