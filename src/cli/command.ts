@@ -52,7 +52,8 @@ function discoveryArgs(): ArgsDef {
       type: "string",
       description: `${spec.help} [env ${spec.env}]`,
       valueHint: spec.name,
-      default: spec.defaultText,
+      // An empty default (--etcd: the embedded store) is said in the description instead.
+      ...(spec.defaultText === "" ? {} : { default: spec.defaultText }),
       ...(alias === undefined ? {} : { alias }),
     };
   }
@@ -131,7 +132,7 @@ export async function helpText(sub?: "discovery" | "backup"): Promise<string> {
     "  etcd-bun -h | --help",
     "    Show this help.",
     "  etcd-bun discovery [flags]",
-    "    Run the discovery service (not yet implemented).",
+    "    Run a discovery service (discovery.etcd.io's API; see etcd-bun discovery --help).",
     "  etcd-bun backup --data-dir D [--wal-dir W] --backup-dir B [--backup-wal-dir BW]",
     "    Back up a member's data dir into a new one (start it with --force-new-cluster).",
     "",

@@ -124,6 +124,41 @@ describe("joining through a token", () => {
   });
 });
 
+test("--discovery-proxy: every request goes through the HTTP proxy", async () => {
+  const url = await token("1");
+  const seen: string[] = [];
+  // A forward proxy: requests come in absolute form and are sent on.
+  const proxy = Bun.serve({
+    port: 0,
+    hostname: "127.0.0.1",
+    async fetch(request) {
+      seen.push(`${request.method} ${request.url}`);
+      const body = request.method === "GET" ? undefined : await request.text();
+      const res = await fetch(request.url, {
+        method: request.method,
+        headers: request.headers,
+        ...(body === undefined ? {} : { body }),
+      });
+      return new Response(await res.arrayBuffer(), { status: res.status, headers: res.headers });
+    },
+  });
+  try {
+    const cluster = await joinCluster(
+      { url, proxy: `http://127.0.0.1:${proxy.port}`, log: () => {} },
+      "p1",
+      "p=http://127.0.0.1:9400",
+    );
+    expect(cluster).toBe("p=http://127.0.0.1:9400");
+    const path = new URL(url).pathname;
+    expect(seen).toContain(`PUT ${backing.clientUrl}${path}/p1?prevExist=false`);
+    expect(
+      seen.filter((l) => l.startsWith(`GET ${backing.clientUrl}${path}`)).length,
+    ).toBeGreaterThan(2);
+  } finally {
+    proxy.stop(true);
+  }
+});
+
 describe("a token that cannot be used", () => {
   test("no size key: the host's own error, as etcd 3.4 reports it", async () => {
     const url = await token();
