@@ -250,6 +250,7 @@ export class RawNode {
       vote: r.vote,
       commit: r.log.committed,
       applied: r.log.applied,
+      lastIndex: r.log.lastIndex(),
       lead: r.lead,
       state: r.state,
     };

@@ -246,6 +246,8 @@ export interface Status {
   vote: NodeId;
   commit: number;
   applied: number;
+  /** The index of the last entry in this node's log. */
+  lastIndex: number;
   lead: NodeId;
   state: StateType;
   /** Present only on the leader. */

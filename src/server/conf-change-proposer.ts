@@ -61,11 +61,42 @@ export async function proposeConfChange(
     }
   }
   host.schedule();
-  const settled = await outcome;
+  const settled = await settledOrAskedAgain(host, outcome, () =>
+    host.raft.proposeConfChange({ type, nodeId, context }),
+  );
   if ("error" in settled) throw settled.error;
   const { result } = settled;
   if (result.confError !== undefined) {
     throw new MembersError(result.confError.status, result.confError.message);
+  }
+}
+
+/**
+ * Waits for the change's outcome. A follower's proposal goes to the leader, which drops a conf
+ * change it cannot take yet (its own first entry or another change not yet applied) without a
+ * word: unless the outcome came, the follower asks again after each election timeout, until
+ * the waiter's own deadline settles it. A copy applied after the first is refused by the apply
+ * checks (the member exists, or is gone) and answers nobody.
+ */
+async function settledOrAskedAgain<T>(
+  host: ConfChangeHost,
+  outcome: Promise<T>,
+  proposeAgain: () => void,
+): Promise<T> {
+  let done: T | undefined;
+  void outcome.then((o) => {
+    done = o;
+  });
+  for (;;) {
+    const settled = await Promise.race([outcome, host.time.sleep(host.electionMs)]);
+    if (settled !== undefined || done !== undefined) return (settled ?? done) as T;
+    if (host.isLeader() || host.stopping()) continue;
+    try {
+      proposeAgain();
+      host.schedule();
+    } catch (error) {
+      if (!(error instanceof ProposalDroppedError)) throw error;
+    }
   }
 }
 
@@ -81,9 +112,16 @@ async function transferLeadershipAway(host: ConfChangeHost): Promise<void> {
     }
   }
   if (best === "") return;
+  // The new leader's first entry comes after every entry here (it was caught up to them).
+  const firstOfNewTerm = host.raft.status().lastIndex + 1;
   host.raft.transferLeader(best);
   host.schedule();
   const deadline = host.time.now() + 2 * host.electionMs;
   while (host.leader() !== best && host.time.now() < deadline) await host.time.sleep(10);
   host.log(`transferred leadership to ${best} before removing this member`);
+  // A new leader takes no conf change before it applied its first entry; one forwarded to it
+  // sooner is dropped there without a word, and the request would wait out its deadline.
+  while (host.raft.status().applied < firstOfNewTerm && host.time.now() < deadline) {
+    await host.time.sleep(10);
+  }
 }

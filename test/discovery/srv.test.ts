@@ -4,37 +4,16 @@
  * it. Needs root, unshare and ip (CI has them); skipped otherwise.
  */
 import { describe, expect, test } from "bun:test";
-import { execFileSync } from "node:child_process";
 import { resolve } from "node:path";
+import { namespacesAvailable, UNSHARE } from "../support/namespaces.ts";
 
 const SCENARIO = resolve(import.meta.dir, "srv-scenario.ts");
 
-function has(command: string): boolean {
-  try {
-    execFileSync("sh", ["-c", `command -v ${command}`], { stdio: "ignore" });
-    return true;
-  } catch {
-    return false;
-  }
-}
-
-const runnable = process.getuid?.() === 0 && has("unshare") && has("ip");
-
 async function scenario(name: string): Promise<Record<string, unknown>> {
-  const proc = Bun.spawn(
-    [
-      "unshare",
-      "--net",
-      "--mount",
-      "--pid",
-      "--fork",
-      "--kill-child",
-      process.execPath,
-      SCENARIO,
-      name,
-    ],
-    { stdout: "pipe", stderr: "pipe" },
-  );
+  const proc = Bun.spawn([...UNSHARE, process.execPath, SCENARIO, name], {
+    stdout: "pipe",
+    stderr: "pipe",
+  });
   const timer = setTimeout(() => proc.kill("SIGKILL"), 60_000);
   const [out, err, code] = await Promise.all([
     new Response(proc.stdout).text(),
@@ -46,7 +25,7 @@ async function scenario(name: string): Promise<Record<string, unknown>> {
   return JSON.parse(out.trim().split("\n").at(-1) ?? "{}");
 }
 
-describe.if(runnable)("--discovery-srv", () => {
+describe.if(namespacesAvailable)("--discovery-srv", () => {
   test("three members bootstrap from _etcd-server._tcp records; a proxy uses them too", async () => {
     expect(await scenario("bootstrap")).toEqual({
       up: [true, true, true],

@@ -16,21 +16,12 @@ import { execFileSync } from "node:child_process";
 import { cpSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { dirname, join, resolve } from "node:path";
+import { has, namespacesAvailable, UNSHARE } from "../support/namespaces.ts";
 
 const ROOT = resolve(import.meta.dir, "../..");
 const README_TIMEOUT_MS = 240_000;
 
-function has(command: string): boolean {
-  try {
-    execFileSync("sh", ["-c", `command -v ${command}`], { stdio: "ignore" });
-    return true;
-  } catch {
-    return false;
-  }
-}
-
-const runnable =
-  process.getuid?.() === 0 && has("unshare") && has("ip") && has("etcdctl") && has("curl");
+const runnable = namespacesAvailable && has("etcdctl") && has("curl");
 
 interface Block {
   readonly section: string;
@@ -120,21 +111,11 @@ test.skipIf(!runnable)(
       "cd /tmp/repo",
       "exec bash /tmp/session.sh",
     ].join(" && ");
-    const proc = Bun.spawn(
-      [
-        "unshare",
-        "--net",
-        "--mount",
-        "--pid",
-        "--fork",
-        "--kill-child",
-        "--mount-proc",
-        "bash",
-        "-c",
-        setup,
-      ],
-      { stdout: "pipe", stderr: "pipe", env: { ...process.env, ETCDCTL_API: "" } },
-    );
+    const proc = Bun.spawn([...UNSHARE, "--mount-proc", "bash", "-c", setup], {
+      stdout: "pipe",
+      stderr: "pipe",
+      env: { ...process.env, ETCDCTL_API: "" },
+    });
     const timer = setTimeout(() => proc.kill("SIGKILL"), README_TIMEOUT_MS);
     const [out, err] = await Promise.all([
       new Response(proc.stdout).text(),

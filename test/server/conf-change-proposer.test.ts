@@ -57,3 +57,44 @@ test("a waiter that times out while the proposal is still being retried is repor
     process.off("unhandledRejection", onUnhandled);
   }
 });
+
+test("a follower's change the leader dropped without a word is asked for again after an election timeout", async () => {
+  const time = new ManualTime(0);
+  const proposedAt: number[] = [];
+  const applied = Promise.withResolvers<object>();
+  const raft = {
+    proposeConfChange: () => {
+      proposedAt.push(time.now());
+      // The leader takes the second copy only (the first arrived before it could take one).
+      if (proposedAt.length === 2) time.after(5, () => applied.resolve({}));
+    },
+  } as unknown as RawNode;
+  const outcome = proposeConfChange(
+    {
+      time,
+      raft,
+      memberId: "1",
+      electionMs: 1000,
+      isLeader: () => false,
+      leader: () => "3",
+      stopping: () => false,
+      requestTimeoutMs: () => 5000,
+      newRequest: () => ({ id: "r1", applied: applied.promise }),
+      failRequest: () => {},
+      schedule: () => {},
+      log: () => {},
+    },
+    "removeNode",
+    "2",
+    [],
+  ).then(
+    () => "applied",
+    (error: unknown) => error,
+  );
+  for (let ms = 0; ms < 3000; ms += 10) {
+    time.advance(10);
+    await Bun.sleep(0);
+  }
+  expect(await outcome).toBe("applied");
+  expect(proposedAt).toEqual([0, 1000]);
+});
