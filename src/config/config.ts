@@ -304,11 +304,12 @@ function checkSupport(
   return refused;
 }
 
-/** https:// and unixs:// listeners need TLS, which etcd-bun does not serve yet. */
+/** https:// client listeners are served; peer TLS and unixs:// listeners are not yet. */
 function tlsListenerRefusal(v: Values): string | undefined {
   for (const flag of ["listen-client-urls", "listen-peer-urls"]) {
     for (const u of v.urls(flag)) {
-      if (u.protocol === "https:" || u.protocol === "unixs:") {
+      const served = flag === "listen-client-urls" && u.protocol === "https:";
+      if (!served && (u.protocol === "https:" || u.protocol === "unixs:")) {
         return `--${flag} ${u.protocol}//${u.host} is not supported yet (TLS: issue #15)`;
       }
     }

@@ -42,11 +42,6 @@ const V3_ONLY = [
 ] as const;
 
 const REFUSED: Readonly<Record<string, string>> = {
-  "ca-file": TLS,
-  "cert-file": TLS,
-  "key-file": TLS,
-  "client-cert-auth": TLS,
-  "trusted-ca-file": TLS,
   "peer-ca-file": TLS,
   "peer-cert-file": TLS,
   "peer-key-file": TLS,

@@ -9,7 +9,9 @@
 import type { Server, ServerWebSocket, WebSocketHandler } from "bun";
 import { type RawTarget, rawTargetRouting } from "../http/raw-target.ts";
 import { type BoundListener, bindOne } from "../net/listen.ts";
+import { serverTls, type TlsFiles } from "../net/tls.ts";
 import { DEFAULT_LIMITS, type StreamSocketData } from "../transport/transport.ts";
+import { assert } from "../util/assert.ts";
 import { handlerError } from "./fatal.ts";
 
 /**
@@ -63,6 +65,8 @@ export interface ListenOptions {
   readonly clientIdleTimeoutS: number;
   /** Logs a handler's unexpected error. */
   readonly log: (line: string) => void;
+  /** Certificate and key (and client-certificate rule) for `https://` client listen URLs. */
+  readonly clientTls?: TlsFiles;
 }
 
 /** Binds every peer listener, then every client listener (etcd's order); all or none. */
@@ -113,11 +117,13 @@ export async function bindListeners(options: ListenOptions): Promise<MemberListe
     }
     const clients: BoundListener[] = [];
     for (const raw of options.listenClientUrls) {
+      const tls = raw.startsWith("https:") ? { tls: httpsOptions(options.clientTls, raw) } : {};
       const listener = await bindOne(raw, (t) =>
         t.kind === "unix"
           ? Bun.serve<undefined>({ ...clientOptions, unix: t.path })
           : Bun.serve<undefined>({
               ...clientOptions,
+              ...tls,
               hostname: t.hostname,
               port: t.port,
               idleTimeout: options.clientIdleTimeoutS,
@@ -142,4 +148,10 @@ export async function bindListeners(options: ListenOptions): Promise<MemberListe
     for (const l of bound) void l.server.stop(true);
     throw error;
   }
+}
+
+function httpsOptions(files: TlsFiles | undefined, raw: string) {
+  // Config refuses an https listen URL without a certificate and key.
+  assert(files !== undefined, `no TLS files for ${raw}`);
+  return serverTls(files);
 }

@@ -65,6 +65,7 @@ export async function startMember(
     listenPeerUrls: settings.listenPeerUrls,
     clientIdleTimeoutS: CLIENT_IDLE_TIMEOUT_S,
     log,
+    ...(settings.clientTls === undefined ? {} : { clientTls: settings.clientTls }),
   });
   const locks: HeldLock[] = [];
   const unlock = () => {
@@ -261,6 +262,7 @@ export function settingsFromConfig(config: Config): MemberSettings {
     clusterId: members.length > 0 ? clusterIdFor(members.map((m) => m.id)) : "",
     forceNewCluster: config.forceNewCluster,
     listenClientUrls: config.listenClientUrls.map(formatUrl),
+    ...(config.clientTls.certFile !== "" ? { clientTls: config.clientTls } : {}),
     advertiseClientUrls: config.advertiseClientUrls.map(formatUrl),
     listenPeerUrls: config.listenPeerUrls.map(formatUrl),
     cors: config.cors,

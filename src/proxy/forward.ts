@@ -5,6 +5,7 @@
  * (long-poll and stream watches included), and the upstream request ends when the client goes.
  */
 import { isTransportError } from "../net/fetch-error.ts";
+import type { clientTls } from "../net/tls.ts";
 import type { Endpoint, Endpoints } from "./endpoints.ts";
 import { WatchPosition } from "./watch-position.ts";
 
@@ -20,12 +21,16 @@ const HOP_BY_HOP = [
   "upgrade",
 ];
 
+export type UpstreamTls = ReturnType<typeof clientTls>;
+
 export interface ForwardOptions {
   readonly endpoints: Endpoints;
   /** Whether `endpoint` accepts connections within the dial timeout (dial.ts). */
   readonly reachable: (endpoint: Endpoint) => boolean | Promise<boolean>;
   /** 0: none. Otherwise the upstream must send its headers, and each later chunk, within it. */
   readonly readTimeoutMs: number;
+  /** For `https://` members: the CA to trust and the client certificate to show. */
+  readonly upstreamTls?: UpstreamTls;
   readonly log: (line: string) => void;
 }
 
@@ -128,6 +133,7 @@ export async function sendUpstream(
       const deadline =
         upstream === undefined ? NO_DEADLINE : armReadTimeout(upstream, o.readTimeoutMs);
       const res = await fetch(endpoint.url + path, {
+        ...(o.upstreamTls === undefined ? {} : { tls: o.upstreamTls }),
         method: req.method,
         headers: req.headers,
         body: req.body,

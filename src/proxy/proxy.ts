@@ -14,6 +14,7 @@ import { srvCluster } from "../discovery/srv.ts";
 import { corsPolicy } from "../http/cors.ts";
 import { type RawTarget, rawTargetRouting } from "../http/raw-target.ts";
 import { type BoundListener, bindOne } from "../net/listen.ts";
+import { clientTls, serverTls, type TlsFiles } from "../net/tls.ts";
 import { AssertionError } from "../util/assert.ts";
 import { createLogger } from "../util/log.ts";
 import { clusterFilePath, readClusterFile } from "./cluster-file.ts";
@@ -32,6 +33,11 @@ export interface ProxySettings {
   readonly initialPeerUrls: readonly string[];
   /** `--discovery`: where the peer URLs come from instead, when there is no cluster file yet. */
   readonly discovery?: { readonly url: string; readonly proxy: string };
+  /**
+   * `--cert-file`, `--key-file`, `--trusted-ca-file`, `--client-cert-auth`: for `https://`
+   * listen URLs, and (as etcd's proxy) toward `https://` members.
+   */
+  readonly clientTls?: TlsFiles;
   /** `--discovery-srv`: the peer URLs from DNS SRV records instead. */
   readonly discoverySrv?: { readonly domain: string; readonly serviceName: string };
   readonly readonly: boolean;
@@ -61,6 +67,9 @@ export function proxySettingsOf(config: Config): ProxySettings {
     refreshIntervalMs: config.proxyRefreshIntervalMs,
     dialTimeoutMs: config.proxyDialTimeoutMs,
     readTimeoutMs: config.proxyReadTimeoutMs,
+    ...(config.clientTls.certFile !== "" || config.clientTls.trustedCaFile !== ""
+      ? { clientTls: config.clientTls }
+      : {}),
     ...(config.discovery !== ""
       ? { discovery: { url: config.discovery, proxy: config.discoveryProxy } }
       : {}),
@@ -81,11 +90,12 @@ export async function startProxy(
     endpoints,
     reachable: dialCheck(s.dialTimeoutMs, monotonic),
     readTimeoutMs: s.readTimeoutMs,
+    ...(s.clientTls === undefined ? {} : { upstreamTls: clientTls(s.clientTls) }),
     readonly: s.readonly,
     cors: corsPolicy(s.cors),
     log: (line) => log(`proxy: ${line}`),
   });
-  const listeners = await bindClients(s.listenClientUrls, handler, log);
+  const listeners = await bindClients(s.listenClientUrls, handler, log, s.clientTls);
   const proxyDir = join(s.dataDir, "proxy");
   let refresher: Refresher;
   try {
@@ -142,7 +152,12 @@ async function initialPeerUrls(s: ProxySettings, log: Log): Promise<string[]> {
 
 type Handler = ReturnType<typeof proxyApp>;
 
-async function bindClients(urls: readonly string[], handler: Handler, log: Log) {
+async function bindClients(
+  urls: readonly string[],
+  handler: Handler,
+  log: Log,
+  tlsFiles: TlsFiles | undefined,
+) {
   const bound: BoundListener[] = [];
   // A broken invariant ends the process; anything else unexpected is a logged 500, as Go's
   // net/http recovers a handler's panic.
@@ -159,11 +174,14 @@ async function bindClients(urls: readonly string[], handler: Handler, log: Log) 
   });
   try {
     for (const raw of urls) {
+      // Config refuses an https listen URL without a certificate and key.
+      const tls =
+        raw.startsWith("https:") && tlsFiles !== undefined ? { tls: serverTls(tlsFiles) } : {};
       bound.push(
         await bindOne(raw, (t) =>
           t.kind === "unix"
             ? Bun.serve({ ...routing, error, unix: t.path })
-            : Bun.serve({ ...routing, error, hostname: t.hostname, port: t.port }),
+            : Bun.serve({ ...routing, ...tls, error, hostname: t.hostname, port: t.port }),
         ),
       );
     }

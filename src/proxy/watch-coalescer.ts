@@ -232,7 +232,10 @@ export class WatchCoalescer {
     const url = shared.holder?.url;
     if (url === undefined) return undefined;
     try {
-      const res = await fetch(url + INDEX_PROBE_PATH, { signal: AbortSignal.timeout(5000) });
+      const res = await fetch(url + INDEX_PROBE_PATH, {
+        signal: AbortSignal.timeout(5000),
+        ...(this.o.upstreamTls === undefined ? {} : { tls: this.o.upstreamTls }),
+      });
       await res.arrayBuffer();
       const index = Number(res.headers.get("x-etcd-index"));
       return Number.isSafeInteger(index) && index > 0 ? index : undefined;

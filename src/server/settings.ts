@@ -25,6 +25,13 @@ export interface MemberSettings {
   readonly clusterId: string;
   readonly forceNewCluster: boolean;
   readonly listenClientUrls: readonly string[];
+  /** For `https://` client listen URLs: certificate, key, trusted CA, client-cert rule. */
+  readonly clientTls?: {
+    readonly certFile: string;
+    readonly keyFile: string;
+    readonly trustedCaFile: string;
+    readonly clientCertAuth: boolean;
+  };
   readonly advertiseClientUrls: readonly string[];
   readonly listenPeerUrls: readonly string[];
   readonly cors: readonly string[];

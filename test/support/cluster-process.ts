@@ -79,6 +79,18 @@ export interface StartOptions {
   /** `--initial-cluster` value; default: this member alone. */
   readonly initialCluster?: string;
   readonly initialClusterState?: "new" | "existing";
+  /**
+   * Serve clients on https (the caller passes the TLS flags in `extraArgs`); readiness is
+   * checked with this CA and client certificate.
+   */
+  readonly https?: FetchTls;
+}
+
+/** `fetch`'s `tls` option. */
+export interface FetchTls {
+  readonly ca?: string;
+  readonly cert?: string;
+  readonly key?: string;
 }
 
 function commandFor(kind: "etcd-bun" | "etcd"): string[] {
@@ -152,7 +164,8 @@ export async function startMember(options: StartOptions = {}): Promise<MemberPro
   const dataDir = options.dataDir ?? mkdtempSync(join(tmpdir(), `${kind}-test-`));
   let lastError: unknown;
   for (let attempt = 0; attempt < START_ATTEMPTS; attempt++) {
-    const clientUrl = `http://127.0.0.1:${await freePort()}`;
+    const scheme = options.https === undefined ? "http" : "https";
+    const clientUrl = `${scheme}://127.0.0.1:${await freePort()}`;
     const peerUrl = options.peerUrl ?? `http://127.0.0.1:${await freePort()}`;
     const args = memberArgv({
       kind,
@@ -165,7 +178,14 @@ export async function startMember(options: StartOptions = {}): Promise<MemberPro
       initialClusterState: options.initialClusterState ?? "new",
       extraArgs: options.extraArgs ?? [],
     });
-    const member = spawnMember(args, { clientUrl, peerUrl, dataDir, name, env: options.env ?? {} });
+    const member = spawnMember(args, {
+      clientUrl,
+      peerUrl,
+      dataDir,
+      name,
+      env: options.env ?? {},
+      ...(options.https === undefined ? {} : { tls: options.https }),
+    });
     try {
       await member.waitReady();
       return member.handle;
@@ -230,12 +250,15 @@ export interface ProxyStartOptions {
   readonly extraArgs?: readonly string[];
   /** Wait until it serves a keys GET (its endpoints found); off for a proxy with none. */
   readonly waitReady?: boolean;
+  /** Serve clients on https (TLS flags in `extraArgs`); readiness checked with these. */
+  readonly https?: FetchTls;
 }
 
 /** Starts an etcd-bun proxy (`--proxy on`) on a free client port. */
 export async function startProxyProcess(options: ProxyStartOptions): Promise<MemberProcess> {
   const dataDir = options.dataDir ?? mkdtempSync(join(tmpdir(), "etcd-bun-proxy-"));
-  const clientUrl = `http://127.0.0.1:${await freePort()}`;
+  const scheme = options.https === undefined ? "http" : "https";
+  const clientUrl = `${scheme}://127.0.0.1:${await freePort()}`;
   const args = [
     ...commandFor("etcd-bun"),
     "--proxy",
@@ -248,7 +271,14 @@ export async function startProxyProcess(options: ProxyStartOptions): Promise<Mem
     options.initialCluster,
     ...(options.extraArgs ?? []),
   ];
-  const proxy = spawnMember(args, { clientUrl, peerUrl: "", dataDir, name: "proxy", env: {} });
+  const proxy = spawnMember(args, {
+    clientUrl,
+    peerUrl: "",
+    dataDir,
+    name: "proxy",
+    env: {},
+    ...(options.https === undefined ? {} : { tls: options.https }),
+  });
   if (options.waitReady === false) return proxy.handle;
   try {
     await proxy.waitReady();
@@ -265,6 +295,8 @@ interface SpawnInfo {
   dataDir: string;
   name: string;
   env: Record<string, string>;
+  /** For readiness checks against an https client URL. */
+  tls?: FetchTls;
 }
 
 function spawnMember(args: string[], info: SpawnInfo) {
@@ -292,6 +324,7 @@ function spawnMember(args: string[], info: SpawnInfo) {
       try {
         const res = await fetch(`${info.clientUrl}/v2/keys/`, {
           signal: AbortSignal.timeout(1000),
+          ...(info.tls === undefined ? {} : { tls: info.tls }),
         });
         if (res.status === 200) return;
       } catch {

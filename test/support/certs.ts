@@ -1,0 +1,104 @@
+/**
+ * Certificates for TLS tests, made with openssl in a temp dir: a CA, a server certificate for
+ * 127.0.0.1/localhost and a client certificate from it, and a rogue CA with a client
+ * certificate of its own. Each pair as PEM files and as text.
+ */
+import { execFileSync } from "node:child_process";
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+
+export interface Pair {
+  readonly certFile: string;
+  readonly keyFile: string;
+  readonly cert: string;
+  readonly key: string;
+}
+
+export interface TestCerts {
+  readonly dir: string;
+  readonly caFile: string;
+  readonly ca: string;
+  readonly server: Pair;
+  readonly client: Pair;
+  /** Signed by another CA than `ca`. */
+  readonly rogue: Pair;
+  remove(): void;
+}
+
+function openssl(args: string[], cwd: string): void {
+  execFileSync("openssl", args, { cwd, stdio: "ignore" });
+}
+
+function makeCa(dir: string, name: string): void {
+  openssl(
+    [
+      "req",
+      "-x509",
+      "-newkey",
+      "rsa:2048",
+      "-nodes",
+      "-keyout",
+      `${name}.key`,
+      "-out",
+      `${name}.pem`,
+    ].concat(["-days", "2", "-subj", `/CN=${name}`]),
+    dir,
+  );
+}
+
+function makeCert(dir: string, name: string, ca: string, san: string): Pair {
+  openssl(
+    [
+      "req",
+      "-newkey",
+      "rsa:2048",
+      "-nodes",
+      "-keyout",
+      `${name}.key`,
+      "-out",
+      `${name}.csr`,
+    ].concat(["-subj", `/CN=${name}`]),
+    dir,
+  );
+  writeFileSync(
+    join(dir, `${name}.ext`),
+    `subjectAltName=${san}\nextendedKeyUsage=serverAuth,clientAuth\n`,
+  );
+  openssl(
+    ["x509", "-req", "-in", `${name}.csr`, "-CA", `${ca}.pem`, "-CAkey", `${ca}.key`].concat([
+      "-CAcreateserial",
+      "-out",
+      `${name}.pem`,
+      "-days",
+      "2",
+      "-extfile",
+      `${name}.ext`,
+    ]),
+    dir,
+  );
+  const certFile = join(dir, `${name}.pem`);
+  const keyFile = join(dir, `${name}.key`);
+  return {
+    certFile,
+    keyFile,
+    cert: readFileSync(certFile, "utf8"),
+    key: readFileSync(keyFile, "utf8"),
+  };
+}
+
+export function makeTestCerts(): TestCerts {
+  const dir = mkdtempSync(join(tmpdir(), "etcd-bun-certs-"));
+  makeCa(dir, "ca");
+  makeCa(dir, "rogue-ca");
+  const caFile = join(dir, "ca.pem");
+  return {
+    dir,
+    caFile,
+    ca: readFileSync(caFile, "utf8"),
+    server: makeCert(dir, "server", "ca", "IP:127.0.0.1,DNS:localhost"),
+    client: makeCert(dir, "client", "ca", "DNS:client"),
+    rogue: makeCert(dir, "rogue", "rogue-ca", "DNS:rogue"),
+    remove: () => rmSync(dir, { recursive: true, force: true }),
+  };
+}
