@@ -304,12 +304,11 @@ function checkSupport(
   return refused;
 }
 
-/** https:// client listeners are served; peer TLS and unixs:// listeners are not yet. */
+/** https:// listeners are served; unixs:// ones (TLS over a unix socket) are not yet. */
 function tlsListenerRefusal(v: Values): string | undefined {
   for (const flag of ["listen-client-urls", "listen-peer-urls"]) {
     for (const u of v.urls(flag)) {
-      const served = flag === "listen-client-urls" && u.protocol === "https:";
-      if (!served && (u.protocol === "https:" || u.protocol === "unixs:")) {
+      if (u.protocol === "unixs:") {
         return `--${flag} ${u.protocol}//${u.host} is not supported yet (TLS: issue #15)`;
       }
     }

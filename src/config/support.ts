@@ -42,11 +42,6 @@ const V3_ONLY = [
 ] as const;
 
 const REFUSED: Readonly<Record<string, string>> = {
-  "peer-ca-file": TLS,
-  "peer-cert-file": TLS,
-  "peer-key-file": TLS,
-  "peer-client-cert-auth": TLS,
-  "peer-trusted-ca-file": TLS,
   "auto-tls": TLS,
   "peer-auto-tls": TLS,
   "cipher-suites": TLS,

@@ -67,6 +67,8 @@ export interface ListenOptions {
   readonly log: (line: string) => void;
   /** Certificate and key (and client-certificate rule) for `https://` client listen URLs. */
   readonly clientTls?: TlsFiles;
+  /** The same for `https://` peer listen URLs. */
+  readonly peerTls?: TlsFiles;
 }
 
 /** Binds every peer listener, then every client listener (etcd's order); all or none. */
@@ -107,10 +109,16 @@ export async function bindListeners(options: ListenOptions): Promise<MemberListe
   try {
     const peers: BoundListener[] = [];
     for (const raw of options.listenPeerUrls) {
+      const tls = raw.startsWith("https:") ? { tls: httpsOptions(options.peerTls, raw) } : {};
       const listener = await bindOne(raw, (t) =>
         t.kind === "unix"
           ? Bun.serve<StreamSocketData>({ ...peerOptions, unix: t.path })
-          : Bun.serve<StreamSocketData>({ ...peerOptions, hostname: t.hostname, port: t.port }),
+          : Bun.serve<StreamSocketData>({
+              ...peerOptions,
+              ...tls,
+              hostname: t.hostname,
+              port: t.port,
+            }),
       );
       bound.push(listener);
       peers.push(listener);

@@ -11,6 +11,7 @@ import { clientApp, withClientLayers } from "../http/client-app.ts";
 import { corsPolicy } from "../http/cors.ts";
 import { CLUSTER_VERSION } from "../http/misc-handlers.ts";
 import { peerFetch } from "../http/peer-app.ts";
+import { clientTls } from "../net/tls.ts";
 import { BootstrapError, openMember } from "../server/bootstrap.ts";
 import { EtcdServer } from "../server/etcd-server.ts";
 import {
@@ -66,6 +67,7 @@ export async function startMember(
     clientIdleTimeoutS: CLIENT_IDLE_TIMEOUT_S,
     log,
     ...(settings.clientTls === undefined ? {} : { clientTls: settings.clientTls }),
+    ...(settings.peerTls === undefined ? {} : { peerTls: settings.peerTls }),
   });
   const locks: HeldLock[] = [];
   const unlock = () => {
@@ -102,7 +104,8 @@ async function startOn(
 ): Promise<RunningMember> {
   const disk = realDisk(settings);
   if (!disk.logExists()) settings = await bootstrapCluster(settings, log);
-  const opened = await openMember(settings, disk, fetchMembersOverHttp);
+  const peerTls = settings.peerTls === undefined ? undefined : clientTls(settings.peerTls);
+  const opened = await openMember(settings, disk, fetchMembersOverHttp(peerTls));
   setFatalMemberId(opened.memberId);
   dirs.lockWalDir();
   const server = new EtcdServer(opened, {
@@ -180,6 +183,7 @@ function servePeers(
     process.exit(1);
   };
   const transport = new Transport({
+    ...(settings.peerTls === undefined ? {} : { tls: clientTls(settings.peerTls) }),
     memberId: server.memberId,
     clusterId: server.clusterId,
     onMessages: (msgs) => server.receive(msgs),
@@ -263,6 +267,9 @@ export function settingsFromConfig(config: Config): MemberSettings {
     forceNewCluster: config.forceNewCluster,
     listenClientUrls: config.listenClientUrls.map(formatUrl),
     ...(config.clientTls.certFile !== "" ? { clientTls: config.clientTls } : {}),
+    ...(config.peerTls.certFile !== "" || config.peerTls.trustedCaFile !== ""
+      ? { peerTls: config.peerTls }
+      : {}),
     advertiseClientUrls: config.advertiseClientUrls.map(formatUrl),
     listenPeerUrls: config.listenPeerUrls.map(formatUrl),
     cors: config.cors,

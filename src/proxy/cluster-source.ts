@@ -19,12 +19,21 @@ export class ClusterUnreachable extends Error {
   override name = "ClusterUnreachable";
 }
 
-/** Reads `/members` from each peer URL in turn, each bounded by `timeoutMs`. */
-export function fetchClusterOverHttp(timeoutMs: number): FetchCluster {
+/**
+ * Reads `/members` from each peer URL in turn, each bounded by `timeoutMs`; `tls` (the peer
+ * TLS files' CA and certificate) for https peers.
+ */
+export function fetchClusterOverHttp(
+  timeoutMs: number,
+  tls?: { ca?: string; cert?: string; key?: string },
+): FetchCluster {
   return async (peerUrls) => {
     for (const url of peerUrls) {
       try {
-        const res = await fetch(`${url}/members`, { signal: AbortSignal.timeout(timeoutMs) });
+        const res = await fetch(`${url}/members`, {
+          signal: AbortSignal.timeout(timeoutMs),
+          ...(tls === undefined ? {} : { tls }),
+        });
         if (res.status !== 200) continue;
         const view = parseMembers(await res.text());
         if (view !== undefined) return view;

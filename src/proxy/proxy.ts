@@ -38,6 +38,8 @@ export interface ProxySettings {
    * listen URLs, and (as etcd's proxy) toward `https://` members.
    */
   readonly clientTls?: TlsFiles;
+  /** `--peer-*` TLS files: toward `https://` peer URLs when reading the member list. */
+  readonly peerTls?: TlsFiles;
   /** `--discovery-srv`: the peer URLs from DNS SRV records instead. */
   readonly discoverySrv?: { readonly domain: string; readonly serviceName: string };
   readonly readonly: boolean;
@@ -70,6 +72,9 @@ export function proxySettingsOf(config: Config): ProxySettings {
     ...(config.clientTls.certFile !== "" || config.clientTls.trustedCaFile !== ""
       ? { clientTls: config.clientTls }
       : {}),
+    ...(config.peerTls.certFile !== "" || config.peerTls.trustedCaFile !== ""
+      ? { peerTls: config.peerTls }
+      : {}),
     ...(config.discovery !== ""
       ? { discovery: { url: config.discovery, proxy: config.discoveryProxy } }
       : {}),
@@ -83,7 +88,10 @@ export function proxySettingsOf(config: Config): ProxySettings {
 export async function startProxy(
   s: ProxySettings,
   log: Log,
-  fetchCluster: FetchCluster = fetchClusterOverHttp(Math.max(s.dialTimeoutMs, 1000) + 1000),
+  fetchCluster: FetchCluster = fetchClusterOverHttp(
+    Math.max(s.dialTimeoutMs, 1000) + 1000,
+    s.peerTls === undefined ? undefined : clientTls(s.peerTls),
+  ),
 ): Promise<RunningProxy> {
   const endpoints = new Endpoints(s.failureWaitMs, { now: monotonic });
   const handler = proxyApp({

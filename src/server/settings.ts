@@ -8,6 +8,13 @@ export interface InitialMember {
   readonly peerUrls: readonly string[];
 }
 
+export interface TlsFileSettings {
+  readonly certFile: string;
+  readonly keyFile: string;
+  readonly trustedCaFile: string;
+  readonly clientCertAuth: boolean;
+}
+
 export interface MemberSettings {
   readonly name: string;
   readonly dataDir: string;
@@ -26,12 +33,12 @@ export interface MemberSettings {
   readonly forceNewCluster: boolean;
   readonly listenClientUrls: readonly string[];
   /** For `https://` client listen URLs: certificate, key, trusted CA, client-cert rule. */
-  readonly clientTls?: {
-    readonly certFile: string;
-    readonly keyFile: string;
-    readonly trustedCaFile: string;
-    readonly clientCertAuth: boolean;
-  };
+  readonly clientTls?: TlsFileSettings;
+  /**
+   * Peer TLS (`--peer-*`): for `https://` peer listen URLs, and as the client certificate and
+   * trusted CA toward other members.
+   */
+  readonly peerTls?: TlsFileSettings;
   readonly advertiseClientUrls: readonly string[];
   readonly listenPeerUrls: readonly string[];
   readonly cors: readonly string[];

@@ -86,8 +86,8 @@ describe("flags and roles not supported yet are refused with exit 1, naming thei
       "--proxy-write-timeout is not supported yet (a write deadline toward the members: issue #13)",
     ],
     [
-      ["--peer-cert-file", "/missing.pem"],
-      "--peer-cert-file is not supported yet (TLS: issue #15)",
+      ["--client-crl-file", "/missing.pem"],
+      "--client-crl-file is not supported yet (TLS: issue #15)",
     ],
     [["--auto-tls"], "--auto-tls is not supported yet (TLS: issue #15)"],
     [
@@ -97,12 +97,12 @@ describe("flags and roles not supported yet are refused with exit 1, naming thei
     [["--logger", "zap"], "--logger is not supported yet (metrics, logs and profiling: issue #16)"],
     [
       [
-        "--listen-peer-urls",
-        "https://127.0.0.1:23790",
-        "--initial-advertise-peer-urls",
-        "https://127.0.0.1:23790",
+        "--listen-client-urls",
+        "unixs://127.0.0.1:23790",
+        "--advertise-client-urls",
+        "http://127.0.0.1:23790",
       ],
-      "--listen-peer-urls https://127.0.0.1:23790 is not supported yet (TLS: issue #15)",
+      "--listen-client-urls unixs://127.0.0.1:23790 is not supported yet (TLS: issue #15)",
     ],
   ] as const)("%j", (argv, line) => {
     const r = run([...argv]);
@@ -112,15 +112,15 @@ describe("flags and roles not supported yet are refused with exit 1, naming thei
   });
 
   test("an ETCD_* variable of a refused flag is refused the same way", () => {
-    const r = run([], { ETCD_PEER_CERT_FILE: "/c.pem" });
+    const r = run([], { ETCD_PEER_CRL_FILE: "/c.pem" });
     expect(r.code).toBe(1);
-    expect(r.stderr).toBe("etcd-bun: ETCD_PEER_CERT_FILE is not supported yet (TLS: issue #15)\n");
+    expect(r.stderr).toBe("etcd-bun: ETCD_PEER_CRL_FILE is not supported yet (TLS: issue #15)\n");
   });
 
   test("a refused flag at its default, or a value naming what is done already, is accepted", () => {
     for (const argv of [
       ["--proxy-write-timeout", "5000"],
-      ["--peer-client-cert-auth=false"],
+      ["--peer-auto-tls=false"],
       ["--logger", "capnslog"],
     ]) {
       expect(parseConfig(argv, {}, OPTIONS).refused).toBeUndefined();

@@ -132,12 +132,18 @@ const bySupport = (status: "refused" | "v3-only") =>
 describe("flags not acted on yet never start the member", () => {
   const refused = bySupport("refused");
 
-  test("the support table refuses peer TLS, proxy-write-timeout and metrics flags; no discovery or client TLS flag", () => {
+  test("the support table refuses auto TLS, CRLs, proxy-write-timeout and metrics flags; no discovery or certificate flag", () => {
     const names = refused.map((f) => f.name);
-    for (const n of ["peer-cert-file", "auto-tls", "proxy-write-timeout", "listen-metrics-urls"]) {
+    for (const n of ["peer-crl-file", "auto-tls", "proxy-write-timeout", "listen-metrics-urls"]) {
       expect(names).toContain(n);
     }
-    for (const n of ["discovery", "discovery-srv", "cert-file", "key-file", "client-cert-auth"]) {
+    for (const n of [
+      "discovery",
+      "discovery-srv",
+      "cert-file",
+      "peer-cert-file",
+      "client-cert-auth",
+    ]) {
       expect(names).not.toContain(n);
     }
   });

@@ -378,6 +378,8 @@ export interface ClusterOptions {
   /** Write flags Go-style (`-name infra0`), as etcd's documentation and the seed article do. */
   readonly singleDash?: boolean;
   readonly env?: Record<string, string>;
+  /** Peer URLs on https (the caller passes the `--peer-*` TLS flags in `extraArgs`). */
+  readonly httpsPeers?: boolean;
 }
 
 /** Starts `size` etcd-bun processes as one cluster from a static `--initial-cluster`. */
@@ -385,8 +387,9 @@ export async function startCluster(options: ClusterOptions): Promise<ClusterProc
   const names = Array.from({ length: options.size }, (_, i) => `infra${i}`);
   // Relays bind first and hold their ports, so the free ports chosen next cannot collide.
   const relays = options.relays ? names.map(() => new PeerRelay().start()) : [];
+  const peerScheme = options.httpsPeers === true ? "https" : "http";
   const listenPeers = await Promise.all(
-    names.map(async () => `http://127.0.0.1:${await freePort()}`),
+    names.map(async () => `${peerScheme}://127.0.0.1:${await freePort()}`),
   );
   relays.forEach((r, i) => {
     r.targetPort = Number(new URL(listenPeers[i] ?? "").port);

@@ -50,9 +50,10 @@ export async function addAndStartMember(
   name: string,
   extraArgs: readonly string[],
   kind: "etcd-bun" | "etcd" = "etcd-bun",
+  peerScheme: "http" | "https" = "http",
 ): Promise<MemberProcess> {
-  const peerUrl = `http://127.0.0.1:${await freePort()}`;
-  const res = await postMember(seed, [peerUrl]);
+  const peerUrl = `${peerScheme}://127.0.0.1:${await freePort()}`;
+  const res = await whileUnhealthy(() => postMember(seed, [peerUrl]));
   if (res.status !== 201) throw new Error(`member add answered ${res.status}: ${await res.text()}`);
   const added = { body: (await res.json()) as { id: string } };
   const list = await json<MemberList>(`${seed.clientUrl}/v2/members`);
