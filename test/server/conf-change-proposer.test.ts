@@ -9,6 +9,25 @@ import { ProposalDroppedError } from "../../src/raft/types.ts";
 import { proposeConfChange } from "../../src/server/conf-change-proposer.ts";
 import { ManualTime } from "../support/manual-time.ts";
 
+type Host = Parameters<typeof proposeConfChange>[0];
+
+/** A follower's view for the proposer: `raft` and the waiter come from the test. */
+function follower(time: ManualTime, over: Pick<Host, "raft" | "newRequest"> & Partial<Host>): Host {
+  return {
+    time,
+    memberId: "1",
+    electionMs: 1000,
+    isLeader: () => false,
+    leader: () => "",
+    stopping: () => false,
+    requestTimeoutMs: () => 5000,
+    failRequest: () => {},
+    schedule: () => {},
+    log: () => {},
+    ...over,
+  };
+}
+
 test("a waiter that times out while the proposal is still being retried is reported, not left unhandled", async () => {
   const time = new ManualTime();
   const unhandled: unknown[] = [];
@@ -22,24 +41,15 @@ test("a waiter that times out while the proposal is still being retried is repor
     } as unknown as RawNode;
     const timedOut = new Error("etcdserver: request timed out");
     const outcome = proposeConfChange(
-      {
-        time,
+      follower(time, {
         raft,
-        memberId: "1",
-        electionMs: 1000,
-        isLeader: () => false,
-        leader: () => "",
-        stopping: () => false,
         requestTimeoutMs: () => 200,
         newRequest: () => ({
           id: "r1",
           // The waiter gives up at 100 ms, while proposals are retried until 200 ms.
           applied: new Promise((_, reject) => time.after(100, () => reject(timedOut))),
         }),
-        failRequest: () => {},
-        schedule: () => {},
-        log: () => {},
-      },
+      }),
       "addNode",
       "2",
       ["http://127.0.0.1:2380"],
@@ -70,20 +80,11 @@ test("a follower's change the leader dropped without a word is asked for again a
     },
   } as unknown as RawNode;
   const outcome = proposeConfChange(
-    {
-      time,
+    follower(time, {
       raft,
-      memberId: "1",
-      electionMs: 1000,
-      isLeader: () => false,
       leader: () => "3",
-      stopping: () => false,
-      requestTimeoutMs: () => 5000,
       newRequest: () => ({ id: "r1", applied: applied.promise }),
-      failRequest: () => {},
-      schedule: () => {},
-      log: () => {},
-    },
+    }),
     "removeNode",
     "2",
     [],

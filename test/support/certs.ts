@@ -30,37 +30,28 @@ function openssl(args: string[], cwd: string): void {
   execFileSync("openssl", args, { cwd, stdio: "ignore" });
 }
 
-function makeCa(dir: string, name: string): void {
+/** A new RSA key `<name>.key` and, for `<name>`, a CA certificate or a signing request. */
+function newKey(dir: string, name: string, as: "ca" | "csr"): void {
+  const out =
+    as === "ca" ? ["-x509", "-days", "2", "-out", `${name}.pem`] : ["-out", `${name}.csr`];
   openssl(
     [
       "req",
-      "-x509",
       "-newkey",
       "rsa:2048",
       "-nodes",
       "-keyout",
       `${name}.key`,
-      "-out",
-      `${name}.pem`,
-    ].concat(["-days", "2", "-subj", `/CN=${name}`]),
+      "-subj",
+      `/CN=${name}`,
+      ...out,
+    ],
     dir,
   );
 }
 
 function makeCert(dir: string, name: string, ca: string, san: string): Pair {
-  openssl(
-    [
-      "req",
-      "-newkey",
-      "rsa:2048",
-      "-nodes",
-      "-keyout",
-      `${name}.key`,
-      "-out",
-      `${name}.csr`,
-    ].concat(["-subj", `/CN=${name}`]),
-    dir,
-  );
+  newKey(dir, name, "csr");
   writeFileSync(
     join(dir, `${name}.ext`),
     `subjectAltName=${san}\nextendedKeyUsage=serverAuth,clientAuth\n`,
@@ -89,8 +80,8 @@ function makeCert(dir: string, name: string, ca: string, san: string): Pair {
 
 export function makeTestCerts(): TestCerts {
   const dir = mkdtempSync(join(tmpdir(), "etcd-bun-certs-"));
-  makeCa(dir, "ca");
-  makeCa(dir, "rogue-ca");
+  newKey(dir, "ca", "ca");
+  newKey(dir, "rogue-ca", "ca");
   const caFile = join(dir, "ca.pem");
   return {
     dir,
