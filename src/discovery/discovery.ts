@@ -4,6 +4,7 @@
  * createdIndex form the cluster. A proxy only reads the result. Errors and log lines are worded
  * as etcd 3.4's, so operators' scripts and searches keep working.
  */
+import { parseInitialCluster } from "../config/values.ts";
 import { InvalidJson, KeysClient, KeysError, type KeysNode, Unreachable } from "./keys-client.ts";
 
 /** What went wrong, as etcd's `discovery` package says it. */
@@ -227,24 +228,10 @@ function base(key: string): string {
 /** `name=url,...` of the registrations; each must parse and each name appear once. */
 function nodesToCluster(nodes: readonly KeysNode[], size: number): string {
   const text = nodes.map((n) => n.value ?? "").join(",");
-  const names = new Set<string>();
-  for (const entry of text.split(",")) {
-    const eq = entry.indexOf("=");
-    if (eq < 0 || !isUrl(entry.slice(eq + 1))) throw new DiscoveryError("invalidUrl");
-    names.add(entry.slice(0, eq));
-  }
-  if (names.size !== size) throw new DiscoveryError("duplicateName");
+  const parsed = parseInitialCluster(text);
+  if (!parsed.ok) throw new DiscoveryError("invalidUrl");
+  if (parsed.value.size !== size) throw new DiscoveryError("duplicateName");
   return text;
-}
-
-function isUrl(text: string): boolean {
-  try {
-    const u = new URL(text);
-    return u.host !== "";
-  } catch (error) {
-    if (error instanceof TypeError) return false;
-    throw error;
-  }
 }
 
 /**

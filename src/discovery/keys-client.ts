@@ -79,12 +79,10 @@ export class KeysClient {
   async watch(key: string, waitIndex: number, recursive: boolean): Promise<KeysAnswer> {
     const query = `wait=true&waitIndex=${waitIndex}${recursive ? "&recursive=true" : ""}`;
     for (;;) {
-      // A proxy in between may end a long poll with an empty body: ask again (Go client's rule).
-      const answer = await this.call("GET", `${key}?${query}`, 0).catch((error: unknown) => {
-        if (error instanceof InvalidJson) return undefined;
-        throw error;
-      });
-      if (answer !== undefined) return answer;
+      const { res, text } = await this.send("GET", `${key}?${query}`, 0);
+      // A proxy in between may end a long poll with an empty body (after its own timeout): ask
+      // again, as the Go client does. Any other answer ends the watch.
+      if (text !== "") return answerOf(res, text);
     }
   }
 
@@ -94,10 +92,19 @@ export class KeysClient {
     timeoutMs: number,
     value?: string,
   ): Promise<KeysAnswer> {
-    let res: Response;
-    let text: string;
+    const { res, text } = await this.send(method, pathAndQuery, timeoutMs, value);
+    return answerOf(res, text);
+  }
+
+  /** The host's answer and its body; `Unreachable` when there is none. */
+  private async send(
+    method: string,
+    pathAndQuery: string,
+    timeoutMs: number,
+    value?: string,
+  ): Promise<{ res: Response; text: string }> {
     try {
-      res = await fetch(this.o.origin + pathAndQuery, {
+      const res = await fetch(this.o.origin + pathAndQuery, {
         method,
         ...(value === undefined
           ? {}
@@ -109,29 +116,33 @@ export class KeysClient {
         ...(this.o.proxy !== "" ? { proxy: this.o.proxy } : {}),
         redirect: "follow",
       });
-      text = await res.text();
+      return { res, text: await res.text() };
     } catch (error) {
       if (!isTransportError(error)) throw error;
       throw new Unreachable(error instanceof Error ? error.message : String(error));
     }
-    const body = parseJson(text);
-    if (body === undefined || typeof body !== "object" || body === null) throw new InvalidJson();
-    const index = Number(res.headers.get("x-etcd-index") ?? 0);
-    if ("errorCode" in body) {
-      const e = body as { errorCode: unknown; message?: unknown; cause?: unknown; index?: unknown };
-      throw new KeysError(
-        Number(e.errorCode),
-        String(e.message ?? ""),
-        String(e.cause ?? ""),
-        Number(e.index ?? index),
-      );
-    }
-    if (!("node" in body) || typeof (body as { node: unknown }).node !== "object") {
-      throw new InvalidJson();
-    }
-    const answer = body as { action: string; node: KeysNode };
-    return { action: answer.action, node: answer.node, index };
   }
+}
+
+/** The Go client's reading of an answer: its node, or an error. */
+function answerOf(res: Response, text: string): KeysAnswer {
+  const body = parseJson(text);
+  if (body === undefined || typeof body !== "object" || body === null) throw new InvalidJson();
+  const index = Number(res.headers.get("x-etcd-index") ?? 0);
+  if ("errorCode" in body) {
+    const e = body as { errorCode: unknown; message?: unknown; cause?: unknown; index?: unknown };
+    throw new KeysError(
+      Number(e.errorCode),
+      String(e.message ?? ""),
+      String(e.cause ?? ""),
+      Number(e.index ?? index),
+    );
+  }
+  if (!("node" in body) || typeof (body as { node: unknown }).node !== "object") {
+    throw new InvalidJson();
+  }
+  const answer = body as { action: string; node: KeysNode };
+  return { action: answer.action, node: answer.node, index };
 }
 
 function parseJson(text: string): unknown {

@@ -13,8 +13,6 @@ export type Endpoint = keyof typeof HELP;
 
 export interface ServiceMetrics {
   count(endpoint: Endpoint, method: string, status: number): void;
-  /** How many requests `endpoint` answered with `status` (all methods). */
-  total(endpoint: Endpoint, status?: number): number;
   render(): string;
 }
 
@@ -26,14 +24,6 @@ export function serviceMetrics(): ServiceMetrics {
     count(endpoint, method, status) {
       const key = keyOf(endpoint, method, status);
       counts.set(key, (counts.get(key) ?? 0) + 1);
-    },
-    total(endpoint, status) {
-      let sum = 0;
-      for (const [key, n] of counts) {
-        const [e, code] = key.split("\n");
-        if (e === endpoint && (status === undefined || Number(code) === status)) sum += n;
-      }
-      return sum;
     },
     render() {
       const lines: string[] = [];

@@ -11,7 +11,7 @@ import { clientApp, withClientLayers } from "../http/client-app.ts";
 import { corsPolicy } from "../http/cors.ts";
 import { CLUSTER_VERSION } from "../http/misc-handlers.ts";
 import { peerFetch } from "../http/peer-app.ts";
-import { clientTls } from "../net/tls.ts";
+import { clientTls, type FetchTls } from "../net/tls.ts";
 import { BootstrapError, openMember } from "../server/bootstrap.ts";
 import { EtcdServer } from "../server/etcd-server.ts";
 import {
@@ -135,7 +135,7 @@ async function startOn(
   );
   // Like etcd, serve clients only once this member's attributes are published, so the first
   // client request already sees the member in /v2/members.
-  const transport = servePeers(listeners, server, settings, log, opened);
+  const transport = servePeers(listeners, server, settings, log, opened, peerTls);
   await publishAttributes(server, settings, log);
   const cors = corsPolicy(settings.cors);
   listeners.serveClients(
@@ -168,6 +168,8 @@ function servePeers(
   settings: MemberSettings,
   log: Log,
   opened: { readonly bootPeers: readonly MemberInfo[]; readonly restarted: boolean },
+  /** The peer certificate and CA to dial other members with (https peer URLs). */
+  peerTls: FetchTls | undefined,
 ): Transport {
   const freshStart = !opened.restarted;
   // A brand-new member whose peers belong to another cluster: almost always a member added
@@ -183,7 +185,7 @@ function servePeers(
     process.exit(1);
   };
   const transport = new Transport({
-    ...(settings.peerTls === undefined ? {} : { tls: clientTls(settings.peerTls) }),
+    ...(peerTls === undefined ? {} : { tls: peerTls }),
     memberId: server.memberId,
     clusterId: server.clusterId,
     onMessages: (msgs) => server.receive(msgs),

@@ -1,15 +1,13 @@
 /** `GET /members` on a peer URL, for joining a cluster (server/join.ts FetchMembers). */
-import type { clientTls } from "../net/tls.ts";
+import type { FetchTls } from "../net/tls.ts";
 import { type FetchMembers, parsePeerMembers } from "../server/join.ts";
-
-type PeerTls = ReturnType<typeof clientTls>;
 
 /** How long one peer may take to answer `GET /members`. */
 const FETCH_TIMEOUT_MS = 2000;
 
 /** With `tls`, https peers are asked with that CA and client certificate. */
 export const fetchMembersOverHttp =
-  (tls?: PeerTls): FetchMembers =>
+  (tls?: FetchTls): FetchMembers =>
   async (url) => {
     const res = await fetch(`${url}/members`, {
       signal: AbortSignal.timeout(FETCH_TIMEOUT_MS),

@@ -49,8 +49,15 @@ export function serverTls(files: TlsFiles) {
   };
 }
 
+/** `fetch`'s `tls` option toward a server of the same cluster. */
+export interface FetchTls {
+  readonly ca?: string;
+  readonly cert?: string;
+  readonly key?: string;
+}
+
 /** Options for `fetch(url, { tls })` to a server of the same cluster. */
-export function clientTls(files: TlsFiles) {
+export function clientTls(files: TlsFiles): FetchTls {
   const ca = files.trustedCaFile === "" ? undefined : read(files.trustedCaFile);
   const withCert = files.certFile !== "" && files.keyFile !== "";
   return {

@@ -3,7 +3,8 @@
  * first peer that answers wins (etcd's GetClusterFromRemotePeers). The client URLs become the
  * proxy's endpoints; the peer URLs are where it asks next time (and what the cluster file keeps).
  */
-import { isTransportError } from "./forward.ts";
+import { isTransportError } from "../net/fetch-error.ts";
+import type { FetchTls } from "../net/tls.ts";
 
 export interface ClusterView {
   /** Every member's client URLs, sorted. */
@@ -23,10 +24,7 @@ export class ClusterUnreachable extends Error {
  * Reads `/members` from each peer URL in turn, each bounded by `timeoutMs`; `tls` (the peer
  * TLS files' CA and certificate) for https peers.
  */
-export function fetchClusterOverHttp(
-  timeoutMs: number,
-  tls?: { ca?: string; cert?: string; key?: string },
-): FetchCluster {
+export function fetchClusterOverHttp(timeoutMs: number, tls?: FetchTls): FetchCluster {
   return async (peerUrls) => {
     for (const url of peerUrls) {
       try {

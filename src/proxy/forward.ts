@@ -5,7 +5,7 @@
  * (long-poll and stream watches included), and the upstream request ends when the client goes.
  */
 import { isTransportError } from "../net/fetch-error.ts";
-import type { clientTls } from "../net/tls.ts";
+import type { FetchTls } from "../net/tls.ts";
 import type { Endpoint, Endpoints } from "./endpoints.ts";
 import { WatchPosition } from "./watch-position.ts";
 
@@ -21,8 +21,6 @@ const HOP_BY_HOP = [
   "upgrade",
 ];
 
-export type UpstreamTls = ReturnType<typeof clientTls>;
-
 export interface ForwardOptions {
   readonly endpoints: Endpoints;
   /** Whether `endpoint` accepts connections within the dial timeout (dial.ts). */
@@ -30,7 +28,7 @@ export interface ForwardOptions {
   /** 0: none. Otherwise the upstream must send its headers, and each later chunk, within it. */
   readonly readTimeoutMs: number;
   /** For `https://` members: the CA to trust and the client certificate to show. */
-  readonly upstreamTls?: UpstreamTls;
+  readonly upstreamTls?: FetchTls;
   readonly log: (line: string) => void;
 }
 
@@ -41,8 +39,6 @@ export function proxyError(status: number, message: string): Response {
     headers: { "Content-Type": "application/json" },
   });
 }
-
-export { isTransportError };
 
 export function upstreamHeaders(request: Request, clientIp: string | undefined): Headers {
   const headers = new Headers(request.headers);

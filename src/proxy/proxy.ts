@@ -15,7 +15,7 @@ import { corsPolicy } from "../http/cors.ts";
 import { type RawTarget, rawTargetRouting } from "../http/raw-target.ts";
 import { type BoundListener, bindOne } from "../net/listen.ts";
 import { clientTls, serverTls, type TlsFiles } from "../net/tls.ts";
-import { AssertionError } from "../util/assert.ts";
+import { AssertionError, assert } from "../util/assert.ts";
 import { createLogger } from "../util/log.ts";
 import { clusterFilePath, readClusterFile } from "./cluster-file.ts";
 import { type FetchCluster, fetchClusterOverHttp } from "./cluster-source.ts";
@@ -160,6 +160,12 @@ async function initialPeerUrls(s: ProxySettings, log: Log): Promise<string[]> {
 
 type Handler = ReturnType<typeof proxyApp>;
 
+function httpsOptions(files: TlsFiles | undefined, raw: string) {
+  // Config refuses an https listen URL without a certificate and key.
+  assert(files !== undefined, `no TLS files for ${raw}`);
+  return serverTls(files);
+}
+
 async function bindClients(
   urls: readonly string[],
   handler: Handler,
@@ -182,9 +188,7 @@ async function bindClients(
   });
   try {
     for (const raw of urls) {
-      // Config refuses an https listen URL without a certificate and key.
-      const tls =
-        raw.startsWith("https:") && tlsFiles !== undefined ? { tls: serverTls(tlsFiles) } : {};
+      const tls = raw.startsWith("https:") ? { tls: httpsOptions(tlsFiles, raw) } : {};
       bound.push(
         await bindOne(raw, (t) =>
           t.kind === "unix"

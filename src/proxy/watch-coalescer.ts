@@ -11,15 +11,14 @@
  * If the member goes away while the watch waits, the watch goes on at another member from the
  * same waitIndex, and the clients see nothing of it.
  */
+import { isTransportError } from "../net/fetch-error.ts";
 import type { Endpoint } from "./endpoints.ts";
 import {
   cut,
   type ForwardOptions,
   HEADER_FLUSH,
   HEADER_FLUSH_MS,
-  isTransportError,
   proxyError,
-  type Sent,
   sendUpstream,
   upstreamHeaders,
 } from "./forward.ts";
@@ -45,8 +44,8 @@ interface Client {
 class SharedWatch {
   readonly clients = new Set<Client>();
   readonly abort = new AbortController();
-  /** The upstream request once a member took it (its watch registered), or undefined if none did. */
-  readonly registered = Promise.withResolvers<Sent | undefined>();
+  /** Settles once a member took the upstream watch (`holder`) or none could. */
+  readonly registered = Promise.withResolvers<void>();
   /** The member that holds the upstream watch now (another one after a failover). */
   holder: Endpoint | undefined;
   answer: Answer | undefined;
@@ -136,7 +135,7 @@ export class WatchCoalescer {
         const sent = await sendUpstream(upstream, target.pathname + target.search, this.o);
         if (sent instanceof Response) {
           if (answered) return this.fail(shared, body);
-          shared.registered.resolve(undefined);
+          shared.registered.resolve();
           body.resolve(new Uint8Array(await sent.arrayBuffer()));
           return this.settle(shared, {
             status: sent.status,
@@ -151,7 +150,7 @@ export class WatchCoalescer {
         }
         shared.holder = sent.endpoint;
         if (!answered) {
-          shared.registered.resolve(sent);
+          shared.registered.resolve();
           const headers = new Headers(sent.res.headers);
           headers.delete("transfer-encoding");
           headers.delete("content-length");

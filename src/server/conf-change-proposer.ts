@@ -75,21 +75,19 @@ export async function proposeConfChange(
  * Waits for the change's outcome. A follower's proposal goes to the leader, which drops a conf
  * change it cannot take yet (its own first entry or another change not yet applied) without a
  * word: unless the outcome came, the follower asks again after each election timeout, until
- * the waiter's own deadline settles it. A copy applied after the first is refused by the apply
- * checks (the member exists, or is gone) and answers nobody.
+ * the waiter's own deadline settles it. A copy applied after the first answers nobody: an add or
+ * a removal is refused by the apply checks (the member exists, or is gone), an update sets the
+ * same peer URLs again.
  */
-async function settledOrAskedAgain<T>(
+async function settledOrAskedAgain<T extends object>(
   host: ConfChangeHost,
   outcome: Promise<T>,
   proposeAgain: () => void,
 ): Promise<T> {
-  let done: T | undefined;
-  void outcome.then((o) => {
-    done = o;
-  });
   for (;;) {
+    // `outcome` never settles to undefined: undefined is the election timeout passing.
     const settled = await Promise.race([outcome, host.time.sleep(host.electionMs)]);
-    if (settled !== undefined || done !== undefined) return (settled ?? done) as T;
+    if (settled !== undefined) return settled;
     if (host.isLeader() || host.stopping()) continue;
     try {
       proposeAgain();
