@@ -27,7 +27,8 @@ export const systemResolver: Resolver = {
     const all = await dns.lookup(host, { all: true });
     const v4 = all.find((a) => a.family === 4);
     const first = v4 ?? all[0];
-    if (first === undefined) throw new Error(`lookup ${host}: no such host`);
+    if (first === undefined)
+      throw Object.assign(new Error(`lookup ${host}: no such host`), { code: "ENOTFOUND" });
     return first.address;
   },
   server() {
@@ -97,6 +98,7 @@ async function peersOf(
   try {
     records = await resolver.resolveSrv(fqdn);
   } catch (error) {
+    if (!isDnsError(error)) throw error;
     throw new SrvError(
       `error querying DNS SRV records for _${service} lookup ${fqdn} on ${resolver.server()}: ${dnsReason(error)}`,
     );
@@ -109,6 +111,7 @@ async function peersOf(
     try {
       resolved = await hostPort(resolver, target, r.port);
     } catch (error) {
+      if (!isDnsError(error)) throw error;
       last = `lookup ${target}: ${dnsReason(error)}`;
       continue;
     }
@@ -141,6 +144,11 @@ async function hostPort(resolver: Resolver, host: string, port: number): Promise
 
 function isIp(host: string): boolean {
   return /^[0-9.]+$/.test(host) || host.includes(":");
+}
+
+/** A failed lookup (the resolver's errors carry a code); anything else is a bug here. */
+function isDnsError(error: unknown): boolean {
+  return typeof (error as { code?: unknown } | null)?.code === "string";
 }
 
 /** Go's words for a failed lookup. */
