@@ -5,7 +5,11 @@
  */
 import type { Server } from "bun";
 import { Elysia } from "elysia";
+import { Access } from "../auth/access.ts";
+import { AuthStore } from "../auth/auth-store.ts";
+import { CredentialChecker } from "../auth/credentials.ts";
 import { AssertionError } from "../util/assert.ts";
+import { AUTH_PREFIX, type AuthContext, handleAuth } from "./auth-handler.ts";
 import { routeTarget } from "./clean-path.ts";
 import { applyCors, type CorsPolicy, corsHeaders, preflightResponse } from "./cors.ts";
 import { handleKeys, KEYS_PREFIX } from "./keys-handler.ts";
@@ -31,17 +35,20 @@ type BunServer = Server<unknown>;
  */
 export function clientApp(options: ClientAppOptions): ClientFetch {
   const { server } = options;
-  const keysContext = { server };
+  const auth = authOf(server);
+  const keysContext = { server, access: auth.access };
   const app = new Elysia()
     .onError(({ code, error }) => {
       // A broken invariant must reach the listener's error handler, which ends the process.
       if (error instanceof AssertionError) throw error;
       return code === "NOT_FOUND" ? notFound() : undefined;
     })
-    .all("/v2/members", ({ request }) => handleMembers(server, request, ""), { parse: "none" })
+    .all("/v2/members", ({ request }) => handleMembers(keysContext, request, ""), {
+      parse: "none",
+    })
     .all(
       "/v2/members/*",
-      ({ request, params }) => handleMembers(server, request, decodeURIComponent(params["*"])),
+      ({ request, params }) => handleMembers(keysContext, request, decodeURIComponent(params["*"])),
       {
         parse: "none",
       },
@@ -61,9 +68,28 @@ export function clientApp(options: ClientAppOptions): ClientFetch {
     const n = KEYS_PREFIX.length;
     if (path.startsWith(KEYS_PREFIX) && (path.length === n || path[n] === "/"))
       return handleKeys(keysContext, request, info);
+    if (path === AUTH_PREFIX || path.startsWith(`${AUTH_PREFIX}/`)) {
+      const answer = handleAuth(auth, request, decodeURIComponent(path));
+      if (answer !== undefined) return answer;
+    }
     // A raw path the URL parser would change was rewritten into info.url: route on that.
     return app.fetch(info.url.href === request.url ? request : new Request(info.url.href, request));
   };
+}
+
+/** The auth data over the member's store, and the access checks every handler asks. */
+function authOf(server: MemberApi): AuthContext {
+  const credentials = new CredentialChecker({ now: () => Date.now() });
+  const store = new AuthStore(
+    {
+      get: (path) => server.authGet(path),
+      linearizableRead: () => server.linearizableRead(),
+      propose: (req) => server.proposeAuth(req),
+      revision: () => server.authRevision(),
+    },
+    (password) => credentials.hash(password),
+  );
+  return { server, store, access: new Access(store, credentials) };
 }
 
 /**

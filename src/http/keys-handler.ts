@@ -4,8 +4,10 @@
  * Raft. Knows the server only through its public methods.
  */
 
+import type { Decision } from "../auth/access.ts";
 import { ErrorCode, EtcdError } from "../store/errors.ts";
 import { type Event, isCreated } from "../store/event.ts";
+import { cleanStorePath } from "../store/path.ts";
 import { eventToJson } from "../store/render.ts";
 import type { V2Request } from "../store/v2-apply.ts";
 import { V2_FORM_BYTES_MAX, V2_URL_BYTES_MAX } from "../transport/limits.ts";
@@ -25,7 +27,7 @@ export function handleKeys(
   info: RequestInfo,
 ): Response | Promise<Response> {
   const { server } = ctx;
-  const { url, cors } = info;
+  const { url } = info;
   const method = request.method;
   if (!METHODS.has(method)) return methodNotAllowed("HEAD,GET,PUT,POST,DELETE");
   if (method !== "GET" && method !== "HEAD") return handleWrite(ctx, request, info);
@@ -38,10 +40,42 @@ export function handleKeys(
       toEtcdError(error, 0, (line) => server.log(line)),
     );
   }
+  const allowed = keyAccess(ctx, request, url, req);
+  if (allowed === false) return noKeyAccess(server.clusterId);
+  if (allowed !== true)
+    return allowed.then((ok) =>
+      ok ? serveRead(ctx, request, req, info) : noKeyAccess(server.clusterId),
+    );
+  return serveRead(ctx, request, req, info);
+}
+
+function serveRead(ctx: KeysContext, request: Request, req: V2Request, info: RequestInfo) {
   // etcd serves a quorum GET as a read through Raft and ignores `wait` on it.
-  if (req.method === "QGET") return quorumGet(server, req, cors);
+  if (req.method === "QGET") return quorumGet(ctx.server, req, info.cors);
   if (req.wait) return watchResponse(ctx, request, req, info);
-  return localRead(server, req, cors);
+  return localRead(ctx.server, req, info.cors);
+}
+
+/**
+ * etcd's check after parsing: the key as requested, and (stricter than etcd) as the store will
+ * clean it, for the request's method and recursion.
+ */
+function keyAccess(ctx: KeysContext, request: Request, url: URL, req: V2Request): Decision {
+  if (!ctx.access.enabled) return true;
+  const raw = decodeURIComponent(url.pathname.slice(KEYS_PREFIX.length));
+  return ctx.access.keys(request.headers.get("authorization"), {
+    method: request.method,
+    keys: [raw, cleanStorePath(raw)],
+    recursive: req.recursive,
+  });
+}
+
+/** etcd's writeKeyNoAuth: error 110 with index 0. */
+function noKeyAccess(clusterId: string): Response {
+  return keysErrorResponse(
+    clusterId,
+    new EtcdError(ErrorCode.unauthorized, "Insufficient credentials", 0),
+  );
 }
 
 /** A GET from this member's store. */
@@ -106,6 +140,7 @@ async function handleWrite(
       toEtcdError(error, 0, (line) => server.log(line)),
     );
   }
+  if (!(await keyAccess(ctx, request, info.url, req))) return noKeyAccess(server.clusterId);
   if (req.wait) return watchResponse(ctx, request, req, info);
   try {
     const result = await server.proposeV2(req);

@@ -4,6 +4,7 @@
  * its user, so `http/` depends on this interface only (the member's edge builds it from the
  * server); no handler reaches into the mutable store or the Raft node.
  */
+import type { Access } from "../auth/access.ts";
 import type { EtcdError } from "../store/errors.ts";
 import type { Event } from "../store/event.ts";
 import type { StoreStats } from "../store/stats.ts";
@@ -56,6 +57,12 @@ export interface MemberApi {
   linearizableRead(): Promise<void>;
   /** A write through Raft; resolves once applied here. */
   proposeV2(req: V2Request): Promise<WriteResult>;
+  /** A write of the auth data (`req.path` relative to `/2`) through Raft. */
+  proposeAuth(req: V2Request): Promise<WriteResult>;
+  /** A local read of the auth data (`path` relative to `/2`). Throws EtcdError. */
+  authGet(path: string): Event;
+  /** Changes whenever the auth data may have changed (cache key for what was parsed from it). */
+  authRevision(): number;
   watch(
     opts: { key: string; recursive: boolean; stream: boolean; sinceIndex: number },
     onEvent: OnEvent,
@@ -75,7 +82,8 @@ export type Reconfigured<T> =
   | { readonly ok: true; readonly value: T }
   | { readonly ok: false; readonly status: number; readonly message: string };
 
-/** What the keys handlers carry from request to request. */
+/** What the keys and members handlers carry from request to request. */
 export interface KeysContext {
   readonly server: MemberApi;
+  readonly access: Access;
 }

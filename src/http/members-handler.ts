@@ -5,8 +5,14 @@
 import { parseOneUrl } from "../config/values.ts";
 import { AssertionError } from "../util/assert.ts";
 import { decodePeerUrls } from "./go-json.ts";
-import type { MemberApi, MemberRecord, Reconfigured } from "./member-api.ts";
-import { JSON_TYPE, messageResponse, methodNotAllowed, textResponse } from "./responses.ts";
+import type { KeysContext, MemberApi, MemberRecord, Reconfigured } from "./member-api.ts";
+import {
+  insufficientCredentials,
+  JSON_TYPE,
+  messageResponse,
+  methodNotAllowed,
+  textResponse,
+} from "./responses.ts";
 
 const ALLOWED = "GET,POST,DELETE,PUT";
 const HEX_ID = /^[0-9a-fA-F]+$/;
@@ -27,9 +33,12 @@ class Refused extends Error {
  * adds a member whatever follows `/v2/members`; PUT and DELETE need an id, and PUT checks it
  * before reading the body.
  */
-export async function handleMembers(server: MemberApi, request: Request, sub: string) {
+export async function handleMembers(ctx: KeysContext, request: Request, sub: string) {
+  const { server } = ctx;
   const method = request.method;
   if (!ALLOWED.split(",").includes(method)) return methodNotAllowed(ALLOWED);
+  if (!(await ctx.access.writeRoot(method, request.headers.get("authorization"))))
+    return insufficientCredentials();
   try {
     if (method === "GET") return listResponse(server, sub);
     if (method === "POST") {

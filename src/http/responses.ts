@@ -60,9 +60,17 @@ export function notFound(): Response {
 }
 
 /** etcd's non-keys JSON errors: `{"message":".."}` without a trailing newline. */
-export function messageResponse(status: number, message: string, clusterId: string): Response {
-  return new Response(JSON.stringify({ message }), {
-    status,
-    headers: { "Content-Type": JSON_TYPE, "X-Etcd-Cluster-Id": clusterId },
-  });
+export function messageResponse(
+  status: number,
+  message: string,
+  clusterId: string | undefined,
+): Response {
+  const headers: Record<string, string> = { "Content-Type": JSON_TYPE };
+  if (clusterId !== undefined) headers["X-Etcd-Cluster-Id"] = clusterId;
+  return new Response(JSON.stringify({ message }), { status, headers });
+}
+
+/** etcd's writeNoAuth (members and auth APIs): 401 without the cluster id header. */
+export function insufficientCredentials(): Response {
+  return messageResponse(401, "Insufficient credentials", undefined);
 }

@@ -8,6 +8,7 @@ import type { EtcdServer } from "../server/etcd-server.ts";
 import { MembersError } from "../server/members-error.ts";
 import { listMembers } from "../server/membership.ts";
 import { addMember, removeMember, updateMember } from "../server/reconfigure.ts";
+import { AUTH_STORE_PREFIX } from "../store/v2-apply.ts";
 
 async function reconfigured<T>(change: Promise<T>): Promise<Reconfigured<T>> {
   try {
@@ -49,6 +50,9 @@ export function memberApiOf(server: EtcdServer, log: (line: string) => void): Me
     localGet: (req) => server.localGet(req),
     linearizableRead: () => server.linearizableRead(),
     proposeV2: (req) => server.proposeV2(req),
+    proposeAuth: (req) => server.proposeAuth(req),
+    authGet: (path) => server.authGet(path),
+    authRevision: () => server.store.revisionOf(AUTH_STORE_PREFIX),
     watch: (opts, onEvent, onRemoved) => server.store.watch(opts, onEvent, onRemoved),
     probeQuorum: (timeoutMs) => server.probeQuorum(timeoutMs),
     members: () => listMembers(server.store),

@@ -9,7 +9,7 @@ import type { ConfChange, ConfState, Entry } from "../raft/types.ts";
 import { EtcdError } from "../store/errors.ts";
 import type { Event } from "../store/event.ts";
 import type { Store } from "../store/store.ts";
-import { applyV2Request } from "../store/v2-apply.ts";
+import { applyV2Request, applyV2StoreRequest, authStorePath } from "../store/v2-apply.ts";
 import { decodePayload } from "./entry-payload.ts";
 import { membersDir, removedMembersDir } from "./membership.ts";
 
@@ -41,6 +41,14 @@ export function applyEntry(ctx: ApplyContext, entry: Entry): EntryOutcome | unde
     case "v2":
       try {
         return { id: payload.id, event: applyV2Request(ctx.store, payload.req), error: undefined };
+      } catch (error) {
+        if (error instanceof EtcdError) return { id: payload.id, event: undefined, error };
+        throw error;
+      }
+    case "auth":
+      try {
+        const event = applyV2StoreRequest(ctx.store, payload.req, authStorePath(payload.req.path));
+        return { id: payload.id, event, error: undefined };
       } catch (error) {
         if (error instanceof EtcdError) return { id: payload.id, event: undefined, error };
         throw error;

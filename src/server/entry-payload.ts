@@ -1,6 +1,6 @@
 /**
- * What a normal Raft entry carries: a client's v2 request, or an internal write of cluster
- * metadata under `/0` (member attributes, cluster version). Encoded as JSON: the log is the
+ * What a normal Raft entry carries: a client's v2 request, a write of the auth data under `/2`,
+ * or an internal write of cluster metadata under `/0` (member attributes, cluster version). Encoded as JSON: the log is the
  * only place it lives, JSON keeps the WAL readable with ordinary tools, and JSC parses it
  * faster than a hand-written binary codec.
  *
@@ -14,6 +14,8 @@ import type { V2Request } from "../store/v2-apply.ts";
 
 export type EntryPayload =
   | { readonly kind: "v2"; readonly id: string; readonly req: V2Request }
+  /** A write of the v2 auth data: `req.path` is relative to `/2`. */
+  | { readonly kind: "auth"; readonly id: string; readonly req: V2Request }
   | {
       readonly kind: "internal";
       readonly id: string;
@@ -32,7 +34,8 @@ const encoder = new TextEncoder();
 const decoder = new TextDecoder();
 
 export function encodePayload(payload: EntryPayload): Uint8Array {
-  if (payload.kind !== "v2") return encoder.encode(JSON.stringify(payload));
+  if (payload.kind !== "v2" && payload.kind !== "auth")
+    return encoder.encode(JSON.stringify(payload));
   const detached = DETACHABLE.filter((f) => payload.req[f].length > INLINE_STRING_MAX);
   if (detached.length === 0) return encoder.encode(JSON.stringify(payload));
   const req: Record<string, unknown> = { ...payload.req };

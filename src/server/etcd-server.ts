@@ -18,7 +18,7 @@ import {
 import { EtcdError } from "../store/errors.ts";
 import type { Event } from "../store/event.ts";
 import type { Store } from "../store/store.ts";
-import { applyV2Request, syncRequest, type V2Request } from "../store/v2-apply.ts";
+import { applyV2Request, authStorePath, syncRequest, type V2Request } from "../store/v2-apply.ts";
 import type { ApplyContext } from "./apply.ts";
 import { proposeConfChange } from "./conf-change-proposer.ts";
 import { type EntryPayload, encodePayload } from "./entry-payload.ts";
@@ -409,6 +409,19 @@ export class EtcdServer {
     const done = this.waiters.wait(id, this.requestTimeoutMs, () => timeoutError(this.store));
     this.proposals.add(encodePayload({ kind: "v2", id, req }));
     return done;
+  }
+
+  /** Proposes a write of the auth data (`req.path` relative to `/2`); resolves once applied. */
+  proposeAuth(req: V2Request): Promise<ApplyResult> {
+    const id = this.waiters.nextId();
+    const done = this.waiters.wait(id, this.requestTimeoutMs, () => timeoutError(this.store));
+    this.proposals.add(encodePayload({ kind: "auth", id, req }));
+    return done;
+  }
+
+  /** Reads the auth data locally (`path` relative to `/2`). Throws EtcdError. */
+  authGet(path: string): Event {
+    return this.store.get(authStorePath(path), false, false);
   }
 
   /** Proposes an internal metadata write under `/0`; resolves once applied. */

@@ -66,6 +66,9 @@ export class Store {
   private lastImageBytes = 0;
   /** Called before any change to a node (also passed to Node.remove; bound once). */
   private readonly beforeChange = (n: Node): void => this.writer?.preserve(n);
+  /** Changes per top-level dir and restores, for `revisionOf`. */
+  private readonly changesByTop = new Map<string, number>();
+  private restores = 0;
 
   constructor(options: StoreOptions = {}) {
     const namespaces = options.namespaces ?? defaultNamespaces;
@@ -85,6 +88,22 @@ export class Store {
     this.hub = new WatcherHub(
       new EventHistory(options.historyCapacity ?? eventHistoryCapacityDefault),
     );
+  }
+
+  /**
+   * A number that changes whenever something under the top-level dir `top` (e.g. "/2") changes,
+   * or the whole store is restored: callers cache what they parsed from that part of the tree.
+   */
+  revisionOf(top: string): number {
+    return (this.changesByTop.get(top) ?? 0) + this.restores * 2 ** 32;
+  }
+
+  private changed(e: Event): void {
+    const key = e.node.key;
+    const slash = key.indexOf("/", 1);
+    const top = slash === -1 ? key : key.slice(0, slash);
+    this.changesByTop.set(top, (this.changesByTop.get(top) ?? 0) + 1);
+    this.hub.notify(e);
   }
 
   /** The current store index: the index of the last change. */
@@ -139,7 +158,7 @@ export class Store {
         opts,
         action: "create",
       });
-      this.hub.notify(e);
+      this.changed(e);
       return e;
     });
   }
@@ -165,7 +184,7 @@ export class Store {
         action: "set",
       });
       if (opts.refresh) this.hub.add(e);
-      else this.hub.notify(e);
+      else this.changed(e);
       return e;
     });
   }
@@ -198,7 +217,7 @@ export class Store {
       };
       this.currentIndex = nextIndex;
       if (opts.refresh) this.hub.add(e);
-      else this.hub.notify(e);
+      else this.changed(e);
       return e;
     });
   }
@@ -232,7 +251,7 @@ export class Store {
         refresh: opts.refresh,
       };
       if (opts.refresh) this.hub.add(e);
-      else this.hub.notify(e);
+      else this.changed(e);
       return e;
     });
   }
@@ -245,7 +264,7 @@ export class Store {
       const e = this.removalEvent("delete", n, this.currentIndex + 1);
       this.detach(n, e, { dir: dir || recursive, recursive });
       this.currentIndex++;
-      this.hub.notify(e);
+      this.changed(e);
       return e;
     });
   }
@@ -268,7 +287,7 @@ export class Store {
       this.currentIndex++;
       const e = this.removalEvent("compareAndDelete", n, this.currentIndex);
       this.detach(n, e, { dir: false, recursive: false });
-      this.hub.notify(e);
+      this.changed(e);
       return e;
     });
   }
@@ -288,7 +307,7 @@ export class Store {
       this.heap.pop();
       this.detach(n, e, { dir: true, recursive: true });
       this.counters.expireCount++;
-      this.hub.notify(e);
+      this.changed(e);
     }
     this.hub.flush();
   }
@@ -378,6 +397,7 @@ export class Store {
     }
     this.root = snap.root;
     this.currentIndex = snap.currentIndex;
+    this.restores++;
     this.heap = heap;
     this.hub.history = history;
     for (const f of statsFields) this.counters[f] = snap.counters[f];

@@ -67,6 +67,14 @@ export function userStorePath(path: string): string {
   return join(storeKeysPrefix, cleanStorePath(path));
 }
 
+/** The auth data's top-level dir (users, roles, the enabled flag), as etcd keeps it. */
+export const AUTH_STORE_PREFIX = "/2";
+
+/** The store path of an auth resource: `/2` + the cleaned path. */
+export function authStorePath(path: string): string {
+  return join(AUTH_STORE_PREFIX, cleanStorePath(path));
+}
+
 /**
  * Applies a request on user keys (`req.path` is relative to `/1`). Returns the event, or
  * undefined for SYNC. Throws EtcdError. A GET with `wait` is a watch and must go to

@@ -158,3 +158,76 @@ describe.skipIf(!etcdctlInstalled)("etcdctl v2 against etcd-bun", () => {
     await exec.exited;
   });
 });
+
+/** `etcdctl user`, `role` and `auth`, then key access with `--username`. */
+const AUTH_SCRIPT: readonly (readonly string[])[] = [
+  ["auth", "enable"],
+  ["user", "add", "root:rootpw"],
+  ["role", "add", "r1"],
+  ["role", "add", "r1"],
+  ["role", "grant", "r1", "--path", "/ctl2/*", "--read"],
+  ["role", "grant", "r1", "--path", "/ctl2/w", "--rw"],
+  ["user", "add", "bob:pw"],
+  ["user", "grant", "bob", "--roles", "r1"],
+  ["user", "get", "bob"],
+  ["user", "list"],
+  ["role", "get", "r1"],
+  ["role", "list"],
+  ["auth", "enable"],
+  ["user", "list"],
+  ["--username", "root:rootpw", "set", "/ctl2/a", "1"],
+  ["--username", "bob:pw", "get", "/ctl2/a"],
+  ["--username", "bob:pw", "set", "/ctl2/a", "2"],
+  ["--username", "bob:pw", "set", "/ctl2/w", "2"],
+  ["--username", "bob:bad", "get", "/ctl2/a"],
+  ["get", "/ctl2/a"],
+  ["--username", "bob:pw", "user", "list"],
+  ["--username", "root:rootpw", "role", "revoke", "r1", "--path", "/ctl2/*", "--read"],
+  ["--username", "bob:pw", "get", "/ctl2/a"],
+  ["--username", "root:rootpw", "user", "revoke", "bob", "--roles", "r1"],
+  ["--username", "root:rootpw", "user", "remove", "bob"],
+  ["--username", "root:rootpw", "role", "remove", "r1"],
+  ["--username", "root:rootpw", "user", "remove", "root"],
+  ["--username", "root:rootpw", "auth", "disable"],
+  ["user", "remove", "root"],
+  ["user", "list"],
+];
+
+async function runAuthScript(member: MemberProcess): Promise<CtlResult[]> {
+  const results: CtlResult[] = [];
+  for (const args of AUTH_SCRIPT) results.push(await ctl(member, args));
+  return results;
+}
+
+describe.skipIf(!etcdctlInstalled)("etcdctl v2 user, role and auth against etcd-bun", () => {
+  let ours: MemberProcess;
+  let reference: MemberProcess | undefined;
+  beforeAll(async () => {
+    ours = await startMember();
+    if (realEtcdInstalled) reference = await startMember({ kind: "etcd" });
+  });
+  afterAll(async () => {
+    await Promise.all([ours?.stop(), reference?.stop()]);
+  });
+
+  test("the auth walkthrough gives the expected output (and the real etcd's)", async () => {
+    const results = await runAuthScript(ours);
+    const line = (i: number) => results[i];
+    expect(line(1)).toEqual({ code: 0, out: "User root created\n" });
+    expect(line(8)).toEqual({ code: 0, out: "User: bob\nRoles:  r1\n" });
+    expect(line(12)).toEqual({ code: 0, out: "Authentication Enabled\n" });
+    expect(line(15)).toEqual({ code: 0, out: "1\n" });
+    expect(line(16)?.code).not.toBe(0);
+    expect(line(17)).toEqual({ code: 0, out: "2\n" });
+    expect(results.at(-1)).toEqual({ code: 0, out: "" });
+    if (reference !== undefined) {
+      const expected = await runAuthScript(reference);
+      AUTH_SCRIPT.forEach((args, i) => {
+        expect({ args: args.join(" "), ...results[i] }).toEqual({
+          args: args.join(" "),
+          ...expected[i],
+        });
+      });
+    }
+  });
+});
