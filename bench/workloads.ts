@@ -100,7 +100,14 @@ function wrkFigures(r: WrkResult): Figures {
 
 async function wrkMeasure(
   ctx: BenchContext,
-  run: { urls: string[]; connections: number; mode: WrkMode; prefix: string; keys: number },
+  run: {
+    urls: string[];
+    connections: number;
+    mode: WrkMode;
+    prefix: string;
+    keys: number;
+    authorization?: string;
+  },
 ) {
   await runWrk({ ...run, durationMs: ctx.options.warmupMs });
   return await withCpu(ctx.cluster, async () => {
@@ -370,6 +377,98 @@ function proxyWorkload(mode: "put" | "get"): Workload {
   };
 }
 
+const AUTH_USER = "bench";
+const AUTH_PASSWORD = "bench-password";
+const ROOT_AUTH = `Basic ${btoa("root:bench-root")}`;
+
+/** Creates a root user and a user whose role may read and write the bench keys. */
+async function authSetUp(url: string): Promise<void> {
+  const put = async (path: string, body: unknown, ok: number[]) => {
+    const res = await fetch(`${url}${path}`, {
+      method: "PUT",
+      headers: { authorization: ROOT_AUTH, "content-type": "application/json" },
+      body: JSON.stringify(body),
+    });
+    const text = await res.text();
+    if (!ok.includes(res.status)) throw new Error(`PUT ${path}: ${res.status} ${text}`);
+  };
+  await put("/v2/auth/users/root", { user: "root", password: "bench-root" }, [200, 201]);
+  const patterns = ["/bench-put/*", "/bench-auth-get/*"];
+  const permissions = { kv: { read: patterns, write: patterns } };
+  await put("/v2/auth/roles/bench", { role: "bench", permissions }, [201, 409]);
+  const user = { user: AUTH_USER, password: AUTH_PASSWORD, roles: ["bench"] };
+  await put(`/v2/auth/users/${AUTH_USER}`, user, [200, 409]);
+}
+
+async function setAuth(url: string, on: boolean): Promise<void> {
+  const res = await fetch(`${url}/v2/auth/enable`, {
+    method: on ? "PUT" : "DELETE",
+    headers: { authorization: ROOT_AUTH },
+  });
+  await res.arrayBuffer();
+  if (res.status !== 200) throw new Error(`auth ${on ? "enable" : "disable"}: ${res.status}`);
+}
+
+/**
+ * PUT and GET at 64 connections on one member, without auth and then with auth on (as a user
+ * with a role, Basic credentials on every request), side by side in the same repeat: the
+ * ratio is what auth costs. Auth is turned off again at the end.
+ */
+function authWorkload(): Workload {
+  return {
+    id: "1m-auth-c64",
+    title: "1m PUT and GET 64 conns, auth off vs on (Basic, a user with a role)",
+    members: 1,
+    phase: "shared",
+    driver: WRK_DRIVER,
+    metrics: [
+      { key: "putPerSec", label: "PUT/s auth off", digits: 0 },
+      { key: "putAuthPerSec", label: "PUT/s auth on", digits: 0 },
+      { key: "putRatio", label: "PUT on/off", digits: 2 },
+      { key: "getPerSec", label: "GET/s auth off", digits: 0 },
+      { key: "getAuthPerSec", label: "GET/s auth on", digits: 0 },
+      { key: "getRatio", label: "GET on/off", digits: 2 },
+    ],
+    async prepare(ctx) {
+      const url = await leaderUrl(ctx.cluster);
+      await fill(url, "bench-auth-get/", GET_KEYS);
+      await authSetUp(url);
+    },
+    async measure(ctx) {
+      const url = await leaderUrl(ctx.cluster);
+      const authorization = `Basic ${btoa(`${AUTH_USER}:${AUTH_PASSWORD}`)}`;
+      const put = { urls: [url], connections: 64, mode: "put" as const, prefix: PUT_PREFIX };
+      const get = { urls: [url], connections: 64, mode: "get" as const };
+      const getPrefix = "/v2/keys/bench-auth-get/";
+      const off = {
+        put: await wrkMeasure(ctx, { ...put, keys: PUT_KEYS }),
+        get: await wrkMeasure(ctx, { ...get, prefix: getPrefix, keys: GET_KEYS }),
+      };
+      await setAuth(url, true);
+      try {
+        const on = {
+          put: await wrkMeasure(ctx, { ...put, keys: PUT_KEYS, authorization }),
+          get: await wrkMeasure(ctx, { ...get, prefix: getPrefix, keys: GET_KEYS, authorization }),
+        };
+        const rate = (f: Figures) => f.perSec ?? 0;
+        const errors = [off.put, off.get, on.put, on.get].reduce((n, f) => n + (f.errors ?? 0), 0);
+        return {
+          putPerSec: rate(off.put),
+          putAuthPerSec: rate(on.put),
+          putRatio: rate(on.put) / rate(off.put),
+          getPerSec: rate(off.get),
+          getAuthPerSec: rate(on.get),
+          getRatio: rate(on.get) / rate(off.get),
+          errors,
+          serverCpu: on.put.serverCpu ?? 0,
+        };
+      } finally {
+        await setAuth(url, false);
+      }
+    },
+  };
+}
+
 function restartWorkload(members: 1 | 3): Workload {
   return {
     id: `${members}m-restart`,
@@ -427,5 +526,6 @@ export function allWorkloads(): Workload[] {
     list.push(memoryWorkload(members), restartWorkload(members));
   }
   list.push(proxyWorkload("put"), proxyWorkload("get"), proxyWatchWorkload(1000));
+  list.push(authWorkload());
   return list;
 }

@@ -22,6 +22,8 @@ export interface WrkRun {
   readonly prefix: string;
   readonly keys: number;
   readonly durationMs: number;
+  /** Authorization header value sent with every request. */
+  readonly authorization?: string;
 }
 
 export interface WrkResult {
@@ -61,6 +63,7 @@ export async function runWrk(run: WrkRun): Promise<WrkResult> {
   args.push("-s", SCRIPT, run.urls[0] ?? "", "--", run.mode, run.prefix, String(run.keys));
   const { json: j, driverCpuSec } = await runJsonProcess<WrkJson>("wrk", args, {
     WRK_HOSTS: hosts,
+    WRK_AUTH: run.authorization ?? "",
   });
   return {
     requests: j.requests,

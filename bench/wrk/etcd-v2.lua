@@ -4,7 +4,8 @@
 --   qget  same with ?quorum=true
 --   path  GET <prefix> as given (e.g. a dir with ?recursive=true&sorted=true)
 -- WRK_HOSTS (env, "host:port,host:port") pins thread i to host i mod n, so one wrk process can
--- spread its connections over the members of a cluster. done() prints one JSON line.
+-- spread its connections over the members of a cluster. WRK_AUTH (env), when set, is sent as
+-- the Authorization header of every request. done() prints one JSON line.
 local hosts = {}
 for h in string.gmatch(os.getenv("WRK_HOSTS") or "", "[^,]+") do
   table.insert(hosts, h)
@@ -24,6 +25,12 @@ end
 local mode, prefix, keys, counter = "put", "/v2/keys/bench/", 1000, 0
 local putBody = "value=" .. string.rep("v", 256)
 local putHeaders = { ["Content-Type"] = "application/x-www-form-urlencoded" }
+local getHeaders = {}
+local auth = os.getenv("WRK_AUTH")
+if auth ~= nil and auth ~= "" then
+  putHeaders["Authorization"] = auth
+  getHeaders["Authorization"] = auth
+end
 
 function init(args)
   mode = args[1] or mode
@@ -37,11 +44,11 @@ function request()
   if mode == "put" then
     return wrk.format("PUT", prefix .. "t" .. threadId .. "k" .. n, putHeaders, putBody)
   elseif mode == "get" then
-    return wrk.format("GET", prefix .. "k" .. n)
+    return wrk.format("GET", prefix .. "k" .. n, getHeaders)
   elseif mode == "qget" then
-    return wrk.format("GET", prefix .. "k" .. n .. "?quorum=true")
+    return wrk.format("GET", prefix .. "k" .. n .. "?quorum=true", getHeaders)
   end
-  return wrk.format("GET", prefix)
+  return wrk.format("GET", prefix, getHeaders)
 end
 
 function done(summary, latency, requests)

@@ -20,6 +20,16 @@ export interface KeyAccess {
 
 export type Decision = boolean | Promise<boolean>;
 
+/** Who is asking: the request's Authorization header, and its abort signal. */
+export interface Caller {
+  readonly authorization: string | null;
+  readonly signal?: AbortSignal;
+}
+
+export function callerOf(request: Request): Caller {
+  return { authorization: request.headers.get("authorization"), signal: request.signal };
+}
+
 export class Access {
   constructor(
     private readonly store: AuthStore,
@@ -32,16 +42,16 @@ export class Access {
   }
 
   /** etcd's hasKeyPrefixAccess. */
-  keys(authorization: string | null, access: KeyAccess): Decision {
+  keys(caller: Caller, access: KeyAccess): Decision {
     if (!this.store.enabled()) return true;
     const write = access.method !== "GET" && access.method !== "HEAD";
-    if (authorization === null || authorization === "") {
+    if (caller.authorization === null || caller.authorization === "") {
       const guest = this.store.role(GUEST_ROLE);
       // The guest role is checked as etcd does: never as a recursive grant.
       const opts = { write, recursive: false };
       return guest !== undefined && access.keys.every((k) => roleAllows(guest, k, opts));
     }
-    return this.asUser(authorization, (user) =>
+    return this.asUser(caller, (user) =>
       access.keys.every((key) =>
         (user.roles ?? []).some((name) => {
           const role = this.store.role(name);
@@ -54,33 +64,39 @@ export class Access {
   }
 
   /** etcd's hasRootAccess: a user holding the root role (anyone while auth is off). */
-  root(authorization: string | null): Decision {
+  root(caller: Caller): Decision {
     if (!this.store.enabled()) return true;
-    if (authorization === null || authorization === "") return false;
-    return this.asUser(authorization, (user) => (user.roles ?? []).includes(ROOT_ROLE));
+    if (caller.authorization === null || caller.authorization === "") return false;
+    return this.asUser(caller, (user) => (user.roles ?? []).includes(ROOT_ROLE));
   }
 
   /** etcd's hasWriteRootAccess: reads are open, anything else needs root. */
-  writeRoot(method: string, authorization: string | null): Decision {
+  writeRoot(method: string, caller: Caller): Decision {
     if (method === "GET" || method === "HEAD") return true;
-    return this.root(authorization);
+    return this.root(caller);
   }
 
   /**
    * Authenticates the Basic credentials and asks `allowed` about the user. The user is read
    * again after a slow check, so a password change or deletion during it still counts.
    */
-  private asUser(authorization: string, allowed: (user: User) => boolean): Decision {
-    const credentials = parseBasicAuth(authorization);
+  private asUser(caller: Caller, allowed: (user: User) => boolean): Decision {
+    const credentials = parseBasicAuth(caller.authorization ?? "");
     if (credentials === undefined) return false;
     const user = this.store.user(credentials.user);
     const hash = user?.password;
-    const verified = this.credentials.verify(credentials.user, credentials.password, hash);
-    const decide = (ok: boolean): boolean => {
+    const verified = this.credentials.verify(
+      credentials.user,
+      credentials.password,
+      hash,
+      caller.signal,
+    );
+    if (verified === true) return user !== undefined && allowed(user);
+    if (verified === false) return false;
+    return verified.then((ok) => {
       if (!ok) return false;
       const now = this.store.user(credentials.user);
       return now !== undefined && now.password === hash && allowed(now);
-    };
-    return typeof verified === "boolean" ? decide(verified) : verified.then(decide);
+    });
   }
 }

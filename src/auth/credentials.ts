@@ -2,9 +2,10 @@
  * Checking a Basic auth password against a user's bcrypt hash without paying bcrypt on every
  * request (etcd v2's known throughput limit): a verified (user, stored hash, password) triple is
  * remembered for a few minutes under its SHA-256, so a changed password (a new hash) or a
- * deleted user (no hash) stops matching at once. Failed checks are never remembered, an unknown
- * user costs the same bcrypt as a wrong password (same answer, same time), and at most a few
- * bcrypt runs share the CPU at once, so a flood of bad logins cannot starve the member.
+ * deleted user (no hash) stops matching at once; a refused one likewise, so repeating a wrong
+ * password costs nothing. An unknown user costs the same bcrypt as a wrong password (same
+ * answer, same time), at most a few bcrypt runs share the CPU at once, and a check whose client
+ * has gone is dropped: a flood of bad logins cannot starve the member.
  */
 
 export interface BasicCredentials {
@@ -51,7 +52,11 @@ export interface CredentialOptions {
 const REMEMBERED_MAX = 10_000;
 
 export class CredentialChecker {
-  private readonly remembered = new Map<string, number>();
+  /** Verified and refused credentials (by rememberKey), with when to forget them. */
+  private readonly accepted = new Map<string, number>();
+  private readonly refused = new Map<string, number>();
+  /** Checks under way, so a burst of requests with the same credentials runs bcrypt once. */
+  private readonly checking = new Map<string, Promise<boolean>>();
   private readonly cost: number;
   private readonly rememberMs: number;
   private readonly concurrentChecks: number;
@@ -73,45 +78,52 @@ export class CredentialChecker {
 
   /**
    * Whether `password` is the one `hash` was made from; `hash` undefined (no such user) is
-   * always false, after the same work as a wrong password. Synchronous when remembered.
+   * always false, after the same work as a wrong password. Synchronous when remembered (a
+   * failure too: the same wrong password stays wrong until the stored hash changes). A check
+   * still waiting for its turn when `signal` aborts (the client left) is not run.
    */
-  verify(user: string, password: string, hash: string | undefined): boolean | Promise<boolean> {
-    if (hash === undefined) return this.checkDecoy(password);
-    const key = rememberKey(user, hash, password);
-    const until = this.remembered.get(key);
-    if (until !== undefined && until > this.options.now()) return true;
-    if (until !== undefined) this.remembered.delete(key);
-    // A stored hash bcrypt cannot read matches nothing.
-    const check = () => Bun.password.verify(password, hash).catch(() => false);
-    return this.limited(check).then((ok) => {
-      if (ok) this.remember(key);
-      return ok;
+  verify(
+    user: string,
+    password: string,
+    hash: string | undefined,
+    signal?: AbortSignal,
+  ): boolean | Promise<boolean> {
+    const key = rememberKey(user, hash ?? "", password);
+    const now = this.options.now();
+    if ((this.accepted.get(key) ?? 0) > now) return true;
+    if ((this.refused.get(key) ?? 0) > now) return false;
+    const running = this.checking.get(key);
+    if (running !== undefined) return running;
+    const result = this.limited(() => this.bcrypt(password, hash), signal).then((ok) => {
+      this.checking.delete(key);
+      // Not run (the client left, or too many waiting): nothing learned.
+      if (ok !== undefined) remember(ok ? this.accepted : this.refused, key, now + this.rememberMs);
+      return ok === true;
     });
+    this.checking.set(key, result);
+    return result;
   }
 
-  private async checkDecoy(password: string): Promise<false> {
+  private async bcrypt(password: string, hash: string | undefined): Promise<boolean> {
+    if (hash !== undefined) return Bun.password.verify(password, hash).catch(() => false);
     this.decoy ??= this.hash(crypto.randomUUID());
-    const decoy = await this.decoy;
-    await this.limited(() => Bun.password.verify(password, decoy));
+    await Bun.password.verify(password, await this.decoy).catch(() => false);
     return false;
   }
 
-  private remember(key: string): void {
-    if (this.remembered.size >= REMEMBERED_MAX) {
-      const oldest = this.remembered.keys().next().value;
-      if (oldest !== undefined) this.remembered.delete(oldest);
-    }
-    this.remembered.set(key, this.options.now() + this.rememberMs);
-  }
-
-  private async limited(check: () => Promise<boolean>): Promise<boolean> {
+  /** Runs `check` when a slot is free; undefined when it was not run. */
+  private async limited(
+    check: () => Promise<boolean>,
+    signal: AbortSignal | undefined,
+  ): Promise<boolean | undefined> {
     if (this.running >= this.concurrentChecks) {
-      if (this.waiting.length >= this.waitingChecksMax) return false;
+      if (this.waiting.length >= this.waitingChecksMax) return undefined;
       await new Promise<void>((resolve) => this.waiting.push(resolve));
     } else {
       this.running++;
     }
     try {
+      if (signal?.aborted === true) return undefined;
       return await check();
     } finally {
       // The slot passes straight to the next waiter (running stays counted for it).
@@ -122,6 +134,16 @@ export class CredentialChecker {
   }
 }
 
+/** Bounded: the oldest entry goes first (a flood of refusals cannot push out acceptances). */
+function remember(map: Map<string, number>, key: string, until: number): void {
+  if (map.size >= REMEMBERED_MAX) {
+    const oldest = map.keys().next().value;
+    if (oldest !== undefined) map.delete(oldest);
+  }
+  map.delete(key);
+  map.set(key, until);
+}
+
 function rememberKey(user: string, hash: string, password: string): string {
-  return new Bun.CryptoHasher("sha256").update(`${user}\0${hash}\0${password}`).digest("hex");
+  return Bun.SHA256.hash(`${user}\0${hash}\0${password}`, "base64");
 }

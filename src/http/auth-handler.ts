@@ -3,7 +3,7 @@
  * (Go's nulls and omitted fields), status codes and messages. Everything but reading the flag
  * needs the root role once auth is on.
  */
-import type { Access, Decision } from "../auth/access.ts";
+import { type Access, callerOf, type Decision } from "../auth/access.ts";
 import type { AuthStore } from "../auth/auth-store.ts";
 import { decodeRole, decodeUser, JsonShapeError, roleJson, userJson } from "../auth/json.ts";
 import { AuthError, isEmptyPermissions, type Role, type User } from "../auth/model.ts";
@@ -84,12 +84,8 @@ async function guarded(
   }
 }
 
-function authorization(request: Request): string | null {
-  return request.headers.get("authorization");
-}
-
 function enableDisable(ctx: AuthContext, request: Request): Promise<Response> {
-  const decide = ctx.access.writeRoot(request.method, authorization(request));
+  const decide = ctx.access.writeRoot(request.method, callerOf(request));
   return guarded(ctx, request, { allow: "GET,PUT,DELETE", decide }, async () => {
     if (request.method === "GET") return jsonResponse(ctx, 200, { enabled: ctx.store.enabled() });
     if (request.method === "PUT") await ctx.store.enableAuth();
@@ -99,7 +95,7 @@ function enableDisable(ctx: AuthContext, request: Request): Promise<Response> {
 }
 
 function listAll(ctx: AuthContext, request: Request, kind: "users" | "roles") {
-  const decide = ctx.access.root(authorization(request));
+  const decide = ctx.access.root(callerOf(request));
   return guarded(ctx, request, { allow: "GET", decide }, () => {
     if (kind === "roles") {
       const roles = ctx.store.allRoles().map((name) => roleJson(ctx.store.getRole(name)));
@@ -132,7 +128,7 @@ async function bodyOf<T>(request: Request, decode: (text: string) => T): Promise
 }
 
 function forUser(ctx: AuthContext, request: Request, name: string): Promise<Response> {
-  const decide = ctx.access.root(authorization(request));
+  const decide = ctx.access.root(callerOf(request));
   return guarded(ctx, request, { allow: "GET,PUT,DELETE", decide }, async () => {
     if (request.method === "GET")
       return jsonResponse(ctx, 200, userWithRoles(ctx, ctx.store.getUser(name), true));
@@ -161,7 +157,7 @@ async function putUser(ctx: AuthContext, change: User): Promise<{ user: User; cr
 }
 
 function forRole(ctx: AuthContext, request: Request, name: string): Promise<Response> {
-  const decide = ctx.access.root(authorization(request));
+  const decide = ctx.access.root(callerOf(request));
   return guarded(ctx, request, { allow: "GET,PUT,DELETE", decide }, async () => {
     if (request.method === "GET") return jsonResponse(ctx, 200, roleJson(ctx.store.getRole(name)));
     if (request.method === "DELETE") {

@@ -4,7 +4,7 @@
  * Raft. Knows the server only through its public methods.
  */
 
-import type { Decision } from "../auth/access.ts";
+import { callerOf, type Decision } from "../auth/access.ts";
 import { ErrorCode, EtcdError } from "../store/errors.ts";
 import { type Event, isCreated } from "../store/event.ts";
 import { cleanStorePath } from "../store/path.ts";
@@ -63,7 +63,7 @@ function serveRead(ctx: KeysContext, request: Request, req: V2Request, info: Req
 function keyAccess(ctx: KeysContext, request: Request, url: URL, req: V2Request): Decision {
   if (!ctx.access.enabled) return true;
   const raw = decodeURIComponent(url.pathname.slice(KEYS_PREFIX.length));
-  return ctx.access.keys(request.headers.get("authorization"), {
+  return ctx.access.keys(callerOf(request), {
     method: request.method,
     keys: [raw, cleanStorePath(raw)],
     recursive: req.recursive,

@@ -2,6 +2,7 @@
  * `/v2/members`: list (GET), leader (GET /leader), add (POST), update peer URLs (PUT /<id>) and
  * remove (DELETE /<id>), with etcd's status codes and `{"message":..}` error bodies.
  */
+import { callerOf } from "../auth/access.ts";
 import { parseOneUrl } from "../config/values.ts";
 import { AssertionError } from "../util/assert.ts";
 import { decodePeerUrls } from "./go-json.ts";
@@ -37,8 +38,7 @@ export async function handleMembers(ctx: KeysContext, request: Request, sub: str
   const { server } = ctx;
   const method = request.method;
   if (!ALLOWED.split(",").includes(method)) return methodNotAllowed(ALLOWED);
-  if (!(await ctx.access.writeRoot(method, request.headers.get("authorization"))))
-    return insufficientCredentials();
+  if (!(await ctx.access.writeRoot(method, callerOf(request)))) return insufficientCredentials();
   try {
     if (method === "GET") return listResponse(server, sub);
     if (method === "POST") {
