@@ -326,7 +326,8 @@ function spawnMember(args: string[], info: SpawnInfo) {
           signal: AbortSignal.timeout(1000),
           ...(info.tls === undefined ? {} : { tls: info.tls }),
         });
-        if (res.status === 200) return;
+        // 401: serving, with auth on and no guest access.
+        if (res.status === 200 || res.status === 401) return;
       } catch {
         // Not listening yet.
       }

@@ -33,11 +33,17 @@ export async function whileUnhealthy(request: () => Promise<Response>): Promise<
 }
 
 /** `POST /v2/members` with these peer URLs (the members API's add), retried while unhealthy. */
-export function postMember(seed: MemberProcess, peerUrls: readonly string[]): Promise<Response> {
+export function postMember(
+  seed: MemberProcess,
+  peerUrls: readonly string[],
+  authorization?: string,
+): Promise<Response> {
+  const headers: Record<string, string> = { "content-type": "application/json" };
+  if (authorization !== undefined) headers.authorization = authorization;
   return whileUnhealthy(() =>
     fetch(`${seed.clientUrl}/v2/members`, {
       method: "POST",
-      headers: { "content-type": "application/json" },
+      headers,
       body: JSON.stringify({ peerURLs: peerUrls }),
       signal: AbortSignal.timeout(15_000),
     }),
@@ -51,9 +57,11 @@ export async function addAndStartMember(
   extraArgs: readonly string[],
   kind: "etcd-bun" | "etcd" = "etcd-bun",
   peerScheme: "http" | "https" = "http",
+  /** Basic credentials of a root user, once auth is on. */
+  authorization?: string,
 ): Promise<MemberProcess> {
   const peerUrl = `${peerScheme}://127.0.0.1:${await freePort()}`;
-  const res = await whileUnhealthy(() => postMember(seed, [peerUrl]));
+  const res = await whileUnhealthy(() => postMember(seed, [peerUrl], authorization));
   if (res.status !== 201) throw new Error(`member add answered ${res.status}: ${await res.text()}`);
   const added = { body: (await res.json()) as { id: string } };
   const list = await json<MemberList>(`${seed.clientUrl}/v2/members`);
