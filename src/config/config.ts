@@ -4,8 +4,10 @@
  * result is immutable and is the only thing the roles read. Pure: argv and env are passed in,
  * and the one filesystem question (does a WAL exist?) is asked through an injected probe.
  */
+
 import { assert } from "../util/assert.ts";
 import { LOG_LEVELS, type LogLevel } from "../util/log.ts";
+import { opensslCiphers } from "./cipher-suites.ts";
 import { type DiscoveryServerConfig, parseDiscoveryServer } from "./discovery-server.ts";
 import { envNameFor, flagByName } from "./flags.ts";
 import {
@@ -34,6 +36,10 @@ export interface TlsConfig {
   readonly keyFile: string;
   readonly trustedCaFile: string;
   readonly clientCertAuth: boolean;
+  /** `--client-crl-file` / `--peer-crl-file`: certificates it revokes are refused. */
+  readonly crlFile: string;
+  /** TLS 1.2 suites (OpenSSL names) from `--cipher-suites`; undefined: the default list. */
+  readonly ciphers: readonly string[] | undefined;
 }
 
 /**
@@ -236,6 +242,8 @@ function tlsConfig(v: Values, prefix: "" | "peer-", warnings: string[]): TlsConf
     keyFile: v.str(`${prefix}key-file`),
     trustedCaFile: trusted !== "" ? trusted : caFile,
     clientCertAuth: v.bool(`${prefix}client-cert-auth`) || caFile !== "",
+    crlFile: v.str(prefix === "" ? "client-crl-file" : "peer-crl-file"),
+    ciphers: opensslCiphers(v.str("cipher-suites")),
   };
 }
 

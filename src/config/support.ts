@@ -44,10 +44,7 @@ const V3_ONLY = [
 const REFUSED: Readonly<Record<string, string>> = {
   "auto-tls": TLS,
   "peer-auto-tls": TLS,
-  "cipher-suites": TLS,
   "client-cert-allowed-hostname": TLS,
-  "client-crl-file": TLS,
-  "peer-crl-file": TLS,
   "peer-cert-allowed-cn": TLS,
   "peer-cert-allowed-hostname": TLS,
   "experimental-peer-skip-client-san-verification": TLS,

@@ -1,9 +1,10 @@
 /**
- * TLS material from the `--cert-file`, `--key-file`, `--trusted-ca-file` and
- * `--client-cert-auth` flags, for a listener (Bun.serve) and for requests to servers that use
+ * TLS material from the `--cert-file`, `--key-file`, `--trusted-ca-file`, `--client-cert-auth`,
+ * `--client-crl-file` and `--cipher-suites` flags (and their `--peer-*` twins), for a listener (Bun.serve) and for requests to servers that use
  * them (fetch). The files are read when called; one that cannot be read is an error worded as
  * Go's (`open /x.pem: no such file or directory`).
  */
+import { constants } from "node:crypto";
 import { readFileSync } from "node:fs";
 
 export interface TlsFiles {
@@ -13,6 +14,10 @@ export interface TlsFiles {
   readonly trustedCaFile: string;
   /** Require a client certificate signed by the trusted CA. */
   readonly clientCertAuth: boolean;
+  /** A CRL (PEM) whose revoked certificates are refused; "" or absent: none. */
+  readonly crlFile?: string;
+  /** TLS 1.2 suites (OpenSSL names); undefined: the default list; empty: TLS 1.3 only. */
+  readonly ciphers?: readonly string[] | undefined;
 }
 
 export class TlsFileError extends Error {
@@ -35,13 +40,23 @@ function read(path: string): string {
   }
 }
 
+/** etcd's floor: TLS 1.2 (etcd 3.4 sets MinVersion to it). */
+const BELOW_TLS12 = constants.SSL_OP_NO_TLSv1 | constants.SSL_OP_NO_TLSv1_1;
+
 /** Options for `Bun.serve({ tls })`. */
 export function serverTls(files: TlsFiles) {
   const ca = files.trustedCaFile === "" ? undefined : read(files.trustedCaFile);
+  const crl = files.crlFile === undefined || files.crlFile === "" ? undefined : read(files.crlFile);
+  const ciphers = files.ciphers;
+  // Go applies a cipher list to TLS 1.2 only: naming no TLS 1.2 suite leaves TLS 1.3 alone.
+  const noTls12 = ciphers !== undefined && ciphers.length === 0;
   return {
     cert: read(files.certFile),
     key: read(files.keyFile),
     ...(ca === undefined ? {} : { ca }),
+    ...(crl === undefined ? {} : { crl }),
+    ...(ciphers === undefined || noTls12 ? {} : { ciphers: ciphers.join(":") }),
+    secureOptions: BELOW_TLS12 | (noTls12 ? constants.SSL_OP_NO_TLSv1_2 : 0),
     // Bun asks for a client certificate only when told to (a CA alone does not), and then
     // refuses a handshake without a valid one.
     requestCert: files.clientCertAuth,

@@ -238,6 +238,14 @@ const ERRORS: readonly ErrorCase[] = [
     message: 'invalid proxy address "http://"',
   },
   {
+    why: "a cipher suite name Go does not know (exact spelling, no spaces)",
+    argv: [
+      "--cipher-suites",
+      "TLS_ECDHE_RSA_WITH_AES_128_GCM_SHA256, TLS_RSA_WITH_AES_128_CBC_SHA",
+    ],
+    message: 'unexpected TLS cipher suite " TLS_RSA_WITH_AES_128_CBC_SHA"',
+  },
+  {
     why: "existing cluster with discovery",
     argv: ["--initial-cluster-state", "existing", "--discovery", "http://d/x"],
     message: "discovery URL should not be set when joining existing initial cluster",

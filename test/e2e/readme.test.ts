@@ -144,6 +144,13 @@ test.skipIf(!runnable)(
     expect(clusters).toContain("Added member named infra3");
     expect(clusters).toContain("name=infra3");
     expect(clusters).toMatch(/Removed member [0-9a-f]+ from cluster/);
+    const security = section("Security");
+    expect(security).toContain("refused without a client certificate");
+    expect(security).toContain("Authentication Enabled");
+    expect(security).toContain("alice may not read /secret");
+    expect(security).toContain("no credentials, no access");
+    expect(security).toContain('"value":"hello"');
+    expect(security).toContain("Authentication Disabled");
     const development = section("Development");
     expect(development).toContain("seed 17: ok");
     expect(development).toContain("all passed");

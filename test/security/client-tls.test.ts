@@ -79,6 +79,12 @@ describe.each(KINDS)("a %s member with --client-cert-auth", (kind) => {
     }
   });
 
+  test("an expired certificate from the trusted CA: refused, every time", async () => {
+    const expired = { ca: certs.ca, cert: certs.expired.cert, key: certs.expired.key };
+    for (let i = 0; i < TRIES; i++)
+      expect(await outcome(`${member.clientUrl}/v2/keys/tls`, expired)).toBe("refused");
+  });
+
   test("a client that does not trust the member's CA refuses it", async () => {
     const res = await outcome(`${member.clientUrl}/v2/keys/tls`, {
       cert: certs.client.cert,
@@ -119,6 +125,51 @@ describe.each(KINDS)("a %s member with --client-cert-auth", (kind) => {
   });
 });
 
+describe.each(KINDS)("a %s member with --client-crl-file", (kind) => {
+  let member: MemberProcess;
+  beforeAll(async () => {
+    const flags = [...serverFlags(true), "--client-crl-file", certs.crlFile];
+    member = await startMember({ kind, https: trusted(), extraArgs: flags });
+    started.push(member);
+  }, 30_000);
+
+  test("a revoked certificate is refused every time; others are served", async () => {
+    const revoked = { ca: certs.ca, cert: certs.revoked.cert, key: certs.revoked.key };
+    for (let i = 0; i < TRIES; i++)
+      expect(await outcome(`${member.clientUrl}/v2/keys/`, revoked)).toBe("refused");
+    expect(await outcome(`${member.clientUrl}/v2/keys/`, trusted())).toBe(200);
+  });
+});
+
+/** curl's exit code for a handshake with these curl options (0: served; 35: refused). */
+function curlHandshake(url: string, options: readonly string[]): number {
+  const client = ["--cert", certs.client.certFile, "--key", certs.client.keyFile];
+  const args = ["curl", "-s", "-o", "/dev/null", "--cacert", certs.caFile, ...client];
+  return Bun.spawnSync([...args, ...options, url]).exitCode;
+}
+
+describe.each(KINDS)("a %s member with --cipher-suites", (kind) => {
+  let member: MemberProcess;
+  beforeAll(async () => {
+    const flags = [
+      ...serverFlags(true),
+      "--cipher-suites",
+      "TLS_ECDHE_RSA_WITH_AES_128_GCM_SHA256",
+    ];
+    member = await startMember({ kind, https: trusted(), extraArgs: flags });
+    started.push(member);
+  }, 30_000);
+
+  test.if(has("curl"))("TLS 1.2 with a listed suite only; TLS 1.3 as before; never TLS 1.1", () => {
+    const url = `${member.clientUrl}/v2/keys/`;
+    const tls12 = ["--tls-max", "1.2"];
+    expect(curlHandshake(url, [...tls12, "--ciphers", "ECDHE-RSA-AES128-GCM-SHA256"])).toBe(0);
+    expect(curlHandshake(url, [...tls12, "--ciphers", "ECDHE-RSA-AES256-GCM-SHA384"])).toBe(35);
+    expect(curlHandshake(url, ["--tlsv1.3"])).toBe(0);
+    expect(curlHandshake(url, ["--tlsv1.1", "--tls-max", "1.1"])).toBe(35);
+  });
+});
+
 describe("etcd-bun: TLS beyond the member above", () => {
   test("without --client-cert-auth any client that trusts the CA is served", async () => {
     const member = await startMember({ https: { ca: certs.ca }, extraArgs: serverFlags(false) });
@@ -143,6 +194,21 @@ describe("etcd-bun: TLS beyond the member above", () => {
     expect(await outcome(`${proxy.clientUrl}/v2/keys/via-tls-proxy`, { ca: certs.ca })).toBe(
       "refused",
     );
+  }, 30_000);
+
+  test("an unknown cipher suite name stops the start with etcd's line", async () => {
+    const error = await startMember({
+      https: trusted(),
+      extraArgs: [
+        ...serverFlags(true),
+        "--cipher-suites",
+        "TLS_ECDHE_RSA_WITH_AES_128_GCM_SHA256,NOPE",
+      ],
+    }).then(
+      () => "started",
+      (e: unknown) => String(e),
+    );
+    expect(error).toContain('unexpected TLS cipher suite "NOPE"');
   }, 30_000);
 
   test("a certificate file that cannot be read stops the start with one line", async () => {

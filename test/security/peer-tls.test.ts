@@ -53,7 +53,7 @@ describe.each(KINDS)("a 3-member %s cluster with peer TLS", (kind) => {
       size: 3,
       kind,
       httpsPeers: true,
-      extraArgs: peerFlags(certs.server, certs.caFile),
+      extraArgs: [...peerFlags(certs.server, certs.caFile), "--peer-crl-file", certs.crlFile],
     });
   }, 60_000);
   const extra: MemberProcess[] = [];
@@ -74,13 +74,16 @@ describe.each(KINDS)("a 3-member %s cluster with peer TLS", (kind) => {
     expect(((await read.json()) as { node: { value: string } }).node.value).toBe("1");
   });
 
-  test("the peer port serves only a certificate from the trusted CA", async () => {
+  test("the peer port serves only an unrevoked certificate from the trusted CA", async () => {
     const peer = cluster.members[0]?.peerUrl ?? "";
     // A member's own certificate (etcd 3.4 also checks its SAN names the connecting address).
     const trusted = { ca: certs.ca, cert: certs.server.cert, key: certs.server.key };
     expect(await outcome(`${peer}/members`, trusted)).toBe(200);
     const rogue = { ca: certs.ca, cert: certs.rogue.cert, key: certs.rogue.key };
+    const revoked = { ca: certs.ca, cert: certs.revoked.cert, key: certs.revoked.key };
     for (let i = 0; i < TRIES; i++) {
+      expect(await outcome(`${peer}/members`, revoked)).toBe("refused");
+      expect(await outcome(`${peer}/raft/stream`, revoked)).toBe("refused");
       expect(await outcome(`${peer}/members`, { ca: certs.ca })).toBe("refused");
       expect(await outcome(`${peer}/members`, rogue)).toBe("refused");
       expect(await outcome(`${peer}/raft/stream`, rogue)).toBe("refused");

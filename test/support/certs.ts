@@ -1,7 +1,8 @@
 /**
  * Certificates for TLS tests, made with openssl in a temp dir: a CA, a server certificate for
- * 127.0.0.1/localhost and a client certificate from it, and a rogue CA with a client
- * certificate of its own. Each pair as PEM files and as text.
+ * 127.0.0.1/localhost and a client certificate from it, a client certificate the CA revoked (in
+ * `crlFile`) and one that expired, and a rogue CA with a client certificate of its own. Each
+ * pair as PEM files and as text.
  */
 import { execFileSync } from "node:child_process";
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
@@ -23,6 +24,12 @@ export interface TestCerts {
   readonly client: Pair;
   /** Signed by another CA than `ca`. */
   readonly rogue: Pair;
+  /** Signed by `ca`, and revoked in `crlFile`. */
+  readonly revoked: Pair;
+  /** Signed by `ca`, valid for one day in 2020. */
+  readonly expired: Pair;
+  /** The CA's certificate revocation list (PEM), naming `revoked`. */
+  readonly crlFile: string;
   remove(): void;
 }
 
@@ -78,10 +85,59 @@ function makeCert(dir: string, name: string, ca: string, san: string): Pair {
   };
 }
 
+/** `openssl ca`'s bookkeeping for the CA `ca` (its database, serials, CRL numbers). */
+const CA_CONFIG = `[ ca ]
+default_ca = test_ca
+[ test_ca ]
+dir = .
+database = index.txt
+new_certs_dir = .
+certificate = ca.pem
+private_key = ca.key
+serial = serial
+crlnumber = crlnumber
+default_md = sha256
+default_crl_days = 2
+policy = any_name
+copy_extensions = copy
+[ any_name ]
+commonName = supplied
+`;
+
+/** A client certificate signed through `openssl ca` (so it can be revoked), with given dates. */
+function caSigned(dir: string, name: string, dates: readonly string[]): Pair {
+  newKey(dir, name, "csr");
+  openssl(
+    ["ca", "-config", "ca.cnf", "-batch", "-in", `${name}.csr`, "-out", `${name}.pem`, ...dates],
+    dir,
+  );
+  const certFile = join(dir, `${name}.pem`);
+  const keyFile = join(dir, `${name}.key`);
+  return {
+    certFile,
+    keyFile,
+    cert: readFileSync(certFile, "utf8"),
+    key: readFileSync(keyFile, "utf8"),
+  };
+}
+
 export function makeTestCerts(): TestCerts {
   const dir = mkdtempSync(join(tmpdir(), "etcd-bun-certs-"));
   newKey(dir, "ca", "ca");
   newKey(dir, "rogue-ca", "ca");
+  writeFileSync(join(dir, "ca.cnf"), CA_CONFIG);
+  writeFileSync(join(dir, "index.txt"), "");
+  writeFileSync(join(dir, "serial"), "1000\n");
+  writeFileSync(join(dir, "crlnumber"), "01\n");
+  const revoked = caSigned(dir, "revoked", ["-days", "2"]);
+  const expired = caSigned(dir, "expired", [
+    "-startdate",
+    "20200101000000Z",
+    "-enddate",
+    "20200102000000Z",
+  ]);
+  openssl(["ca", "-config", "ca.cnf", "-batch", "-revoke", "revoked.pem"], dir);
+  openssl(["ca", "-config", "ca.cnf", "-batch", "-gencrl", "-out", "crl.pem"], dir);
   const caFile = join(dir, "ca.pem");
   return {
     dir,
@@ -90,6 +146,9 @@ export function makeTestCerts(): TestCerts {
     server: makeCert(dir, "server", "ca", "IP:127.0.0.1,DNS:localhost"),
     client: makeCert(dir, "client", "ca", "DNS:client"),
     rogue: makeCert(dir, "rogue", "rogue-ca", "DNS:rogue"),
+    revoked,
+    expired,
+    crlFile: join(dir, "crl.pem"),
     remove: () => rmSync(dir, { recursive: true, force: true }),
   };
 }
