@@ -40,6 +40,8 @@ export interface TlsConfig {
   readonly crlFile: string;
   /** TLS 1.2 suites (OpenSSL names) from `--cipher-suites`; undefined: the default list. */
   readonly ciphers: readonly string[] | undefined;
+  /** `--auto-tls` / `--peer-auto-tls`: a self-signed certificate when no files are given. */
+  readonly auto: boolean;
 }
 
 /**
@@ -244,6 +246,7 @@ function tlsConfig(v: Values, prefix: "" | "peer-", warnings: string[]): TlsConf
     clientCertAuth: v.bool(`${prefix}client-cert-auth`) || caFile !== "",
     crlFile: v.str(prefix === "" ? "client-crl-file" : "peer-crl-file"),
     ciphers: opensslCiphers(v.str("cipher-suites")),
+    auto: v.bool(prefix === "" ? "auto-tls" : "peer-auto-tls"),
   };
 }
 
@@ -277,7 +280,7 @@ function checkTlsScheme(
       }
       continue;
     }
-    if (tls.certFile !== "" && tls.keyFile !== "") continue;
+    if ((tls.certFile !== "" && tls.keyFile !== "") || tls.auto) continue;
     throw new ConfigError(
       `TLS key/cert (${flags}) must be provided for ${side} url ${u.protocol}//${u.host} with HTTPS scheme`,
     );

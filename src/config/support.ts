@@ -42,8 +42,6 @@ const V3_ONLY = [
 ] as const;
 
 const REFUSED: Readonly<Record<string, string>> = {
-  "auto-tls": TLS,
-  "peer-auto-tls": TLS,
   "client-cert-allowed-hostname": TLS,
   "peer-cert-allowed-cn": TLS,
   "peer-cert-allowed-hostname": TLS,

@@ -25,6 +25,7 @@ import { EtcdError } from "../store/errors.ts";
 import { Transport } from "../transport/transport.ts";
 import { AssertionError } from "../util/assert.ts";
 import { createLogger } from "../util/log.ts";
+import { withAutoTls } from "./auto-tls.ts";
 import { type HeldLock, lockDir } from "./data-dir-lock.ts";
 import { bootstrapCluster } from "./discover.ts";
 import { fatal, installFatalHandlers, setFatalMemberId } from "./fatal.ts";
@@ -58,9 +59,10 @@ const defaultLog: Log = (line) => console.error(`etcd-bun: ${line}`);
  * peers, publishes this member's attributes through Raft, then serves clients.
  */
 export async function startMember(
-  settings: MemberSettings,
+  given: MemberSettings,
   log: Log = defaultLog,
 ): Promise<RunningMember> {
+  const { settings, saveCertificates } = await withAutoTls(given, log);
   const listeners = await bindListeners({
     listenClientUrls: settings.listenClientUrls,
     listenPeerUrls: settings.listenPeerUrls,
@@ -85,6 +87,7 @@ export async function startMember(
   try {
     locks.push(lockDir(settings.dataDir, "data dir"));
     lockWalDir();
+    saveCertificates();
     return await startOn(listeners, settings, log, { unlock, lockWalDir });
   } catch (error) {
     await listeners.stop(true);
@@ -268,8 +271,10 @@ export function settingsFromConfig(config: Config): MemberSettings {
     clusterId: members.length > 0 ? clusterIdFor(members.map((m) => m.id)) : "",
     forceNewCluster: config.forceNewCluster,
     listenClientUrls: config.listenClientUrls.map(formatUrl),
-    ...(config.clientTls.certFile !== "" ? { clientTls: config.clientTls } : {}),
-    ...(config.peerTls.certFile !== "" || config.peerTls.trustedCaFile !== ""
+    ...(config.clientTls.certFile !== "" || config.clientTls.auto
+      ? { clientTls: config.clientTls }
+      : {}),
+    ...(config.peerTls.certFile !== "" || config.peerTls.trustedCaFile !== "" || config.peerTls.auto
       ? { peerTls: config.peerTls }
       : {}),
     advertiseClientUrls: config.advertiseClientUrls.map(formatUrl),

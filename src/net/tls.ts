@@ -18,6 +18,13 @@ export interface TlsFiles {
   readonly crlFile?: string;
   /** TLS 1.2 suites (OpenSSL names); undefined: the default list; empty: TLS 1.3 only. */
   readonly ciphers?: readonly string[] | undefined;
+  /**
+   * A self-signed certificate (auto TLS), given as PEM text: served as is, and servers of the
+   * same kind are dialled without verifying theirs, as etcd does.
+   */
+  readonly selfSigned?: { readonly cert: string; readonly key: string };
+  /** Auto TLS: servers of the same kind are dialled without verifying their certificates. */
+  readonly auto?: boolean;
 }
 
 export class TlsFileError extends Error {
@@ -51,8 +58,8 @@ export function serverTls(files: TlsFiles) {
   // Go applies a cipher list to TLS 1.2 only: naming no TLS 1.2 suite leaves TLS 1.3 alone.
   const noTls12 = ciphers !== undefined && ciphers.length === 0;
   return {
-    cert: read(files.certFile),
-    key: read(files.keyFile),
+    cert: files.selfSigned?.cert ?? read(files.certFile),
+    key: files.selfSigned?.key ?? read(files.keyFile),
     ...(ca === undefined ? {} : { ca }),
     ...(crl === undefined ? {} : { crl }),
     ...(ciphers === undefined || noTls12 ? {} : { ciphers: ciphers.join(":") }),
@@ -69,14 +76,21 @@ export interface FetchTls {
   readonly ca?: string;
   readonly cert?: string;
   readonly key?: string;
+  /** false toward members with self-signed certificates (auto TLS). */
+  readonly rejectUnauthorized?: boolean;
 }
 
 /** Options for `fetch(url, { tls })` to a server of the same cluster. */
 export function clientTls(files: TlsFiles): FetchTls {
   const ca = files.trustedCaFile === "" ? undefined : read(files.trustedCaFile);
+  if (files.selfSigned !== undefined) {
+    const { cert, key } = files.selfSigned;
+    return { ...(ca === undefined ? {} : { ca }), cert, key, rejectUnauthorized: false };
+  }
   const withCert = files.certFile !== "" && files.keyFile !== "";
   return {
     ...(ca === undefined ? {} : { ca }),
     ...(withCert ? { cert: read(files.certFile), key: read(files.keyFile) } : {}),
+    ...(files.auto === true ? { rejectUnauthorized: false } : {}),
   };
 }

@@ -14,7 +14,7 @@ import { srvCluster } from "../discovery/srv.ts";
 import { corsPolicy } from "../http/cors.ts";
 import { type RawTarget, rawTargetRouting } from "../http/raw-target.ts";
 import { type BoundListener, bindOne } from "../net/listen.ts";
-import { clientTls, serverTls, type TlsFiles } from "../net/tls.ts";
+import { clientTls, serverTls, TlsFileError, type TlsFiles } from "../net/tls.ts";
 import { AssertionError, assert } from "../util/assert.ts";
 import { createLogger } from "../util/log.ts";
 import { clusterFilePath, readClusterFile } from "./cluster-file.ts";
@@ -69,10 +69,12 @@ export function proxySettingsOf(config: Config): ProxySettings {
     refreshIntervalMs: config.proxyRefreshIntervalMs,
     dialTimeoutMs: config.proxyDialTimeoutMs,
     readTimeoutMs: config.proxyReadTimeoutMs,
-    ...(config.clientTls.certFile !== "" || config.clientTls.trustedCaFile !== ""
+    ...(config.clientTls.certFile !== "" ||
+    config.clientTls.trustedCaFile !== "" ||
+    config.clientTls.auto
       ? { clientTls: config.clientTls }
       : {}),
-    ...(config.peerTls.certFile !== "" || config.peerTls.trustedCaFile !== ""
+    ...(config.peerTls.certFile !== "" || config.peerTls.trustedCaFile !== "" || config.peerTls.auto
       ? { peerTls: config.peerTls }
       : {}),
     ...(config.discovery !== ""
@@ -161,8 +163,14 @@ async function initialPeerUrls(s: ProxySettings, log: Log): Promise<string[]> {
 type Handler = ReturnType<typeof proxyApp>;
 
 function httpsOptions(files: TlsFiles | undefined, raw: string) {
-  // Config refuses an https listen URL without a certificate and key.
+  // Config refuses an https listen URL without a certificate and key (or auto TLS).
   assert(files !== undefined, `no TLS files for ${raw}`);
+  // A proxy makes no certificate of its own (etcd's neither): auto TLS only skips verifying
+  // the members' certificates.
+  if (files.certFile === "" || files.keyFile === "")
+    throw new TlsFileError(
+      `TLS key/cert (--cert-file, --key-file) must be provided for client url ${raw} with HTTPS scheme`,
+    );
   return serverTls(files);
 }
 

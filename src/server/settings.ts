@@ -13,6 +13,14 @@ export interface TlsFileSettings {
   readonly keyFile: string;
   readonly trustedCaFile: string;
   readonly clientCertAuth: boolean;
+  /** A CRL file ("": none). */
+  readonly crlFile?: string;
+  /** TLS 1.2 suites (OpenSSL names); undefined: the default list. */
+  readonly ciphers?: readonly string[] | undefined;
+  /** Auto TLS: a self-signed certificate under the data dir when no files are given. */
+  readonly auto?: boolean;
+  /** The self-signed certificate auto TLS made or found (filled in by the member's edge). */
+  readonly selfSigned?: { readonly cert: string; readonly key: string };
 }
 
 export interface MemberSettings {

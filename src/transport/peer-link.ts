@@ -20,6 +20,8 @@ export interface TlsPem {
   cert?: string;
   key?: string;
   ca?: string;
+  /** false toward members with self-signed certificates (auto TLS). */
+  rejectUnauthorized?: boolean;
 }
 
 export interface PeerLinkOptions {

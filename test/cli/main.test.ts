@@ -72,9 +72,9 @@ describe("informational roles", () => {
   });
 
   test("warnings go to stderr before the refusal", () => {
-    const r = run(["--auto-tls"], { ETCD_BOGUS: "1" });
+    const r = run(["--host-whitelist", "a.example"], { ETCD_BOGUS: "1" });
     expect(r.stderr).toBe(
-      "etcd-bun: warning: unrecognized environment variable ETCD_BOGUS=1\netcd-bun: --auto-tls is not supported yet (TLS: issue #15)\n",
+      "etcd-bun: warning: unrecognized environment variable ETCD_BOGUS=1\netcd-bun: --host-whitelist is not supported yet (TLS: issue #15)\n",
     );
   });
 });
@@ -89,7 +89,10 @@ describe("flags and roles not supported yet are refused with exit 1, naming thei
       ["--peer-cert-allowed-cn", "m1"],
       "--peer-cert-allowed-cn is not supported yet (TLS: issue #15)",
     ],
-    [["--auto-tls"], "--auto-tls is not supported yet (TLS: issue #15)"],
+    [
+      ["--experimental-peer-skip-client-san-verification"],
+      "--experimental-peer-skip-client-san-verification is not supported yet (TLS: issue #15)",
+    ],
     [
       ["--enable-pprof"],
       "--enable-pprof is not supported yet (metrics, logs and profiling: issue #16)",
@@ -122,7 +125,7 @@ describe("flags and roles not supported yet are refused with exit 1, naming thei
   test("a refused flag at its default, or a value naming what is done already, is accepted", () => {
     for (const argv of [
       ["--proxy-write-timeout", "5000"],
-      ["--peer-auto-tls=false"],
+      ["--experimental-peer-skip-client-san-verification=false"],
       ["--logger", "capnslog"],
     ]) {
       expect(parseConfig(argv, {}, OPTIONS).refused).toBeUndefined();

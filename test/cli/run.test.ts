@@ -132,11 +132,11 @@ const bySupport = (status: "refused" | "v3-only") =>
 describe("flags not acted on yet never start the member", () => {
   const refused = bySupport("refused");
 
-  test("the support table refuses auto TLS, allowed CNs, proxy-write-timeout and metrics flags; no discovery or certificate flag", () => {
+  test("the support table refuses allowed CNs and hostnames, proxy-write-timeout and metrics flags; no discovery or certificate flag", () => {
     const names = refused.map((f) => f.name);
     for (const n of [
       "peer-cert-allowed-cn",
-      "auto-tls",
+      "client-cert-allowed-hostname",
       "proxy-write-timeout",
       "listen-metrics-urls",
     ]) {

@@ -401,6 +401,7 @@ describe("defaults (etcd 3.4)", () => {
         clientCertAuth: false,
         crlFile: "",
         ciphers: undefined,
+        auto: false,
       },
     ],
     ["debug", config.debug, false],

@@ -91,6 +91,8 @@ export interface FetchTls {
   readonly ca?: string;
   readonly cert?: string;
   readonly key?: string;
+  /** false: accept any certificate (a member with auto TLS). */
+  readonly rejectUnauthorized?: boolean;
 }
 
 function commandFor(kind: "etcd-bun" | "etcd"): string[] {
