@@ -8,8 +8,9 @@
 
 import type { Server, ServerWebSocket, WebSocketHandler } from "bun";
 import { type RawTarget, rawTargetRouting } from "../http/raw-target.ts";
-import { type BoundListener, bindOne } from "../net/listen.ts";
+import { type BoundListener, bindOne, type ListenTarget } from "../net/listen.ts";
 import { serverTls, type TlsFiles } from "../net/tls.ts";
+import { rotating, type ServerTls } from "../net/tls-rotation.ts";
 import { DEFAULT_LIMITS, type StreamSocketData } from "../transport/transport.ts";
 import { assert } from "../util/assert.ts";
 import { handlerError } from "./fatal.ts";
@@ -107,39 +108,28 @@ export async function bindListeners(options: ListenOptions): Promise<MemberListe
   };
   const clientOptions = { error, ...rawTargetRouting(clientFetch) };
   try {
-    const peers: BoundListener[] = [];
-    for (const raw of options.listenPeerUrls) {
-      const tls = raw.startsWith("https:") ? { tls: httpsOptions(options.peerTls, raw) } : {};
-      const listener = await bindOne(raw, (t) =>
-        t.kind === "unix"
-          ? Bun.serve<StreamSocketData>({ ...peerOptions, unix: t.path })
-          : Bun.serve<StreamSocketData>({
-              ...peerOptions,
-              ...tls,
-              hostname: t.hostname,
-              port: t.port,
-            }),
-      );
-      bound.push(listener);
-      peers.push(listener);
-    }
-    const clients: BoundListener[] = [];
-    for (const raw of options.listenClientUrls) {
-      const tls = raw.startsWith("https:") ? { tls: httpsOptions(options.clientTls, raw) } : {};
-      const listener = await bindOne(raw, (t) =>
-        t.kind === "unix"
-          ? Bun.serve<undefined>({ ...clientOptions, unix: t.path })
-          : Bun.serve<undefined>({
-              ...clientOptions,
-              ...tls,
-              hostname: t.hostname,
-              port: t.port,
-              idleTimeout: options.clientIdleTimeoutS,
-            }),
-      );
-      bound.push(listener);
-      clients.push(listener);
-    }
+    const peers = await bindSide(options.listenPeerUrls, options.peerTls, bound, options.log, {
+      unix: (path) => Bun.serve<StreamSocketData>({ ...peerOptions, unix: path }),
+      tcp: (hostname, port, tls) =>
+        Bun.serve<StreamSocketData>({ ...peerOptions, ...tlsPart(tls), hostname, port }),
+    });
+    const clients = await bindSide(
+      options.listenClientUrls,
+      options.clientTls,
+      bound,
+      options.log,
+      {
+        unix: (path) => Bun.serve<undefined>({ ...clientOptions, unix: path }),
+        tcp: (hostname, port, tls) =>
+          Bun.serve<undefined>({
+            ...clientOptions,
+            ...tlsPart(tls),
+            hostname,
+            port,
+            idleTimeout: options.clientIdleTimeoutS,
+          }),
+      },
+    );
     return {
       client: clients,
       peer: peers,
@@ -149,13 +139,63 @@ export async function bindListeners(options: ListenOptions): Promise<MemberListe
       },
       serveClients: (handler) => client.install(handler),
       stop: async (force) => {
-        await Promise.all(bound.map((l) => l.server.stop(force)));
+        await Promise.all(bound.map((l) => l.stop(force)));
       },
     };
   } catch (error) {
-    for (const l of bound) void l.server.stop(true);
+    for (const l of bound) void l.stop(true);
     throw error;
   }
+}
+
+interface SideServers {
+  unix(path: string): Server<never>;
+  tcp(hostname: string, port: number, tls: ServerTls | undefined): Server<never>;
+}
+
+/** TLS listeners share their port (SO_REUSEPORT) so a rotation can take it over. */
+function tlsPart(tls: ServerTls | undefined) {
+  return tls === undefined ? {} : { tls, reusePort: true };
+}
+
+/** Binds one side's listen URLs (adding each to `bound` as it goes, for the caller's cleanup). */
+async function bindSide(
+  urls: readonly string[],
+  files: TlsFiles | undefined,
+  bound: BoundListener[],
+  log: (line: string) => void,
+  servers: SideServers,
+): Promise<BoundListener[]> {
+  const side: BoundListener[] = [];
+  for (const raw of urls) {
+    const https = raw.startsWith("https:");
+    // Read before binding: an unreadable file is its own error, not a bind error.
+    const tls = https ? httpsOptions(files, raw) : undefined;
+    const first = await bindOne(
+      raw,
+      (t) => (t.kind === "unix" ? servers.unix(t.path) : servers.tcp(t.hostname, t.port, tls)),
+      { shared: https },
+    );
+    const rebind = (hostname: string, port: number, tls: ServerTls) =>
+      servers.tcp(hostname, port, tls) as Server<unknown>;
+    const listener = https ? withRotation(first, files, rebind, log) : first;
+    bound.push(listener);
+    side.push(listener);
+  }
+  return side;
+}
+
+/** A TLS listener made from files follows their changes (not a self-signed one). */
+function withRotation(
+  first: BoundListener & { readonly target: ListenTarget },
+  files: TlsFiles | undefined,
+  serve: (hostname: string, port: number, tls: ServerTls) => Server<unknown>,
+  log: (line: string) => void,
+): BoundListener {
+  if (files === undefined || files.selfSigned !== undefined || first.target.kind !== "tcp")
+    return first;
+  const { hostname } = first.target;
+  return rotating(first, { files, log, rebind: (tls, port) => serve(hostname, port, tls) });
 }
 
 function httpsOptions(files: TlsFiles | undefined, raw: string) {

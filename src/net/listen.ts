@@ -53,7 +53,10 @@ function listenError(target: ListenTarget, error: unknown): ListenError {
 /** One bound socket, with its URL as clients reach it (port 0 resolved to the real port). */
 export interface BoundListener {
   readonly url: string;
+  /** The server accepting new connections now (a certificate rotation replaces it). */
   readonly server: Server<unknown>;
+  /** Stops accepting; `force` also closes open connections. */
+  stop(force: boolean): Promise<void>;
 }
 
 /** A socket file nobody accepts on (connection refused). */
@@ -68,17 +71,24 @@ async function isStaleSocket(path: string): Promise<boolean> {
   }
 }
 
-/** Binds one listen URL; a stale unix socket (its process gone) is removed first. */
+/**
+ * Binds one listen URL; a stale unix socket (its process gone) is removed first. `shared`: the
+ * socket is bound with SO_REUSEPORT so a second server can take over the port later (a new
+ * certificate) while the first drains; a plain bind is tried first, so a port another process
+ * holds still fails the start.
+ */
 export async function bindOne(
   raw: string,
   serve: (target: ListenTarget) => Server<never>,
-): Promise<BoundListener> {
+  options: { readonly shared?: boolean } = {},
+): Promise<BoundListener & { readonly target: ListenTarget }> {
   const target = listenTargetOf(raw);
   // etcd removes the socket file before listening on a unix URL; we remove it only when no
   // process answers on it (left by a killed member), never a live member's socket.
   if (target.kind === "unix" && (await isStaleSocket(target.path))) rmSync(target.path);
   let server: Server<unknown>;
   try {
+    if (options.shared === true && target.kind === "tcp" && target.port !== 0) probe(target);
     server = serve(target) as Server<unknown>;
   } catch (error) {
     throw listenError(target, error);
@@ -87,5 +97,15 @@ export async function bindOne(
     target.kind === "unix"
       ? raw
       : `${new URL(raw).protocol}//${server.hostname?.includes(":") ? `[${server.hostname}]` : server.hostname}:${server.port}`;
-  return { url, server };
+  return { url, server, target, stop: (force) => server.stop(force) };
+}
+
+/** Throws EADDRINUSE if anything listens on the port (a shared bind alone would not). */
+function probe(target: { readonly hostname: string; readonly port: number }): void {
+  const server = Bun.serve({
+    hostname: target.hostname,
+    port: target.port,
+    fetch: () => new Response(null, { status: 503 }),
+  });
+  void server.stop(true);
 }

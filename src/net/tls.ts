@@ -5,7 +5,7 @@
  * Go's (`open /x.pem: no such file or directory`).
  */
 import { constants } from "node:crypto";
-import { readFileSync } from "node:fs";
+import { readFileSync, statSync } from "node:fs";
 
 export interface TlsFiles {
   readonly certFile: string;
@@ -80,8 +80,51 @@ export interface FetchTls {
   readonly rejectUnauthorized?: boolean;
 }
 
-/** Options for `fetch(url, { tls })` to a server of the same cluster. */
+/**
+ * Options for `fetch(url, { tls })` (and a WebSocket's) to a server of the same cluster. The
+ * fields are read when a connection is made, from the files as they are then (rotation, as
+ * etcd reads them at every handshake); files that cannot be read mid-run keep the last good
+ * contents. Unreadable files at the first call throw TlsFileError.
+ */
 export function clientTls(files: TlsFiles): FetchTls {
+  let seen = fileFingerprint(files);
+  let current = readClientTls(files);
+  const now = (): FetchTls => {
+    const fingerprint = fileFingerprint(files);
+    if (fingerprint === seen) return current;
+    try {
+      current = readClientTls(files);
+      seen = fingerprint;
+    } catch (error) {
+      if (!(error instanceof TlsFileError)) throw error;
+    }
+    return current;
+  };
+  // One getter per field the files give (the set of fields never changes, their values may).
+  const live = {};
+  for (const field of Object.keys(current) as (keyof FetchTls)[]) {
+    Object.defineProperty(live, field, { enumerable: true, get: () => now()[field] });
+  }
+  return live as FetchTls;
+}
+
+/** What identifies the files' current contents: inode, size and mtime of each. */
+export function fileFingerprint(files: TlsFiles): string {
+  const paths = [files.certFile, files.keyFile, files.trustedCaFile, files.crlFile ?? ""];
+  return paths
+    .filter((p) => p !== "")
+    .map((p) => {
+      try {
+        const s = statSync(p);
+        return `${p}:${s.ino}:${s.size}:${s.mtimeMs}`;
+      } catch {
+        return `${p}:missing`;
+      }
+    })
+    .join("|");
+}
+
+function readClientTls(files: TlsFiles): FetchTls {
   const ca = files.trustedCaFile === "" ? undefined : read(files.trustedCaFile);
   if (files.selfSigned !== undefined) {
     const { cert, key } = files.selfSigned;

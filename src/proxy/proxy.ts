@@ -15,6 +15,7 @@ import { corsPolicy } from "../http/cors.ts";
 import { type RawTarget, rawTargetRouting } from "../http/raw-target.ts";
 import { type BoundListener, bindOne } from "../net/listen.ts";
 import { clientTls, serverTls, TlsFileError, type TlsFiles } from "../net/tls.ts";
+import { rotating, type ServerTls } from "../net/tls-rotation.ts";
 import { AssertionError, assert } from "../util/assert.ts";
 import { createLogger } from "../util/log.ts";
 import { clusterFilePath, readClusterFile } from "./cluster-file.ts";
@@ -131,7 +132,7 @@ export async function startProxy(
       log,
     });
   } catch (error) {
-    await Promise.all(listeners.map((l) => l.server.stop(true)));
+    await Promise.all(listeners.map((l) => l.stop(true)));
     throw error;
   }
   refresher.start();
@@ -140,7 +141,7 @@ export async function startProxy(
     clientUrls: listeners.map((l) => l.url),
     stop: async () => {
       refresher.stop();
-      await Promise.all(listeners.map((l) => l.server.stop(true)));
+      await Promise.all(listeners.map((l) => l.stop(true)));
     },
   };
 }
@@ -196,17 +197,39 @@ async function bindClients(
   });
   try {
     for (const raw of urls) {
-      const tls = raw.startsWith("https:") ? { tls: httpsOptions(tlsFiles, raw) } : {};
-      bound.push(
-        await bindOne(raw, (t) =>
+      const https = raw.startsWith("https:");
+      // TLS listeners share their port so a certificate rotation can take it over.
+      const tcp = (hostname: string, port: number, tls: ServerTls | undefined) =>
+        Bun.serve({
+          ...routing,
+          ...(tls === undefined ? {} : { tls, reusePort: true }),
+          error,
+          hostname,
+          port,
+        }) as Server<unknown>;
+      // Read before binding: an unreadable file is its own error, not a bind error.
+      const tls = https ? httpsOptions(tlsFiles, raw) : undefined;
+      const first = await bindOne(
+        raw,
+        (t) =>
           t.kind === "unix"
             ? Bun.serve({ ...routing, error, unix: t.path })
-            : Bun.serve({ ...routing, ...tls, error, hostname: t.hostname, port: t.port }),
-        ),
+            : tcp(t.hostname, t.port, tls),
+        { shared: https },
+      );
+      const target = first.target;
+      bound.push(
+        https && tlsFiles !== undefined && target.kind === "tcp"
+          ? rotating(first, {
+              files: tlsFiles,
+              log: (line) => log(`proxy: ${line}`),
+              rebind: (tls, port) => tcp(target.hostname, port, tls),
+            })
+          : first,
       );
     }
   } catch (e) {
-    for (const l of bound) void l.server.stop(true);
+    for (const l of bound) void l.stop(true);
     throw e;
   }
   return bound;

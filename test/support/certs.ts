@@ -21,6 +21,8 @@ export interface TestCerts {
   readonly caFile: string;
   readonly ca: string;
   readonly server: Pair;
+  /** A second server certificate from `ca` (a rotation's replacement). */
+  readonly server2: Pair;
   readonly client: Pair;
   /** Signed by another CA than `ca`. */
   readonly rogue: Pair;
@@ -144,6 +146,7 @@ export function makeTestCerts(): TestCerts {
     caFile,
     ca: readFileSync(caFile, "utf8"),
     server: makeCert(dir, "server", "ca", "IP:127.0.0.1,DNS:localhost"),
+    server2: makeCert(dir, "server2", "ca", "IP:127.0.0.1,DNS:localhost"),
     client: makeCert(dir, "client", "ca", "DNS:client"),
     rogue: makeCert(dir, "rogue", "rogue-ca", "DNS:rogue"),
     revoked,
