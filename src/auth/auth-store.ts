@@ -7,7 +7,7 @@
  */
 import { ErrorCode, EtcdError } from "../store/errors.ts";
 import type { Event } from "../store/event.ts";
-import type { V2Request } from "../store/v2-apply.ts";
+import { type V2Request, v2Request } from "../store/v2-apply.ts";
 import { decodeRole, decodeUser, roleJson, userJson } from "./json.ts";
 import {
   AuthError,
@@ -285,12 +285,12 @@ export class AuthStore {
     if (this.directoriesMade) return;
     for (const path of ["/", "/users", "/roles"]) {
       const { error } = await this.backend.propose(
-        request("PUT", path, { dir: true, prevExist: false }),
+        v2Request({ method: "PUT", path, dir: true, prevExist: false }),
       );
       if (error !== undefined && error.code !== ErrorCode.nodeExist) throw error;
     }
     const { error } = await this.backend.propose(
-      request("PUT", "/enabled", { val: "false", prevExist: false }),
+      v2Request({ method: "PUT", path: "/enabled", val: "false", prevExist: false }),
     );
     if (error !== undefined && error.code !== ErrorCode.nodeExist) throw error;
     this.directoriesMade = true;
@@ -309,39 +309,17 @@ export class AuthStore {
           ? { prevExist: true }
           : { prevIndex: how.prevIndex };
     const val = JSON.stringify(value);
-    const { error } = await this.backend.propose(request("PUT", path, { val, ...condition }));
+    const { error } = await this.backend.propose(
+      v2Request({ method: "PUT", path, val, ...condition }),
+    );
     return error;
   }
 
   private async remove(path: string): Promise<EtcdError | undefined> {
     await this.ensureDirectories();
-    const { error } = await this.backend.propose(request("DELETE", path, { prevExist: true }));
+    const { error } = await this.backend.propose(
+      v2Request({ method: "DELETE", path, prevExist: true }),
+    );
     return error;
   }
-}
-
-function request(
-  method: "PUT" | "DELETE",
-  path: string,
-  fields: { val?: string; dir?: boolean; prevExist?: boolean; prevIndex?: number },
-): V2Request {
-  return {
-    method,
-    path,
-    val: fields.val ?? "",
-    dir: fields.dir ?? false,
-    prevValue: "",
-    prevIndex: fields.prevIndex ?? 0,
-    prevExist: fields.prevExist,
-    expiration: 0,
-    wait: false,
-    since: 0,
-    recursive: false,
-    sorted: false,
-    quorum: false,
-    stream: false,
-    refresh: undefined,
-    noValueOnSuccess: false,
-    time: 0,
-  };
 }

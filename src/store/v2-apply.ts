@@ -39,10 +39,9 @@ export interface V2Request {
   time: number;
 }
 
-/** The SYNC request the leader proposes to expire TTL keys as of `timeMs`. */
-export function syncRequest(timeMs: number): V2Request {
+/** A request with every field at its zero value but those given. */
+export function v2Request(fields: Partial<V2Request> & Pick<V2Request, "method">): V2Request {
   return {
-    method: "SYNC",
     path: "",
     val: "",
     dir: false,
@@ -58,8 +57,14 @@ export function syncRequest(timeMs: number): V2Request {
     stream: false,
     refresh: undefined,
     noValueOnSuccess: false,
-    time: timeMs,
+    time: 0,
+    ...fields,
   };
+}
+
+/** The SYNC request the leader proposes to expire TTL keys as of `timeMs`. */
+export function syncRequest(timeMs: number): V2Request {
+  return v2Request({ method: "SYNC", time: timeMs });
 }
 
 /** The store path of a user key: `/1` + the cleaned key. */

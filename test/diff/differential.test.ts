@@ -11,49 +11,13 @@ import {
   startMember,
   startProxyProcess,
 } from "../support/cluster-process.ts";
-import { rawRequest } from "../support/raw-http.ts";
-import { DIFF_CASES, type DiffRequest } from "./cases.ts";
-import { type Normalized, normalizeResponse } from "./normalize.ts";
+import { DIFF_CASES } from "./cases.ts";
+import type { Normalized } from "./normalize.ts";
+import { runCase } from "./run-case.ts";
 import { SURFACE_CASES } from "./surface-cases.ts";
 
 let etcd: MemberProcess;
 let ours: MemberProcess;
-
-/** Sent raw, so unclean targets (`/./`, `/../`, `%2e`) reach the server as written. */
-async function send(member: MemberProcess, req: DiffRequest, prefix: string): Promise<Response> {
-  const headers: Record<string, string> = { ...req.headers };
-  if (req.body !== undefined && req.headers === undefined)
-    headers["content-type"] = "application/x-www-form-urlencoded";
-  if (req.method === "OPTIONS") headers.origin = "http://example.test";
-  return rawRequest(member.clientUrl, {
-    method: req.method,
-    target: req.path.replaceAll("$", prefix),
-    headers,
-    ...(req.body !== undefined && { body: req.body.replaceAll("$", prefix) }),
-  });
-}
-
-/** The store index before a case, so index values can be compared relative to it. */
-async function baseIndex(member: MemberProcess): Promise<number> {
-  const res = await fetch(`${member.clientUrl}/v2/keys/`);
-  await res.arrayBuffer();
-  return Number(res.headers.get("x-etcd-index"));
-}
-
-async function runCase(
-  member: MemberProcess,
-  requests: readonly DiffRequest[],
-  prefix: string,
-  answering: MemberProcess = member,
-) {
-  const base = await baseIndex(member);
-  const out: Normalized[] = [];
-  for (const req of requests) {
-    const res = await send(member, req, prefix);
-    out.push(await normalizeResponse(res, { base, member: answering, request: req }));
-  }
-  return out;
-}
 
 describe.skipIf(!realEtcdInstalled)("differential: etcd-bun vs the real etcd 3.4", () => {
   beforeAll(async () => {
@@ -110,7 +74,7 @@ describe("differential: through the proxy vs a member directly", () => {
       const expected = await runCase(direct, c.requests, prefix);
       // Sent to the proxy; URLs in bodies are the member's, normalised as the member's.
       const viaProxy: MemberProcess = { ...behind, clientUrl: proxy.clientUrl };
-      const actual = await runCase(viaProxy, c.requests, prefix, behind);
+      const actual = await runCase(viaProxy, c.requests, prefix, { answering: behind });
       expect(actual.map(asProxied)).toEqual(expected.map(asProxied));
     });
   });

@@ -5,42 +5,26 @@
  */
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import type { DiffRequest } from "../diff/cases.ts";
-import { type Normalized, normalizeResponse } from "../diff/normalize.ts";
+import type { Normalized } from "../diff/normalize.ts";
+import { runCase } from "../diff/run-case.ts";
 import {
   type MemberProcess,
   realEtcdInstalled,
   startMember,
   startProxyProcess,
 } from "../support/cluster-process.ts";
-import { rawRequest } from "../support/raw-http.ts";
 import { AUTH_STEPS, basic } from "./auth-cases.ts";
 
-async function baseIndex(member: MemberProcess): Promise<number> {
-  const res = await fetch(`${member.clientUrl}/v2/keys/`, {
-    headers: { authorization: basic("root", "rootpw") },
-  });
-  await res.arrayBuffer();
-  return Number(res.headers.get("x-etcd-index"));
-}
+const ROOT = basic("root", "rootpw");
 
-async function runStep(
+/** Auth may be on when a step starts: the base index is read as root. */
+function runStep(
   member: MemberProcess,
   requests: readonly DiffRequest[],
   prefix: string,
   answering: MemberProcess = member,
 ): Promise<Normalized[]> {
-  const base = await baseIndex(member);
-  const out: Normalized[] = [];
-  for (const req of requests) {
-    const res = await rawRequest(member.clientUrl, {
-      method: req.method,
-      target: req.path.replaceAll("$", prefix),
-      headers: req.headers ?? {},
-      ...(req.body !== undefined && { body: req.body.replaceAll("$", prefix) }),
-    });
-    out.push(await normalizeResponse(res, { base, member: answering, request: req }));
-  }
-  return out;
+  return runCase(member, requests, prefix, { answering, authorization: ROOT });
 }
 
 describe.skipIf(!realEtcdInstalled)("auth: etcd-bun vs the real etcd 3.4", () => {

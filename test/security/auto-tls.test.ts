@@ -4,9 +4,9 @@
  * cluster over TLS without a CA. The same checks against etcd 3.4 where they apply to both.
  */
 import { afterAll, describe, expect, test } from "bun:test";
-import { execFileSync } from "node:child_process";
 import { existsSync, readFileSync } from "node:fs";
 import { join } from "node:path";
+import { servedCertificate as served } from "../support/certs.ts";
 import {
   type ClusterProcess,
   type MemberProcess,
@@ -25,14 +25,7 @@ afterAll(async () => {
 
 /** The certificate a TLS listener shows, as openssl prints its text. */
 function servedCertificate(url: string): string {
-  const { host } = new URL(url);
-  const pem = execFileSync("openssl", ["s_client", "-connect", host], {
-    input: "",
-    stdio: ["pipe", "pipe", "ignore"],
-  }).toString();
-  return execFileSync("openssl", ["x509", "-noout", "-text", "-fingerprint", "-sha256"], {
-    input: pem,
-  }).toString();
+  return served(url, ["-text", "-fingerprint", "-sha256"]);
 }
 
 describe.each(KINDS)("a %s member with --auto-tls", (kind) => {

@@ -5,11 +5,10 @@
  * which reads the files at every handshake.
  */
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
-import { execFileSync } from "node:child_process";
 import { mkdtempSync, renameSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { makeTestCerts, type TestCerts } from "../support/certs.ts";
+import { makeTestCerts, servedCertificate, type TestCerts } from "../support/certs.ts";
 import { type MemberProcess, realEtcdInstalled, startMember } from "../support/cluster-process.ts";
 
 const KINDS = realEtcdInstalled ? (["etcd-bun", "etcd"] as const) : (["etcd-bun"] as const);
@@ -22,12 +21,7 @@ afterAll(() => certs?.remove());
 
 /** The served certificate's subject line (openssl), e.g. "subject=CN = server". */
 function servedSubject(url: string): string {
-  const { host } = new URL(url);
-  const pem = execFileSync("openssl", ["s_client", "-connect", host], {
-    input: "",
-    stdio: ["pipe", "pipe", "ignore"],
-  }).toString();
-  return execFileSync("openssl", ["x509", "-noout", "-subject"], { input: pem }).toString().trim();
+  return servedCertificate(url, ["-subject"]);
 }
 
 /** Replaces a file the way a careful operator does: write aside, rename over. */

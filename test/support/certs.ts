@@ -59,6 +59,18 @@ function newKey(dir: string, name: string, as: "ca" | "csr"): void {
   );
 }
 
+/** `<name>.pem` and `<name>.key` in `dir`, as files and text. */
+function pairOf(dir: string, name: string): Pair {
+  const certFile = join(dir, `${name}.pem`);
+  const keyFile = join(dir, `${name}.key`);
+  return {
+    certFile,
+    keyFile,
+    cert: readFileSync(certFile, "utf8"),
+    key: readFileSync(keyFile, "utf8"),
+  };
+}
+
 function makeCert(dir: string, name: string, ca: string, san: string): Pair {
   newKey(dir, name, "csr");
   writeFileSync(
@@ -77,14 +89,7 @@ function makeCert(dir: string, name: string, ca: string, san: string): Pair {
     ]),
     dir,
   );
-  const certFile = join(dir, `${name}.pem`);
-  const keyFile = join(dir, `${name}.key`);
-  return {
-    certFile,
-    keyFile,
-    cert: readFileSync(certFile, "utf8"),
-    key: readFileSync(keyFile, "utf8"),
-  };
+  return pairOf(dir, name);
 }
 
 /** `openssl ca`'s bookkeeping for the CA `ca` (its database, serials, CRL numbers). */
@@ -113,14 +118,7 @@ function caSigned(dir: string, name: string, dates: readonly string[]): Pair {
     ["ca", "-config", "ca.cnf", "-batch", "-in", `${name}.csr`, "-out", `${name}.pem`, ...dates],
     dir,
   );
-  const certFile = join(dir, `${name}.pem`);
-  const keyFile = join(dir, `${name}.key`);
-  return {
-    certFile,
-    keyFile,
-    cert: readFileSync(certFile, "utf8"),
-    key: readFileSync(keyFile, "utf8"),
-  };
+  return pairOf(dir, name);
 }
 
 export function makeTestCerts(): TestCerts {
@@ -154,4 +152,16 @@ export function makeTestCerts(): TestCerts {
     crlFile: join(dir, "crl.pem"),
     remove: () => rmSync(dir, { recursive: true, force: true }),
   };
+}
+
+/** The certificate a TLS listener at `url` shows, as `openssl x509` prints it with `args`. */
+export function servedCertificate(url: string, args: readonly string[]): string {
+  const { host } = new URL(url);
+  const pem = execFileSync("openssl", ["s_client", "-connect", host], {
+    input: "",
+    stdio: ["pipe", "pipe", "ignore"],
+  }).toString();
+  return execFileSync("openssl", ["x509", "-noout", ...args], { input: pem })
+    .toString()
+    .trim();
 }
