@@ -42,6 +42,10 @@ export interface TlsConfig {
   readonly ciphers: readonly string[] | undefined;
   /** `--auto-tls` / `--peer-auto-tls`: a self-signed certificate when no files are given. */
   readonly auto: boolean;
+  /** `--peer-cert-allowed-cn`: a client certificate must carry this CN ("" = any). */
+  readonly allowedCn: string;
+  /** `--{peer,client}-cert-allowed-hostname`: its SANs must name this host ("" = any). */
+  readonly allowedHostname: string;
 }
 
 /**
@@ -247,7 +251,19 @@ function tlsConfig(v: Values, prefix: "" | "peer-", warnings: string[]): TlsConf
     crlFile: v.str(prefix === "" ? "client-crl-file" : "peer-crl-file"),
     ciphers: opensslCiphers(v.str("cipher-suites")),
     auto: v.bool(prefix === "" ? "auto-tls" : "peer-auto-tls"),
+    ...allowedCertificate(v, prefix),
   };
+}
+
+/** etcd 3.4 refuses both rules on one side. */
+function allowedCertificate(v: Values, prefix: "" | "peer-") {
+  const allowedCn = prefix === "" ? "" : v.str("peer-cert-allowed-cn");
+  const allowedHostname = v.str(`${prefix === "" ? "client" : "peer"}-cert-allowed-hostname`);
+  if (allowedCn !== "" && allowedHostname !== "")
+    throw new ConfigError(
+      `AllowedCN and AllowedHostname are mutually exclusive (cn="${allowedCn}", hostname="${allowedHostname}")`,
+    );
+  return { allowedCn, allowedHostname };
 }
 
 /** etcd 3.4 `checkBindURLs`: a listen URL must name an IP (or `localhost`), not a DNS name. */

@@ -42,9 +42,6 @@ const V3_ONLY = [
 ] as const;
 
 const REFUSED: Readonly<Record<string, string>> = {
-  "client-cert-allowed-hostname": TLS,
-  "peer-cert-allowed-cn": TLS,
-  "peer-cert-allowed-hostname": TLS,
   "experimental-peer-skip-client-san-verification": TLS,
   "host-whitelist": TLS,
   "proxy-write-timeout": PROXY_WRITE,

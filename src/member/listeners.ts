@@ -8,8 +8,15 @@
 
 import type { Server, ServerWebSocket, WebSocketHandler } from "bun";
 import { type RawTarget, rawTargetRouting } from "../http/raw-target.ts";
-import { type BoundListener, bindOne, type ListenTarget } from "../net/listen.ts";
+import {
+  type BoundListener,
+  bindOne,
+  type ListenTarget,
+  listenError,
+  listenTargetOf,
+} from "../net/listen.ts";
 import { serverTls, type TlsFiles } from "../net/tls.ts";
+import { startTlsGate, type TlsGate } from "../net/tls-gate.ts";
 import { rotating, type ServerTls } from "../net/tls-rotation.ts";
 import { DEFAULT_LIMITS, type StreamSocketData } from "../transport/transport.ts";
 import { assert } from "../util/assert.ts";
@@ -171,6 +178,12 @@ async function bindSide(
     const https = raw.startsWith("https:");
     // Read before binding: an unreadable file is its own error, not a bind error.
     const tls = https ? httpsOptions(files, raw) : undefined;
+    if (tls !== undefined && files !== undefined && certificateRuled(files)) {
+      const gated = bindGated(raw, tls, files, servers, log);
+      bound.push(gated);
+      side.push(gated);
+      continue;
+    }
     const first = await bindOne(
       raw,
       (t) => (t.kind === "unix" ? servers.unix(t.path) : servers.tcp(t.hostname, t.port, tls)),
@@ -183,6 +196,43 @@ async function bindSide(
     side.push(listener);
   }
   return side;
+}
+
+function certificateRuled(files: TlsFiles): boolean {
+  return (files.allowedCn ?? "") !== "" || (files.allowedHostname ?? "") !== "";
+}
+
+/**
+ * A TLS port whose clients' certificates must carry a CN or name a host: a gate (net/tls-gate.ts)
+ * in front of the server, which listens on the gate's private unix socket. Its certificate
+ * files are read once (no rotation for gated ports).
+ */
+function bindGated(
+  raw: string,
+  tls: ServerTls,
+  files: TlsFiles,
+  servers: SideServers,
+  log: (line: string) => void,
+): BoundListener {
+  const target = listenTargetOf(raw);
+  assert(target.kind === "tcp", `a certificate rule on ${raw}`);
+  const rule = { allowedCn: files.allowedCn ?? "", allowedHostname: files.allowedHostname ?? "" };
+  let gate: TlsGate;
+  try {
+    gate = startTlsGate({ hostname: target.hostname, port: target.port, tls, rule, log });
+  } catch (error) {
+    throw listenError(target, error);
+  }
+  const server = servers.unix(gate.unixPath) as Server<unknown>;
+  const host = target.hostname.includes(":") ? `[${target.hostname}]` : target.hostname;
+  return {
+    url: `https://${host}:${gate.port}`,
+    server,
+    stop: async (force) => {
+      gate.stop();
+      await server.stop(force);
+    },
+  };
 }
 
 /** A TLS listener made from files follows their changes (not a self-signed one). */

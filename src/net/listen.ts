@@ -35,7 +35,7 @@ const BIND_ERRORS: Record<string, string> = {
   ENOENT: "no such file or directory",
 };
 
-function listenError(target: ListenTarget, error: unknown): ListenError {
+export function listenError(target: ListenTarget, error: unknown): ListenError {
   const code = (error as { code?: unknown } | null)?.code;
   const words =
     typeof code === "string" && code in BIND_ERRORS

@@ -25,6 +25,10 @@ export interface TlsFiles {
   readonly selfSigned?: { readonly cert: string; readonly key: string };
   /** Auto TLS: servers of the same kind are dialled without verifying their certificates. */
   readonly auto?: boolean;
+  /** A client certificate must carry this CN ("" or absent: any). */
+  readonly allowedCn?: string;
+  /** A client certificate's SANs must name this host ("" or absent: any). */
+  readonly allowedHostname?: string;
 }
 
 export class TlsFileError extends Error {

@@ -19,6 +19,9 @@ export interface TlsFileSettings {
   readonly ciphers?: readonly string[] | undefined;
   /** Auto TLS: a self-signed certificate under the data dir when no files are given. */
   readonly auto?: boolean;
+  /** A client certificate must carry this CN, or name this host ("": any). */
+  readonly allowedCn?: string;
+  readonly allowedHostname?: string;
   /** The self-signed certificate auto TLS made or found (filled in by the member's edge). */
   readonly selfSigned?: { readonly cert: string; readonly key: string };
 }

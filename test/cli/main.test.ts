@@ -86,8 +86,8 @@ describe("flags and roles not supported yet are refused with exit 1, naming thei
       "--proxy-write-timeout is not supported yet (a write deadline toward the members: issue #13)",
     ],
     [
-      ["--peer-cert-allowed-cn", "m1"],
-      "--peer-cert-allowed-cn is not supported yet (TLS: issue #15)",
+      ["--metrics", "extensive"],
+      "--metrics is not supported yet (metrics, logs and profiling: issue #16)",
     ],
     [
       ["--experimental-peer-skip-client-san-verification"],
@@ -115,11 +115,9 @@ describe("flags and roles not supported yet are refused with exit 1, naming thei
   });
 
   test("an ETCD_* variable of a refused flag is refused the same way", () => {
-    const r = run([], { ETCD_PEER_CERT_ALLOWED_CN: "m1" });
+    const r = run([], { ETCD_HOST_WHITELIST: "a.example" });
     expect(r.code).toBe(1);
-    expect(r.stderr).toBe(
-      "etcd-bun: ETCD_PEER_CERT_ALLOWED_CN is not supported yet (TLS: issue #15)\n",
-    );
+    expect(r.stderr).toBe("etcd-bun: ETCD_HOST_WHITELIST is not supported yet (TLS: issue #15)\n");
   });
 
   test("a refused flag at its default, or a value naming what is done already, is accepted", () => {

@@ -246,6 +246,11 @@ const ERRORS: readonly ErrorCase[] = [
     message: 'unexpected TLS cipher suite " TLS_RSA_WITH_AES_128_CBC_SHA"',
   },
   {
+    why: "a peer certificate rule by CN and by host name at once",
+    argv: ["--peer-cert-allowed-cn", "m1", "--peer-cert-allowed-hostname", "127.0.0.1"],
+    message: 'AllowedCN and AllowedHostname are mutually exclusive (cn="m1", hostname="127.0.0.1")',
+  },
+  {
     why: "existing cluster with discovery",
     argv: ["--initial-cluster-state", "existing", "--discovery", "http://d/x"],
     message: "discovery URL should not be set when joining existing initial cluster",

@@ -141,6 +141,30 @@ describe.each(KINDS)("a %s member with --client-crl-file", (kind) => {
   });
 });
 
+describe.each(KINDS)("a %s member with --client-cert-allowed-hostname", (kind) => {
+  let member: MemberProcess;
+  const asServer = () => ({ ca: certs.ca, cert: certs.server.cert, key: certs.server.key });
+  beforeAll(async () => {
+    const flags = [...serverFlags(true), "--client-cert-allowed-hostname", "127.0.0.1"];
+    member = await startMember({ kind, https: asServer(), extraArgs: flags });
+    started.push(member);
+  }, 30_000);
+
+  test("only a certificate naming the host is served; a watch and a write go through", async () => {
+    for (let i = 0; i < TRIES; i++)
+      expect(await outcome(`${member.clientUrl}/v2/keys/`, trusted())).toBe("refused");
+    const watch = fetch(`${member.clientUrl}/v2/keys/gated?wait=true`, { tls: asServer() });
+    await Bun.sleep(200);
+    const put = await outcome(`${member.clientUrl}/v2/keys/gated`, asServer(), {
+      method: "PUT",
+      body: new URLSearchParams({ value: "through" }),
+    });
+    expect(put).toBe(201);
+    const event = (await (await watch).json()) as { node: { value: string } };
+    expect(event.node.value).toBe("through");
+  });
+});
+
 /** curl's exit code for a handshake with these curl options (0: served; 35: refused). */
 function curlHandshake(url: string, options: readonly string[]): number {
   const client = ["--cert", certs.client.certFile, "--key", certs.client.keyFile];

@@ -127,3 +127,45 @@ describe.each(KINDS)("a 3-member %s cluster with peer TLS", (kind) => {
     expect(((await members.json()) as { members: unknown[] }).members).toHaveLength(3);
   }, 60_000);
 });
+
+const RULES = KINDS.flatMap((kind) => [
+  [kind, "--peer-cert-allowed-cn", "server"] as const,
+  [kind, "--peer-cert-allowed-hostname", "127.0.0.1"] as const,
+]);
+
+describe.each(RULES)("a 3-member %s cluster with %s %s", (kind, flag, value) => {
+  let cluster: ClusterProcess;
+  beforeAll(async () => {
+    cluster = await startCluster({
+      size: 3,
+      kind,
+      httpsPeers: true,
+      extraArgs: [...peerFlags(certs.server, certs.caFile), flag, value],
+    });
+  }, 60_000);
+  afterAll(async () => {
+    await cluster?.stop();
+  });
+
+  test("members whose certificates pass the rule form the cluster and replicate", async () => {
+    const [a, b] = cluster.members as [MemberProcess, MemberProcess];
+    const put = await fetch(`${a.clientUrl}/v2/keys/ruled`, {
+      method: "PUT",
+      body: new URLSearchParams({ value: "1" }),
+    });
+    expect(put.status).toBe(201);
+    const read = await fetch(`${b.clientUrl}/v2/keys/ruled?quorum=true`);
+    expect(read.status).toBe(200);
+  });
+
+  test("a certificate from the trusted CA that fails the rule is refused, every time", async () => {
+    const peer = cluster.members[0]?.peerUrl ?? "";
+    const other = { ca: certs.ca, cert: certs.client.cert, key: certs.client.key };
+    const passing = { ca: certs.ca, cert: certs.server.cert, key: certs.server.key };
+    for (let i = 0; i < TRIES; i++) {
+      expect(await outcome(`${peer}/members`, other)).toBe("refused");
+      expect(await outcome(`${peer}/raft/stream`, other)).toBe("refused");
+    }
+    expect(await outcome(`${peer}/members`, passing)).toBe(200);
+  });
+});
