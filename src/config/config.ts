@@ -331,18 +331,6 @@ function checkSupport(
   return refused;
 }
 
-/** https:// listeners are served; unixs:// ones (TLS over a unix socket) are not yet. */
-function tlsListenerRefusal(v: Values): string | undefined {
-  for (const flag of ["listen-client-urls", "listen-peer-urls"]) {
-    for (const u of v.urls(flag)) {
-      if (u.protocol === "unixs:") {
-        return `--${flag} ${u.protocol}//${u.host} is not supported yet (TLS: issue #15)`;
-      }
-    }
-  }
-  return undefined;
-}
-
 /** The flag rules etcd 3.4 checks before anything starts (`embed.Config.Validate`, etcdmain). */
 function verifyFlags(
   v: Values,
@@ -559,7 +547,7 @@ export function parseConfig(
   const listenClientUrlsGiven = values.has("listen-client-urls");
   applyLegacyAddresses(values);
   const v = new Values(values);
-  const refused = checkSupport(values, warnings) ?? tlsListenerRefusal(v);
+  const refused = checkSupport(values, warnings);
   // The CLI checks nothing else for a start that will not happen; callers that study the
   // full validation of a flag waiting for its issue leave `refuseUnsupported` off.
   if (refused !== undefined && options.refuseUnsupported === true) {

@@ -15,7 +15,7 @@ import {
   listenError,
   listenTargetOf,
 } from "../net/listen.ts";
-import { serverTls, type TlsFiles } from "../net/tls.ts";
+import { serverTls, TlsFileError, type TlsFiles } from "../net/tls.ts";
 import { startTlsGate, type TlsGate } from "../net/tls-gate.ts";
 import { rotating, type ServerTls } from "../net/tls-rotation.ts";
 import { DEFAULT_LIMITS, type StreamSocketData } from "../transport/transport.ts";
@@ -116,7 +116,8 @@ export async function bindListeners(options: ListenOptions): Promise<MemberListe
   const clientOptions = { error, ...rawTargetRouting(clientFetch) };
   try {
     const peers = await bindSide(options.listenPeerUrls, options.peerTls, bound, options.log, {
-      unix: (path) => Bun.serve<StreamSocketData>({ ...peerOptions, unix: path }),
+      unix: (path, tls) =>
+        Bun.serve<StreamSocketData>({ ...peerOptions, ...(tls && { tls }), unix: path }),
       tcp: (hostname, port, tls) =>
         Bun.serve<StreamSocketData>({ ...peerOptions, ...tlsPart(tls), hostname, port }),
     });
@@ -126,7 +127,8 @@ export async function bindListeners(options: ListenOptions): Promise<MemberListe
       bound,
       options.log,
       {
-        unix: (path) => Bun.serve<undefined>({ ...clientOptions, unix: path }),
+        unix: (path, tls) =>
+          Bun.serve<undefined>({ ...clientOptions, ...(tls && { tls }), unix: path }),
         tcp: (hostname, port, tls) =>
           Bun.serve<undefined>({
             ...clientOptions,
@@ -156,7 +158,8 @@ export async function bindListeners(options: ListenOptions): Promise<MemberListe
 }
 
 interface SideServers {
-  unix(path: string): Server<never>;
+  /** A unix socket listener; with `tls` for `unixs://`. */
+  unix(path: string, tls?: ServerTls): Server<never>;
   tcp(hostname: string, port: number, tls: ServerTls | undefined): Server<never>;
 }
 
@@ -175,7 +178,7 @@ async function bindSide(
 ): Promise<BoundListener[]> {
   const side: BoundListener[] = [];
   for (const raw of urls) {
-    const https = raw.startsWith("https:");
+    const https = raw.startsWith("https:") || raw.startsWith("unixs:");
     // Read before binding: an unreadable file is its own error, not a bind error.
     const tls = https ? httpsOptions(files, raw) : undefined;
     if (tls !== undefined && files !== undefined && certificateRuled(files)) {
@@ -186,7 +189,7 @@ async function bindSide(
     }
     const first = await bindOne(
       raw,
-      (t) => (t.kind === "unix" ? servers.unix(t.path) : servers.tcp(t.hostname, t.port, tls)),
+      (t) => (t.kind === "unix" ? servers.unix(t.path, tls) : servers.tcp(t.hostname, t.port, tls)),
       { shared: https },
     );
     const rebind = (hostname: string, port: number, tls: ServerTls) =>
@@ -215,7 +218,8 @@ function bindGated(
   log: (line: string) => void,
 ): BoundListener {
   const target = listenTargetOf(raw);
-  assert(target.kind === "tcp", `a certificate rule on ${raw}`);
+  if (target.kind !== "tcp")
+    throw new TlsFileError(`a client certificate rule cannot be applied to ${raw} (unixs://)`);
   const rule = { allowedCn: files.allowedCn ?? "", allowedHostname: files.allowedHostname ?? "" };
   let gate: TlsGate;
   try {
@@ -223,6 +227,7 @@ function bindGated(
   } catch (error) {
     throw listenError(target, error);
   }
+  // Plain behind the gate: the gate did the TLS.
   const server = servers.unix(gate.unixPath) as Server<unknown>;
   const host = target.hostname.includes(":") ? `[${target.hostname}]` : target.hostname;
   return {

@@ -197,7 +197,7 @@ async function bindClients(
   });
   try {
     for (const raw of urls) {
-      const https = raw.startsWith("https:");
+      const https = raw.startsWith("https:") || raw.startsWith("unixs:");
       // TLS listeners share their port so a certificate rotation can take it over.
       const tcp = (hostname: string, port: number, tls: ServerTls | undefined) =>
         Bun.serve({
@@ -213,7 +213,7 @@ async function bindClients(
         raw,
         (t) =>
           t.kind === "unix"
-            ? Bun.serve({ ...routing, error, unix: t.path })
+            ? Bun.serve({ ...routing, ...(tls && { tls }), error, unix: t.path })
             : tcp(t.hostname, t.port, tls),
         { shared: https },
       );

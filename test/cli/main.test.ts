@@ -105,7 +105,7 @@ describe("flags and roles not supported yet are refused with exit 1, naming thei
         "--advertise-client-urls",
         "http://127.0.0.1:23790",
       ],
-      "--listen-client-urls unixs://127.0.0.1:23790 is not supported yet (TLS: issue #15)",
+      "TLS key/cert (--cert-file, --key-file) must be provided for client url unixs://127.0.0.1:23790 with HTTPS scheme",
     ],
   ] as const)("%j", (argv, line) => {
     const r = run([...argv]);

@@ -177,13 +177,13 @@ describe("flags not acted on yet never start the member", () => {
     },
   );
 
-  test("a unixs:// listener needs TLS (issue #15)", async () => {
+  test("a unixs:// listener needs a certificate and key, as an https:// one", async () => {
     const h = harness();
     const argv = ["--listen-peer-urls", "unixs://peer.sock:1"];
     expect(await runCli(argv, {}, h.io, h.deps)).toBe(1);
     expect(h.started).toEqual([]);
     expect(h.err).toEqual([
-      "etcd-bun: --listen-peer-urls unixs://peer.sock:1 is not supported yet (TLS: issue #15)",
+      "etcd-bun: TLS key/cert (--peer-cert-file, --peer-key-file) must be provided for peer url unixs://peer.sock:1 with HTTPS scheme",
     ]);
   });
 });
