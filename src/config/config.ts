@@ -73,6 +73,8 @@ export interface Config {
   readonly maxWals: number;
   /** Allowed CORS origins; `["*"]` allows all, `[]` sends no CORS headers. */
   readonly cors: readonly string[];
+  /** `--host-whitelist`: Host headers plain-HTTP client listeners accept (`*`: any). */
+  readonly hostWhitelist: readonly string[];
   /** Member name → its sorted peer URLs as given. Empty with `--discovery-srv` (resolved later). */
   readonly initialCluster: ReadonlyMap<string, readonly string[]>;
   readonly initialClusterState: InitialClusterState;
@@ -475,6 +477,7 @@ function buildConfig(v: Values, tls: ListenerTls, warnings: string[]): Config {
     maxSnapshots: v.uint("max-snapshots"),
     maxWals: v.uint("max-wals"),
     cors: v.list("cors"),
+    hostWhitelist: v.list("host-whitelist"),
     initialCluster: initialClusterOf(v, name),
     initialClusterState: oneOf(v.str("initial-cluster-state"), ["new", "existing"] as const),
     initialClusterToken: v.str("initial-cluster-token"),

@@ -41,7 +41,7 @@ export function convert(spec: FlagSpec, text: string, where: string): FlagValue 
   const kind = spec.kind;
   switch (kind.type) {
     case "string":
-      return spec.name === "cors" ? parseWordList(text) : text;
+      return spec.name === "cors" || spec.name === "host-whitelist" ? parseWordList(text) : text;
     case "uint": {
       const r = parseUint(text);
       return r.ok ? r.value : invalid(r.reason);

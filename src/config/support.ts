@@ -10,7 +10,6 @@ export type FlagSupport =
   | { readonly status: "v3-only" }
   | { readonly status: "refused"; readonly waitsFor: string };
 
-const TLS = "TLS: issue #15";
 const PROXY_WRITE = "a write deadline toward the members: issue #13";
 const OPERABILITY = "metrics, logs and profiling: issue #16";
 const RAFT_TUNING = "Raft tuning: issue #12";
@@ -42,8 +41,6 @@ const V3_ONLY = [
 ] as const;
 
 const REFUSED: Readonly<Record<string, string>> = {
-  "experimental-peer-skip-client-san-verification": TLS,
-  "host-whitelist": TLS,
   "proxy-write-timeout": PROXY_WRITE,
   "enable-pprof": OPERABILITY,
   "log-package-levels": OPERABILITY,

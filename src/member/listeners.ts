@@ -7,6 +7,7 @@
  */
 
 import type { Server, ServerWebSocket, WebSocketHandler } from "bun";
+import { hostCheck } from "../http/host-whitelist.ts";
 import { type RawTarget, rawTargetRouting } from "../http/raw-target.ts";
 import {
   type BoundListener,
@@ -73,6 +74,8 @@ export interface ListenOptions {
   readonly clientIdleTimeoutS: number;
   /** Logs a handler's unexpected error. */
   readonly log: (line: string) => void;
+  /** `--host-whitelist` for plain-HTTP client listeners (default: any host). */
+  readonly hostWhitelist?: readonly string[];
   /** Certificate and key (and client-certificate rule) for `https://` client listen URLs. */
   readonly clientTls?: TlsFiles;
   /** The same for `https://` peer listen URLs. */
@@ -113,7 +116,6 @@ export async function bindListeners(options: ListenOptions): Promise<MemberListe
     websocket,
     fetch: peerFetch,
   };
-  const clientOptions = { error, ...rawTargetRouting(clientFetch) };
   try {
     const peers = await bindSide(options.listenPeerUrls, options.peerTls, bound, options.log, {
       unix: (path, tls) =>
@@ -121,23 +123,13 @@ export async function bindListeners(options: ListenOptions): Promise<MemberListe
       tcp: (hostname, port, tls) =>
         Bun.serve<StreamSocketData>({ ...peerOptions, ...tlsPart(tls), hostname, port }),
     });
+    const servers = clientServers(options, clientFetch, error);
     const clients = await bindSide(
       options.listenClientUrls,
       options.clientTls,
       bound,
       options.log,
-      {
-        unix: (path, tls) =>
-          Bun.serve<undefined>({ ...clientOptions, ...(tls && { tls }), unix: path }),
-        tcp: (hostname, port, tls) =>
-          Bun.serve<undefined>({
-            ...clientOptions,
-            ...tlsPart(tls),
-            hostname,
-            port,
-            idleTimeout: options.clientIdleTimeoutS,
-          }),
-      },
+      servers,
     );
     return {
       client: clients,
@@ -157,9 +149,46 @@ export async function bindListeners(options: ListenOptions): Promise<MemberListe
   }
 }
 
+/**
+ * The client listeners' servers. A plain-HTTP one answers a Host outside `--host-whitelist`
+ * before anything else; TLS ones (a gate's inner server too) are not checked, as in etcd.
+ */
+function clientServers(
+  options: ListenOptions,
+  clientFetch: (r: Request, s: Server<undefined>, raw?: RawTarget) => Response | Promise<Response>,
+  error: (e: Error) => Response,
+): SideServers {
+  const secure = { error, ...rawTargetRouting(clientFetch) };
+  const check = hostCheck(options.hostWhitelist ?? ["*"]);
+  const plain =
+    check === undefined
+      ? secure
+      : {
+          error,
+          ...rawTargetRouting((request: Request, server: Server<undefined>, raw?: RawTarget) => {
+            return check(request) ?? clientFetch(request, server, raw);
+          }),
+        };
+  return {
+    unix: (path, tls) =>
+      Bun.serve<undefined>({ ...(tls ? secure : plain), ...(tls && { tls }), unix: path }),
+    behindGate: (path) => Bun.serve<undefined>({ ...secure, unix: path }),
+    tcp: (hostname, port, tls) =>
+      Bun.serve<undefined>({
+        ...(tls ? secure : plain),
+        ...tlsPart(tls),
+        hostname,
+        port,
+        idleTimeout: options.clientIdleTimeoutS,
+      }),
+  };
+}
+
 interface SideServers {
   /** A unix socket listener; with `tls` for `unixs://`. */
   unix(path: string, tls?: ServerTls): Server<never>;
+  /** The plain server behind a TLS gate (default: `unix` without TLS). */
+  behindGate?(path: string): Server<never>;
   tcp(hostname: string, port: number, tls: ServerTls | undefined): Server<never>;
 }
 
@@ -228,7 +257,8 @@ function bindGated(
     throw listenError(target, error);
   }
   // Plain behind the gate: the gate did the TLS.
-  const server = servers.unix(gate.unixPath) as Server<unknown>;
+  const inner = servers.behindGate ?? servers.unix;
+  const server = inner(gate.unixPath) as Server<unknown>;
   const host = target.hostname.includes(":") ? `[${target.hostname}]` : target.hostname;
   return {
     url: `https://${host}:${gate.port}`,

@@ -12,6 +12,7 @@ import { parseInitialCluster } from "../config/values.ts";
 import { DiscoveryError, getCluster } from "../discovery/discovery.ts";
 import { srvCluster } from "../discovery/srv.ts";
 import { corsPolicy } from "../http/cors.ts";
+import { hostCheck } from "../http/host-whitelist.ts";
 import { type RawTarget, rawTargetRouting } from "../http/raw-target.ts";
 import { type BoundListener, bindOne } from "../net/listen.ts";
 import { clientTls, serverTls, TlsFileError, type TlsFiles } from "../net/tls.ts";
@@ -45,6 +46,8 @@ export interface ProxySettings {
   readonly discoverySrv?: { readonly domain: string; readonly serviceName: string };
   readonly readonly: boolean;
   readonly cors: readonly string[];
+  /** `--host-whitelist` for plain-HTTP listeners (`*`: any host). */
+  readonly hostWhitelist: readonly string[];
   readonly failureWaitMs: number;
   readonly refreshIntervalMs: number;
   readonly dialTimeoutMs: number;
@@ -66,6 +69,7 @@ export function proxySettingsOf(config: Config): ProxySettings {
     initialPeerUrls: [...config.initialCluster.values()].flat().sort(),
     readonly: config.proxy === "readonly",
     cors: config.cors,
+    hostWhitelist: config.hostWhitelist,
     failureWaitMs: config.proxyFailureWaitMs,
     refreshIntervalMs: config.proxyRefreshIntervalMs,
     dialTimeoutMs: config.proxyDialTimeoutMs,
@@ -106,7 +110,10 @@ export async function startProxy(
     cors: corsPolicy(s.cors),
     log: (line) => log(`proxy: ${line}`),
   });
-  const listeners = await bindClients(s.listenClientUrls, handler, log, s.clientTls);
+  const listeners = await bindClients(s.listenClientUrls, handler, log, {
+    tlsFiles: s.clientTls,
+    hostWhitelist: s.hostWhitelist,
+  });
   const proxyDir = join(s.dataDir, "proxy");
   let refresher: Refresher;
   try {
@@ -179,8 +186,9 @@ async function bindClients(
   urls: readonly string[],
   handler: Handler,
   log: Log,
-  tlsFiles: TlsFiles | undefined,
+  options: { readonly tlsFiles: TlsFiles | undefined; readonly hostWhitelist: readonly string[] },
 ) {
+  const tlsFiles = options.tlsFiles;
   const bound: BoundListener[] = [];
   // A broken invariant ends the process; anything else unexpected is a logged 500, as Go's
   // net/http recovers a handler's panic.
@@ -195,13 +203,24 @@ async function bindClients(
     if (request.url.includes("wait=true")) server.timeout(request, 0);
     return handler(request, server, raw);
   });
+  // Plain-HTTP listeners answer a Host outside --host-whitelist before anything else.
+  const check = hostCheck(options.hostWhitelist);
+  const plainRouting =
+    check === undefined
+      ? routing
+      : rawTargetRouting((request: Request, server: Server<unknown>, raw?: RawTarget) => {
+          const refused = check(request);
+          if (refused !== undefined) return refused;
+          if (request.url.includes("wait=true")) server.timeout(request, 0);
+          return handler(request, server, raw);
+        });
   try {
     for (const raw of urls) {
       const https = raw.startsWith("https:") || raw.startsWith("unixs:");
       // TLS listeners share their port so a certificate rotation can take it over.
       const tcp = (hostname: string, port: number, tls: ServerTls | undefined) =>
         Bun.serve({
-          ...routing,
+          ...(tls === undefined ? plainRouting : routing),
           ...(tls === undefined ? {} : { tls, reusePort: true }),
           error,
           hostname,
@@ -213,7 +232,12 @@ async function bindClients(
         raw,
         (t) =>
           t.kind === "unix"
-            ? Bun.serve({ ...routing, ...(tls && { tls }), error, unix: t.path })
+            ? Bun.serve({
+                ...(tls ? routing : plainRouting),
+                ...(tls && { tls }),
+                error,
+                unix: t.path,
+              })
             : tcp(t.hostname, t.port, tls),
         { shared: https },
       );

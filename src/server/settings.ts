@@ -53,6 +53,8 @@ export interface MemberSettings {
   readonly advertiseClientUrls: readonly string[];
   readonly listenPeerUrls: readonly string[];
   readonly cors: readonly string[];
+  /** `--host-whitelist`: Host headers plain-HTTP client listeners accept (`*`: any). */
+  readonly hostWhitelist?: readonly string[];
   readonly strictReconfigCheck: boolean;
   /** Raft pre-vote (`--pre-vote`). */
   readonly preVote: boolean;

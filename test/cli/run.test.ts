@@ -132,11 +132,11 @@ const bySupport = (status: "refused" | "v3-only") =>
 describe("flags not acted on yet never start the member", () => {
   const refused = bySupport("refused");
 
-  test("the support table refuses the host whitelist and SAN skipping, proxy-write-timeout and metrics flags; no discovery or certificate flag", () => {
+  test("the support table refuses log levels, pprof, proxy-write-timeout and metrics flags; no discovery or certificate flag", () => {
     const names = refused.map((f) => f.name);
     for (const n of [
-      "host-whitelist",
-      "experimental-peer-skip-client-san-verification",
+      "log-package-levels",
+      "enable-pprof",
       "proxy-write-timeout",
       "listen-metrics-urls",
     ]) {

@@ -33,6 +33,7 @@ export async function proxyTo(
       initialPeerUrls: ["http://peer"],
       readonly: false,
       cors: ["*"],
+      hostWhitelist: ["*"],
       failureWaitMs: 5000,
       refreshIntervalMs: 60_000,
       dialTimeoutMs: 1000,

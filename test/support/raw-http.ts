@@ -34,7 +34,9 @@ export function rawRequest(
   const timeoutMs = options.timeoutMs ?? RAW_TIMEOUT_MS;
   const url = new URL(baseUrl);
   const body = Buffer.from(req.body ?? "");
-  const lines = [`${req.method} ${req.target} HTTP/1.1`, `Host: ${url.host}`, "Connection: close"];
+  const ownHost = Object.keys(req.headers ?? {}).some((h) => h.toLowerCase() === "host");
+  const lines = [`${req.method} ${req.target} HTTP/1.1`, "Connection: close"];
+  if (!ownHost) lines.splice(1, 0, `Host: ${url.host}`);
   for (const [name, value] of Object.entries(req.headers ?? {})) lines.push(`${name}: ${value}`);
   if (req.body !== undefined) lines.push(`Content-Length: ${body.length}`);
   const head = Buffer.from(`${lines.join("\r\n")}\r\n\r\n`);
