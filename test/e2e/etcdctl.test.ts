@@ -5,7 +5,12 @@
  */
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { existsSync } from "node:fs";
-import { type MemberProcess, realEtcdInstalled, startMember } from "../support/cluster-process.ts";
+import {
+  type MemberProcess,
+  realEtcdInstalled,
+  startMember,
+  startProxyProcess,
+} from "../support/cluster-process.ts";
 
 const ETCDCTL = "/usr/bin/etcdctl";
 const etcdctlInstalled = existsSync(ETCDCTL);
@@ -193,9 +198,11 @@ const AUTH_SCRIPT: readonly (readonly string[])[] = [
   ["user", "list"],
 ];
 
-async function runAuthScript(member: MemberProcess): Promise<CtlResult[]> {
+/** `viaProxy`: etcdctl told not to sync, so every request goes through that endpoint. */
+async function runAuthScript(member: MemberProcess, viaProxy = false): Promise<CtlResult[]> {
   const results: CtlResult[] = [];
-  for (const args of AUTH_SCRIPT) results.push(await ctl(member, args));
+  for (const args of AUTH_SCRIPT)
+    results.push(await ctl(member, viaProxy ? ["--no-sync", ...args] : args));
   return results;
 }
 
@@ -228,6 +235,24 @@ describe.skipIf(!etcdctlInstalled)("etcdctl v2 user, role and auth against etcd-
           ...expected[i],
         });
       });
+    }
+  });
+
+  test("the same walkthrough through an etcd-bun proxy gives the same output", async () => {
+    // Fresh members on both sides: the walkthrough leaves a guest role behind.
+    const [fresh, behind] = await Promise.all([startMember(), startMember()]);
+    const proxy = await startProxyProcess({ initialCluster: `default=${behind.peerUrl}` });
+    try {
+      const direct = await runAuthScript(fresh);
+      const proxied = await runAuthScript({ ...behind, clientUrl: proxy.clientUrl }, true);
+      AUTH_SCRIPT.forEach((args, i) => {
+        expect({ args: args.join(" "), ...proxied[i] }).toEqual({
+          args: args.join(" "),
+          ...direct[i],
+        });
+      });
+    } finally {
+      await Promise.all([proxy.stop(), behind.stop(), fresh.stop()]);
     }
   });
 });
