@@ -27,7 +27,13 @@ export interface Caller {
 }
 
 export function callerOf(request: Request): Caller {
-  return { authorization: request.headers.get("authorization"), signal: request.signal };
+  // The signal is read only when a check has to wait (Bun makes it on first access).
+  return {
+    authorization: request.headers.get("authorization"),
+    get signal() {
+      return request.signal;
+    },
+  };
 }
 
 export class Access {

@@ -140,7 +140,9 @@ async function handleWrite(
       toEtcdError(error, 0, (line) => server.log(line)),
     );
   }
-  if (!(await keyAccess(ctx, request, info.url, req))) return noKeyAccess(server.clusterId);
+  const allowed = keyAccess(ctx, request, info.url, req);
+  // Awaited only when the check has to wait (a first login); true is the common answer.
+  if (allowed !== true && !(await allowed)) return noKeyAccess(server.clusterId);
   if (req.wait) return watchResponse(ctx, request, req, info);
   try {
     const result = await server.proposeV2(req);
