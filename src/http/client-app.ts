@@ -13,7 +13,7 @@ import { AUTH_PREFIX, type AuthContext, handleAuth } from "./auth-handler.ts";
 import { routeTarget } from "./clean-path.ts";
 import { applyCors, type CorsPolicy, corsHeaders, preflightResponse } from "./cors.ts";
 import { handleKeys, KEYS_PREFIX } from "./keys-handler.ts";
-import type { MemberApi } from "./member-api.ts";
+import type { KeysMetrics, MemberApi } from "./member-api.ts";
 import { handleMembers } from "./members-handler.ts";
 import { handleHealth, handleMachines, handleVersion } from "./misc-handlers.ts";
 import type { RawTarget } from "./raw-target.ts";
@@ -24,6 +24,11 @@ import { handleStats } from "./stats-handler.ts";
 export interface ClientAppOptions {
   readonly server: MemberApi;
   readonly cors: CorsPolicy;
+  /** `/metrics` (Prometheus text) and the keys request counters behind it. */
+  readonly metrics?: {
+    readonly keys: KeysMetrics;
+    scrape(): Promise<{ readonly text: string; readonly contentType: string }>;
+  };
 }
 
 type BunServer = Server<unknown>;
@@ -36,7 +41,12 @@ type BunServer = Server<unknown>;
 export function clientApp(options: ClientAppOptions): ClientFetch {
   const { server } = options;
   const auth = authOf(server);
-  const keysContext = { server, access: auth.access };
+  const metrics = options.metrics;
+  const keysContext = {
+    server,
+    access: auth.access,
+    ...(metrics === undefined ? {} : { metrics: metrics.keys }),
+  };
   const app = new Elysia()
     .onError(({ code, error }) => {
       // A broken invariant must reach the listener's error handler, which ends the process.
@@ -62,7 +72,16 @@ export function clientApp(options: ClientAppOptions): ClientFetch {
     )
     .all("/v2/machines", ({ request }) => handleMachines(server, request), { parse: "none" })
     .all("/version", ({ request }) => handleVersion(request), { parse: "none" })
-    .all("/health", ({ request }) => handleHealth(server, request), { parse: "none" });
+    .all("/health", ({ request }) => handleHealth(server, request), { parse: "none" })
+    .all(
+      "/metrics",
+      async () => {
+        if (metrics === undefined) return notFound();
+        const { text, contentType } = await metrics.scrape();
+        return new Response(text, { headers: { "Content-Type": contentType } });
+      },
+      { parse: "none" },
+    );
   return (request, info) => {
     const path = info.url.pathname;
     const n = KEYS_PREFIX.length;

@@ -51,9 +51,27 @@ export function handleKeys(
 
 function serveRead(ctx: KeysContext, request: Request, req: V2Request, info: RequestInfo) {
   // etcd serves a quorum GET as a read through Raft and ignores `wait` on it.
-  if (req.method === "QGET") return quorumGet(ctx.server, req, info.cors);
+  if (req.method === "QGET") return measured(ctx, req, quorumGet(ctx.server, req, info.cors));
   if (req.wait) return watchResponse(ctx, request, req, info);
-  return localRead(ctx.server, req, info.cors);
+  return measured(ctx, req, localRead(ctx.server, req, info.cors));
+}
+
+/** Counts a request that is not a watch, as etcd's v2 metrics do, by its answer's status. */
+function measured<R extends Response | Promise<Response>>(
+  ctx: KeysContext,
+  req: V2Request,
+  response: R,
+  startedMs = performance.now(),
+): R {
+  const metrics = ctx.metrics;
+  if (metrics === undefined) return response;
+  metrics.received(req.method);
+  const report = (res: Response): Response => {
+    if (res.status < 400) metrics.succeeded(req.method, (performance.now() - startedMs) / 1000);
+    else metrics.failed(req.method, res.status);
+    return res;
+  };
+  return (response instanceof Promise ? response.then(report) : report(response)) as R;
 }
 
 /**
@@ -144,6 +162,10 @@ async function handleWrite(
   // Awaited only when the check has to wait (a first login); true is the common answer.
   if (allowed !== true && !(await allowed)) return noKeyAccess(server.clusterId);
   if (req.wait) return watchResponse(ctx, request, req, info);
+  return measured(ctx, req, proposed(server, req, info));
+}
+
+async function proposed(server: MemberApi, req: V2Request, info: RequestInfo): Promise<Response> {
   try {
     const result = await server.proposeV2(req);
     if (result.error !== undefined) return keysErrorResponse(server.clusterId, result.error);

@@ -86,4 +86,12 @@ export type Reconfigured<T> =
 export interface KeysContext {
   readonly server: MemberApi;
   readonly access: Access;
+  readonly metrics?: KeysMetrics;
+}
+
+/** etcd's v2 keys request metrics (watches are not counted), by the request's v2 method. */
+export interface KeysMetrics {
+  received(method: string): void;
+  failed(method: string, code: number): void;
+  succeeded(method: string, seconds: number): void;
 }

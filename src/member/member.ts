@@ -22,6 +22,7 @@ import {
 } from "../server/membership.ts";
 import type { MemberSettings } from "../server/settings.ts";
 import { EtcdError } from "../store/errors.ts";
+import type { TransportObserver } from "../transport/observer.ts";
 import { Transport } from "../transport/transport.ts";
 import { AssertionError } from "../util/assert.ts";
 import { createLogger } from "../util/log.ts";
@@ -31,6 +32,7 @@ import { bootstrapCluster } from "./discover.ts";
 import { fatal, installFatalHandlers, setFatalMemberId } from "./fatal.ts";
 import { bindListeners, type MemberListeners } from "./listeners.ts";
 import { memberApiOf } from "./member-api.ts";
+import { memberMetrics } from "./metrics.ts";
 import { realDisk } from "./real-disk.ts";
 import { fetchMembersOverHttp } from "./real-peers.ts";
 import { realTime } from "./real-time.ts";
@@ -106,7 +108,8 @@ async function startOn(
   log: Log,
   dirs: { unlock: () => void; lockWalDir: () => void },
 ): Promise<RunningMember> {
-  const disk = realDisk(settings);
+  const metrics = memberMetrics();
+  const disk = realDisk(settings, { onSync: metrics.walSynced });
   if (!disk.logExists()) settings = await bootstrapCluster(settings, log);
   const peerTls = settings.peerTls === undefined ? undefined : clientTls(settings.peerTls);
   const opened = await openMember(settings, disk, fetchMembersOverHttp(peerTls));
@@ -133,17 +136,28 @@ async function startOn(
   });
   await server.replayCommitted();
   checkIdentity(server, settings);
+  metrics.attach(server);
   server.start(fatal);
   log(
     `member ${server.memberId} of cluster ${server.clusterId} (${opened.restarted ? "restarted" : "new"})`,
   );
   // Like etcd, serve clients only once this member's attributes are published, so the first
   // client request already sees the member in /v2/members.
-  const transport = servePeers(listeners, server, settings, log, opened, peerTls);
+  const transport = servePeers(listeners, server, settings, log, opened, {
+    peerTls,
+    observer: metrics.transport,
+  });
   await publishAttributes(server, settings, log);
   const cors = corsPolicy(settings.cors);
   listeners.serveClients(
-    withClientLayers(cors, clientApp({ server: memberApiOf(server, log), cors })),
+    withClientLayers(
+      cors,
+      clientApp({
+        server: memberApiOf(server, log),
+        cors,
+        metrics: { keys: metrics.keys, scrape: metrics.scrape },
+      }),
+    ),
   );
   let stopping: Promise<void> | undefined;
   return {
@@ -172,9 +186,13 @@ function servePeers(
   settings: MemberSettings,
   log: Log,
   opened: { readonly bootPeers: readonly MemberInfo[]; readonly restarted: boolean },
-  /** The peer certificate and CA to dial other members with (https peer URLs). */
-  peerTls: FetchTls | undefined,
+  dial: {
+    /** The peer certificate and CA to dial other members with (https peer URLs). */
+    readonly peerTls: FetchTls | undefined;
+    readonly observer: TransportObserver;
+  },
 ): Transport {
+  const { peerTls } = dial;
   const freshStart = !opened.restarted;
   // A brand-new member whose peers belong to another cluster: almost always a member added
   // with `member add` but started with --initial-cluster-state new. Seen from either side of
@@ -190,6 +208,7 @@ function servePeers(
   };
   const transport = new Transport({
     ...(peerTls === undefined ? {} : { tls: peerTls }),
+    observer: dial.observer,
     memberId: server.memberId,
     clusterId: server.clusterId,
     onMessages: (msgs) => server.receive(msgs),

@@ -26,25 +26,29 @@ export function memberDirs(settings: Pick<MemberSettings, "dataDir" | "walDir">)
  * (one fdatasync per batch); a store into a mapping costs a write-protect fault per page after
  * every writeback, which a pwrite does not.
  */
-function walOptions(): WalOptions {
+function walOptions(onSync: ((seconds: number) => void) | undefined): WalOptions {
   const { walWriter, walSegmentBytes } = tuning();
   return {
     ...(walWriter !== undefined && { writer: walWriter }),
     ...(walSegmentBytes !== undefined && { segmentSizeBytes: walSegmentBytes }),
+    ...(onSync !== undefined && { onSync }),
   };
 }
 
-export function realDisk(settings: Pick<MemberSettings, "dataDir" | "walDir">): MemberDisk {
+export function realDisk(
+  settings: Pick<MemberSettings, "dataDir" | "walDir">,
+  observe: { readonly onSync?: (seconds: number) => void } = {},
+): MemberDisk {
   const { walDir, snapDir } = memberDirs(settings);
   return {
     logExists: () => Wal.exists(walDir),
     createLog: (ids) => {
       mkdirSync(snapDir, { recursive: true, mode: 0o700 });
-      return Wal.create(walDir, ids, walOptions());
+      return Wal.create(walDir, ids, walOptions(observe.onSync));
     },
     openLog: async (at) => {
       try {
-        const opened = await Wal.open(walDir, at, walOptions());
+        const opened = await Wal.open(walDir, at, walOptions(observe.onSync));
         return {
           log: opened.wal,
           ids: opened.metadata,

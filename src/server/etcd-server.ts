@@ -351,6 +351,17 @@ export class EtcdServer {
     );
   }
 
+  /** What the metrics show of the server (read at each scrape). */
+  figures(): ServerFigures {
+    return {
+      commitIndex: this.raft.status().commit,
+      appliedIndex: this.loop.appliedIndex,
+      pendingProposals: this.waiters.size,
+      failedProposals: this.waiters.failed,
+      leaderChanges: this.loop.leaderChanges,
+    };
+  }
+
   get raftIndex(): number {
     return this.loop.appliedIndex;
   }
@@ -450,6 +461,14 @@ export class EtcdServer {
     const req = syncRequest(this.time.now());
     this.proposals.add(encodePayload({ kind: "v2", id: "", req }));
   }
+}
+
+export interface ServerFigures {
+  readonly commitIndex: number;
+  readonly appliedIndex: number;
+  readonly pendingProposals: number;
+  readonly failedProposals: number;
+  readonly leaderChanges: number;
 }
 
 function timeoutError(store: Store): EtcdError {

@@ -58,6 +58,8 @@ export class ReadyLoop {
   term: number;
   soft: SoftState = { lead: "", state: "follower" };
   leaderSince: Date;
+  /** Times a new leader became known (etcd_server_leader_changes_seen_total). */
+  leaderChanges = 0;
   stopping = false;
   private scheduled = false;
   private processing = false;
@@ -193,6 +195,7 @@ export class ReadyLoop {
   private onSoftState(soft: SoftState): void {
     const leaderChanged = soft.lead !== this.soft.lead;
     this.soft = soft;
+    if (leaderChanged && soft.lead !== "") this.leaderChanges++;
     if (leaderChanged) {
       // Proposals that went to a leader that is gone are probably lost; etcd answers them
       // only at the full request timeout, which stalls every client of this member. Answer

@@ -60,6 +60,7 @@ export class Waiters<T> {
     for (const [id, waiter] of this.pending) {
       if (waiter.deadline > now) continue;
       this.pending.delete(id);
+      this.failed++;
       waiter.reject(waiter.onTimeout());
     }
     if (this.pending.size === 0) this.endSweep();
@@ -76,12 +77,14 @@ export class Waiters<T> {
     const waiter = this.pending.get(id);
     if (waiter === undefined) return;
     this.pending.delete(id);
+    this.failed++;
     waiter.reject(error);
   }
 
   /** Rejects every pending waiter with `error()` (the member is stopping). */
   failAll(error: () => unknown): void {
     const pending = [...this.pending.values()];
+    this.failed += pending.length;
     this.pending.clear();
     for (const waiter of pending) waiter.reject(error());
     this.endSweep();
@@ -95,4 +98,7 @@ export class Waiters<T> {
   get size(): number {
     return this.pending.size;
   }
+
+  /** Waiters rejected so far (timeouts, failures, stop): etcd_server_proposals_failed_total. */
+  failed = 0;
 }

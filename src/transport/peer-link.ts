@@ -14,6 +14,7 @@ import { assert } from "../util/assert.ts";
 import { CLOSE_REMOVED, handshakeHeaders, RAFT_STREAM_PATH } from "./handshake.ts";
 import { LatencyStats } from "./latency.ts";
 import type { TransportLimits } from "./limits.ts";
+import type { TransportObserver } from "./observer.ts";
 
 /** PEM texts (not paths) for dialling peers over TLS; the member reads the files. */
 export interface TlsPem {
@@ -36,6 +37,7 @@ export interface PeerLinkOptions {
   onRejected: (status: number, reason: string) => void;
   /** Every URL of the peer failed, or an open stream broke; queued frames were dropped. */
   onUnreachable: () => void;
+  observer?: TransportObserver;
 }
 
 interface QueuedFrame {
@@ -162,6 +164,7 @@ export class PeerLink {
 
   private write(ws: WebSocket, frame: Uint8Array, count: number): void {
     ws.send(frame);
+    this.opts.observer?.sent(this.opts.peerId, frame.byteLength);
     this.sentAt[this.framesSent % SENT_AT_RING] = performance.now();
     this.framesSent++;
     this.sent += count;
@@ -229,7 +232,9 @@ export class PeerLink {
     const heldMs = data.byteLength === 16 ? view.getFloat64(8, true) : 0;
     if (this.framesSent - (n - 1) <= SENT_AT_RING && heldMs >= 0) {
       const sentAt = this.sentAt[(n - 1) % SENT_AT_RING] as number;
-      this.latency.record(Math.max(0, performance.now() - sentAt - heldMs));
+      const ms = Math.max(0, performance.now() - sentAt - heldMs);
+      this.latency.record(ms);
+      this.opts.observer?.roundTrip(this.opts.peerId, ms / 1000);
     }
     this.framesAcked = n;
   }

@@ -23,6 +23,7 @@ import {
   rejectionResponse,
 } from "./handshake.ts";
 import type { TransportLimits } from "./limits.ts";
+import type { TransportObserver } from "./observer.ts";
 
 /** Per-connection state of an inbound stream (`ServerWebSocket.data`). */
 export interface StreamSocketData {
@@ -58,6 +59,8 @@ export interface ReceiverOptions extends HandshakeContext {
   onRejected?: (status: number, reason: string) => void;
   /** A peer opened a stream to this member (it passed the handshake checks). */
   onStreamOpen?: (from: string) => void;
+  /** Bytes of every frame received, by sender (metrics). */
+  observer?: Pick<TransportObserver, "received">;
 }
 
 /** A rejected sender retries every couple of seconds; log each distinct rejection this rarely. */
@@ -169,6 +172,7 @@ export class Receiver {
       ws.close(CLOSE_BAD_FRAME, "text frame");
       return;
     }
+    this.opts.observer?.received(ws.data.from, data.byteLength);
     const msgs = this.decode(data, `stream from ${ws.data.from}`);
     if (msgs === undefined) {
       ws.close(CLOSE_BAD_FRAME, "bad frame");

@@ -34,6 +34,7 @@ import { assert } from "../util/assert.ts";
 import { encodedBytesMax, encodeMessages } from "./codec.ts";
 import type { LatencySummary } from "./latency.ts";
 import { DEFAULT_LIMITS, type TransportLimits } from "./limits.ts";
+import type { TransportObserver } from "./observer.ts";
 import { PeerLink, streamUrl, type TlsPem } from "./peer-link.ts";
 import { Receiver, type UpgradeHandler } from "./receiver.ts";
 import { postSnapshot } from "./snapshot-sender.ts";
@@ -61,6 +62,8 @@ export interface TransportOptions {
   tls?: TlsPem;
   /** Overrides of the named limits, for tests. */
   limits?: Partial<TransportLimits>;
+  /** Traffic figures for the metrics (bytes of frames each way, round trips). */
+  observer?: TransportObserver;
 }
 
 export interface PeerStats {
@@ -98,6 +101,7 @@ export class Transport {
       limits: this.limits,
       log: opts.log,
       onMessages: opts.onMessages,
+      ...(opts.observer === undefined ? {} : { observer: opts.observer }),
       ...(opts.onInboundRejected === undefined ? {} : { onRejected: opts.onInboundRejected }),
       isRemoved: (id) => this.removed.has(id),
       isKnown: (id) => this.peers.has(id),
@@ -126,6 +130,7 @@ export class Transport {
       log: this.opts.log,
       onRejected: (status, reason) => this.opts.onPeerRejected?.(id, reason, status),
       onUnreachable: () => this.opts.onUnreachable?.(id),
+      ...(this.opts.observer === undefined ? {} : { observer: this.opts.observer }),
     });
     this.peers.set(id, { link, snapshot: undefined });
     // Streams open at once, as etcd's do: a restarted member otherwise stays silent (and its

@@ -54,12 +54,15 @@ export interface WalOptions {
   writer?: WriterKind;
   /** Where repairs and other notable events are reported. Default console.warn. */
   log?: (message: string) => void;
+  /** Told how long each save's fdatasync took, in seconds (metrics, slow-disk warnings). */
+  onSync?: (seconds: number) => void;
 }
 
 interface ResolvedOptions {
   segmentSizeBytes: number;
   writer: WriterKind;
   log: (message: string) => void;
+  onSync: ((seconds: number) => void) | undefined;
 }
 
 export interface WalOpenResult {
@@ -93,6 +96,7 @@ function resolveOptions(opts: WalOptions | undefined): ResolvedOptions {
     segmentSizeBytes,
     writer: opts?.writer ?? "pwrite",
     log: opts?.log ?? ((message) => console.warn(message)),
+    onSync: opts?.onSync,
   };
 }
 
@@ -396,8 +400,10 @@ export class Wal {
 
   private async syncTail(blocking = false): Promise<void> {
     this.flush();
+    const started = performance.now();
     if (blocking) this.tail.writer.syncBlocking();
     else await this.tail.writer.sync();
+    this.opts.onSync?.((performance.now() - started) / 1000);
     this.fsyncCount++;
   }
 

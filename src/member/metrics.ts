@@ -1,0 +1,271 @@
+/**
+ * A member's Prometheus metrics with etcd 3.4's names, types, labels and buckets wherever the
+ * concept exists here, through prom-client (the Prometheus text format, the process_* and
+ * runtime metrics). Figures the server already keeps are read at each scrape; events are fed
+ * as they happen: WAL fdatasyncs, peer frames and round trips, v2 keys requests.
+ */
+import { Counter, collectDefaultMetrics, Gauge, Histogram, Registry } from "prom-client";
+import type { KeysMetrics } from "../http/member-api.ts";
+import type { EtcdServer } from "../server/etcd-server.ts";
+import type { StoreStats } from "../store/stats.ts";
+import type { TransportObserver } from "../transport/observer.ts";
+
+/** prometheus.ExponentialBuckets(start, factor, count). */
+function exponential(start: number, factor: number, count: number): number[] {
+  return Array.from({ length: count }, (_, i) => start * factor ** i);
+}
+
+export interface MemberMetrics {
+  readonly walSynced: (seconds: number) => void;
+  readonly transport: TransportObserver;
+  readonly keys: KeysMetrics;
+  /** Reads the server's figures at each scrape from now on. */
+  attach(server: EtcdServer): void;
+  /** The exposition text and its content type. */
+  scrape(): Promise<{ readonly text: string; readonly contentType: string }>;
+}
+
+/** etcd's v2 store counters by action, from the store's success/fail pairs. */
+const STORE_READS: Record<string, readonly (keyof StoreStats)[]> = {
+  get: ["getsSuccess", "getsFail"],
+};
+const STORE_WRITES: Record<string, readonly (keyof StoreStats)[]> = {
+  set: ["setsSuccess", "setsFail"],
+  update: ["updateSuccess", "updateFail"],
+  create: ["createSuccess", "createFail"],
+  compareAndSwap: ["compareAndSwapSuccess", "compareAndSwapFail"],
+  delete: ["deleteSuccess", "deleteFail"],
+  compareAndDelete: ["compareAndDeleteSuccess", "compareAndDeleteFail"],
+};
+
+export function memberMetrics(): MemberMetrics {
+  const registry = new Registry();
+  collectDefaultMetrics({ register: registry });
+  const registers = [registry];
+  let server: EtcdServer | undefined;
+
+  serverMetrics(registers, () => server);
+  storeMetrics(registers, () => server?.store.stats);
+  const walFsync = new Histogram({
+    name: "etcd_disk_wal_fsync_duration_seconds",
+    help: "The latency distributions of fsync called by WAL.",
+    buckets: exponential(0.001, 2, 14),
+    registers,
+  });
+  const transport = peerMetrics(registers, () => server?.peerStats());
+  const keys = keysMetrics(registers);
+  return {
+    walSynced: (seconds) => walFsync.observe(seconds),
+    transport,
+    keys,
+    attach: (s) => {
+      server = s;
+    },
+    scrape: async () => ({ text: await registry.metrics(), contentType: registry.contentType }),
+  };
+}
+
+/** etcd_server_*: leadership and proposals, read from the server at each scrape. */
+function serverMetrics(registers: Registry[], current: () => EtcdServer | undefined): void {
+  new Gauge({
+    name: "etcd_server_has_leader",
+    help: "Whether or not a leader exists. 1 is existence, 0 is not.",
+    registers,
+    collect() {
+      this.set((current()?.leader ?? "") !== "" ? 1 : 0);
+    },
+  });
+  new Gauge({
+    name: "etcd_server_is_leader",
+    help: "Whether or not this member is a leader. 1 if is, 0 otherwise.",
+    registers,
+    collect() {
+      this.set(current()?.state === "leader" ? 1 : 0);
+    },
+  });
+  new Gauge({
+    name: "etcd_server_id",
+    help: "Server or member ID in hexadecimal format. 1 for 'server_id' label with current ID.",
+    labelNames: ["server_id"],
+    registers,
+    collect() {
+      this.reset();
+      const id = current()?.memberId;
+      if (id !== undefined) this.set({ server_id: id }, 1);
+    },
+  });
+  new Counter({
+    name: "etcd_server_leader_changes_seen_total",
+    help: "The number of leader changes seen.",
+    registers,
+    collect() {
+      this.reset();
+      this.inc(current()?.figures()?.leaderChanges ?? 0);
+    },
+  });
+  new Gauge({
+    name: "etcd_server_proposals_committed_total",
+    help: "The total number of consensus proposals committed.",
+    registers,
+    collect() {
+      this.set(current()?.figures()?.commitIndex ?? 0);
+    },
+  });
+  new Gauge({
+    name: "etcd_server_proposals_applied_total",
+    help: "The total number of consensus proposals applied.",
+    registers,
+    collect() {
+      this.set(current()?.figures()?.appliedIndex ?? 0);
+    },
+  });
+  new Gauge({
+    name: "etcd_server_proposals_pending",
+    help: "The current number of pending proposals to commit.",
+    registers,
+    collect() {
+      this.set(current()?.figures()?.pendingProposals ?? 0);
+    },
+  });
+  new Counter({
+    name: "etcd_server_proposals_failed_total",
+    help: "The total number of failed proposals seen.",
+    registers,
+    collect() {
+      this.reset();
+      this.inc(current()?.figures()?.failedProposals ?? 0);
+    },
+  });
+}
+
+function storeMetrics(registers: Registry[], stats: () => StoreStats | undefined): void {
+  const byAction = (
+    counter: Counter<"action">,
+    table: Record<string, readonly (keyof StoreStats)[]>,
+  ) => {
+    counter.reset();
+    const s = stats();
+    if (s === undefined) return;
+    for (const [action, keys] of Object.entries(table))
+      counter.inc(
+        { action },
+        keys.reduce((n, k) => n + (s[k] ?? 0), 0),
+      );
+  };
+  new Counter({
+    name: "etcd_debugging_store_reads_total",
+    help: "Total number of reads action by (get/getRecursive), local to this member.",
+    labelNames: ["action"],
+    registers,
+    collect() {
+      byAction(this, STORE_READS);
+    },
+  });
+  new Counter({
+    name: "etcd_debugging_store_writes_total",
+    help: "Total number of writes (e.g. set/compareAndDelete) seen by this member.",
+    labelNames: ["action"],
+    registers,
+    collect() {
+      byAction(this, STORE_WRITES);
+    },
+  });
+  new Counter({
+    name: "etcd_debugging_store_expires_total",
+    help: "Total number of expired keys.",
+    registers,
+    collect() {
+      this.reset();
+      this.inc(stats()?.expireCount ?? 0);
+    },
+  });
+  new Gauge({
+    name: "etcd_debugging_store_watchers",
+    help: "Count of currently active watchers.",
+    registers,
+    collect() {
+      this.set(stats()?.watchers ?? 0);
+    },
+  });
+}
+
+function peerMetrics(
+  registers: Registry[],
+  peerStats: () => Record<string, { readonly failed: number }> | undefined,
+): TransportObserver {
+  const sent = new Counter({
+    name: "etcd_network_peer_sent_bytes_total",
+    help: "The total number of bytes sent to peers.",
+    labelNames: ["To"],
+    registers,
+  });
+  const received = new Counter({
+    name: "etcd_network_peer_received_bytes_total",
+    help: "The total number of bytes received from peers.",
+    labelNames: ["From"],
+    registers,
+  });
+  const roundTrip = new Histogram({
+    name: "etcd_network_peer_round_trip_time_seconds",
+    help: "Round-Trip-Time histogram between peers.",
+    labelNames: ["To"],
+    buckets: exponential(0.0001, 2, 16),
+    registers,
+  });
+  new Counter({
+    name: "etcd_network_peer_sent_failures_total",
+    help: "The total number of send failures from peers.",
+    labelNames: ["To"],
+    registers,
+    collect() {
+      this.reset();
+      for (const [to, s] of Object.entries(peerStats() ?? {})) this.inc({ To: to }, s.failed);
+    },
+  });
+  return {
+    sent: (to, bytes) => sent.inc({ To: to }, bytes),
+    received: (from, bytes) => received.inc({ From: from }, bytes),
+    roundTrip: (to, seconds) => roundTrip.observe({ To: to }, seconds),
+  };
+}
+
+function childOf<C>(children: Map<string, C>, key: string, make: () => C): C {
+  let child = children.get(key);
+  if (child === undefined) {
+    child = make();
+    children.set(key, child);
+  }
+  return child;
+}
+
+/** etcd's v2http metrics: received, failed by code, and the latency of successes, by method. */
+function keysMetrics(registers: Registry[]): KeysMetrics {
+  const received = new Counter({
+    name: "etcd_http_received_total",
+    help: "Counter of requests received into the system (successfully parsed and authd).",
+    labelNames: ["method"],
+    registers,
+  });
+  const failed = new Counter({
+    name: "etcd_http_failed_total",
+    help: "Counter of handle failures of requests (non-watches), by method (GET/PUT etc.) and code (400, 500 etc.).",
+    labelNames: ["method", "code"],
+    registers,
+  });
+  const succeeded = new Histogram({
+    name: "etcd_http_successful_duration_seconds",
+    help: "Bucketed histogram of processing time (s) of successfully handled requests (non-watches), by method (GET/PUT etc.).",
+    labelNames: ["method"],
+    buckets: exponential(0.0005, 2, 13),
+    registers,
+  });
+  // Children per method: their updates skip label hashing on the request path.
+  const receivedBy = new Map<string, Counter.Internal>();
+  const succeededBy = new Map<string, Histogram.Internal<"method">>();
+  return {
+    received: (method) => childOf(receivedBy, method, () => received.labels({ method })).inc(),
+    failed: (method, code) => failed.inc({ method, code: String(code) }),
+    succeeded: (method, seconds) =>
+      childOf(succeededBy, method, () => succeeded.labels({ method })).observe(seconds),
+  };
+}

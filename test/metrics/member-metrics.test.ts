@@ -1,0 +1,113 @@
+/**
+ * `/metrics` of a live 3-member cluster: etcd 3.4's names move as writes, fsyncs, peer traffic
+ * and an election happen. The exposition is parsed as Prometheus text (name{labels} value).
+ */
+import { afterAll, beforeAll, expect, test } from "bun:test";
+import {
+  type ClusterProcess,
+  type MemberProcess,
+  startCluster,
+} from "../support/cluster-process.ts";
+
+type Samples = Map<string, number>;
+
+/** Every sample line, keyed by `name{labels}` as written. */
+async function scrape(m: MemberProcess): Promise<Samples> {
+  const res = await fetch(`${m.clientUrl}/metrics`);
+  expect(res.headers.get("content-type")).toStartWith("text/plain; version=0.0.4");
+  const samples: Samples = new Map();
+  for (const line of (await res.text()).split("\n")) {
+    if (line === "" || line.startsWith("#")) continue;
+    const at = line.lastIndexOf(" ");
+    samples.set(line.slice(0, at), Number(line.slice(at + 1)));
+  }
+  return samples;
+}
+
+/** The sum of every sample of `name` (all label sets). */
+function total(samples: Samples, name: string): number {
+  let sum = 0;
+  for (const [key, value] of samples) if (key === name || key.startsWith(`${name}{`)) sum += value;
+  return sum;
+}
+
+let cluster: ClusterProcess;
+beforeAll(async () => {
+  cluster = await startCluster({ size: 3 });
+}, 60_000);
+afterAll(async () => {
+  await cluster?.stop();
+});
+
+async function put(m: MemberProcess, key: string, value: string) {
+  const res = await fetch(`${m.clientUrl}/v2/keys/${key}`, {
+    method: "PUT",
+    body: new URLSearchParams({ value }),
+  });
+  expect(res.status).toBeLessThan(300);
+}
+
+test("etcd's names are exported with the types and labels etcd gives them", async () => {
+  const leader = await cluster.leader();
+  const samples = await scrape(leader);
+  for (const name of [
+    "etcd_server_has_leader",
+    "etcd_server_is_leader",
+    "etcd_server_leader_changes_seen_total",
+    "etcd_server_proposals_committed_total",
+    "etcd_server_proposals_applied_total",
+    "etcd_server_proposals_pending",
+    "etcd_server_proposals_failed_total",
+    "etcd_disk_wal_fsync_duration_seconds_count",
+    "etcd_debugging_store_watchers",
+    "etcd_debugging_store_expires_total",
+    "process_resident_memory_bytes",
+    "process_cpu_seconds_total",
+    "process_start_time_seconds",
+  ])
+    expect({ name, present: samples.has(name) }).toEqual({ name, present: true });
+  expect(samples.get("etcd_server_is_leader")).toBe(1);
+  expect(samples.get("etcd_server_has_leader")).toBe(1);
+  expect(samples.has('etcd_debugging_store_writes_total{action="set"}')).toBe(true);
+  expect([...samples.keys()].some((k) => k.startsWith("etcd_server_id{server_id="))).toBe(true);
+  expect(samples.has('etcd_disk_wal_fsync_duration_seconds_bucket{le="0.001"}')).toBe(true);
+});
+
+test("writes move proposals, fsyncs, store writes, request counters and peer traffic", async () => {
+  const leader = await cluster.leader();
+  const before = await scrape(leader);
+  for (let i = 0; i < 20; i++) await put(leader, `metrics/k${i}`, `v${i}`);
+  await fetch(`${leader.clientUrl}/v2/keys/metrics/missing`).then((r) => r.arrayBuffer());
+  const after = await scrape(leader);
+  const grew = (name: string) => total(after, name) - total(before, name);
+  expect(grew("etcd_server_proposals_committed_total")).toBeGreaterThanOrEqual(20);
+  expect(grew("etcd_server_proposals_applied_total")).toBeGreaterThanOrEqual(20);
+  expect(grew("etcd_disk_wal_fsync_duration_seconds_count")).toBeGreaterThanOrEqual(20);
+  expect(grew('etcd_debugging_store_writes_total{action="set"}')).toBe(20);
+  expect(grew('etcd_http_received_total{method="PUT"}')).toBe(20);
+  expect(grew('etcd_http_successful_duration_seconds_count{method="PUT"}')).toBe(20);
+  expect(grew('etcd_http_failed_total{method="GET",code="404"}')).toBe(1);
+  expect(grew("etcd_network_peer_sent_bytes_total")).toBeGreaterThan(0);
+  expect(grew("etcd_network_peer_received_bytes_total")).toBeGreaterThan(0);
+  expect(total(after, "etcd_network_peer_round_trip_time_seconds_count")).toBeGreaterThan(0);
+  const follower = cluster.members.find((m) => m !== leader) as MemberProcess;
+  const onFollower = await scrape(follower);
+  expect(onFollower.get("etcd_server_is_leader")).toBe(0);
+  expect(total(onFollower, "etcd_disk_wal_fsync_duration_seconds_count")).toBeGreaterThanOrEqual(
+    20,
+  );
+});
+
+test("an election is counted by the members that see the new leader", async () => {
+  const leader = await cluster.leader();
+  const others = cluster.members.filter((m) => m !== leader);
+  const before = await Promise.all(others.map(scrape));
+  await leader.kill("SIGKILL");
+  const next = await cluster.leader(15_000);
+  const after = await Promise.all(others.map(scrape));
+  others.forEach((_, i) => {
+    const seen = (s: Samples | undefined) => s?.get("etcd_server_leader_changes_seen_total") ?? 0;
+    expect(seen(after[i])).toBe(seen(before[i]) + 1);
+  });
+  expect((await scrape(next)).get("etcd_server_is_leader")).toBe(1);
+}, 30_000);
