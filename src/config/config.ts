@@ -64,6 +64,8 @@ export interface Config {
   readonly heartbeatIntervalMs: number;
   readonly electionTimeoutMs: number;
   readonly listenPeerUrls: readonly URL[];
+  /** `--listen-metrics-urls`: more listeners serving only `/metrics` and `/health`. */
+  readonly listenMetricsUrls: readonly URL[];
   readonly listenClientUrls: readonly URL[];
   readonly initialAdvertisePeerUrls: readonly URL[];
   readonly advertiseClientUrls: readonly URL[];
@@ -342,6 +344,7 @@ function verifyFlags(
 ): void {
   checkBindUrls(v.urls("listen-peer-urls"));
   checkBindUrls(v.urls("listen-client-urls"));
+  checkBindUrls(v.urls("listen-metrics-urls"));
   const bootstrapFlags = ["initial-cluster", "discovery", "discovery-srv"].filter((f) =>
     v.isSet(f),
   );
@@ -471,6 +474,7 @@ function buildConfig(v: Values, tls: ListenerTls, warnings: string[]): Config {
     heartbeatIntervalMs: v.uint("heartbeat-interval"),
     electionTimeoutMs: v.uint("election-timeout"),
     listenPeerUrls: v.urls("listen-peer-urls"),
+    listenMetricsUrls: v.urls("listen-metrics-urls"),
     listenClientUrls: v.urls("listen-client-urls"),
     initialAdvertisePeerUrls: v.urls("initial-advertise-peer-urls"),
     advertiseClientUrls: v.urls("advertise-client-urls"),

@@ -209,7 +209,7 @@ const LOGGING: readonly Row[] = [
   ["logger", STRING, "capnslog", "Logger: 'capnslog' (line format) only for now."],
   ["log-outputs", STRING, "default", "Where logs go: 'default' or 'stderr' for now."],
   ["enable-pprof", BOOL, "false", "Enable runtime profiling data via HTTP server."],
-  ["listen-metrics-urls", STRING, "", "List of URLs to listen on for metrics."],
+  ["listen-metrics-urls", URLS, "", "List of URLs to listen on for metrics."],
   ["metrics", STRING, "basic", "Set level of detail for exported metrics: 'basic' or 'extensive'."],
   [
     "log-package-levels",

@@ -44,7 +44,6 @@ const REFUSED: Readonly<Record<string, string>> = {
   "proxy-write-timeout": PROXY_WRITE,
   "enable-pprof": OPERABILITY,
   "log-package-levels": OPERABILITY,
-  "listen-metrics-urls": OPERABILITY,
   metrics: OPERABILITY,
   logger: OPERABILITY,
   "log-outputs": OPERABILITY,

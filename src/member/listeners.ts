@@ -59,6 +59,9 @@ export type { BoundListener } from "../net/listen.ts";
 export interface MemberListeners {
   readonly client: readonly BoundListener[];
   readonly peer: readonly BoundListener[];
+  readonly metrics: readonly BoundListener[];
+  /** Installs the `--listen-metrics-urls` handler (requests before then wait for it). */
+  serveMetrics(handler: (request: Request) => Response | Promise<Response>): void;
   /** Starts serving peers (Raft streams and snapshots, `/members`, `/version`). */
   servePeers(handler: PeerHandler, ws: WebSocketHandler<StreamSocketData>): void;
   /** Starts serving clients; requests that arrived earlier are answered now. */
@@ -70,6 +73,8 @@ export interface MemberListeners {
 export interface ListenOptions {
   readonly listenClientUrls: readonly string[];
   readonly listenPeerUrls: readonly string[];
+  /** `--listen-metrics-urls`: served by the metrics handler (client TLS for https). */
+  readonly listenMetricsUrls?: readonly string[];
   /** Idle client connections are closed after this many seconds (watches lift it). */
   readonly clientIdleTimeoutS: number;
   /** Logs a handler's unexpected error. */
@@ -131,9 +136,28 @@ export async function bindListeners(options: ListenOptions): Promise<MemberListe
       options.log,
       servers,
     );
+    const metricsHandler = new Late<(request: Request) => Response | Promise<Response>>();
+    const metricsFetch = (request: Request) => {
+      const h = metricsHandler.get();
+      return h instanceof Promise ? h.then((f) => f(request)) : h(request);
+    };
+    const metrics = await bindSide(
+      options.listenMetricsUrls ?? [],
+      options.clientTls,
+      bound,
+      options.log,
+      {
+        unix: (path, tls) =>
+          Bun.serve({ error, fetch: metricsFetch, ...(tls && { tls }), unix: path }),
+        tcp: (hostname, port, tls) =>
+          Bun.serve({ error, fetch: metricsFetch, ...tlsPart(tls), hostname, port }),
+      },
+    );
     return {
       client: clients,
       peer: peers,
+      metrics,
+      serveMetrics: (handler) => metricsHandler.install(handler),
       servePeers: (handler, ws) => {
         socketHandler = ws;
         peer.install(handler);

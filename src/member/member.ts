@@ -9,8 +9,10 @@ import { formatUrl } from "../config/values.ts";
 import { DiscoveryError } from "../discovery/discovery.ts";
 import { clientApp, withClientLayers } from "../http/client-app.ts";
 import { corsPolicy } from "../http/cors.ts";
-import { CLUSTER_VERSION } from "../http/misc-handlers.ts";
+import type { MemberApi } from "../http/member-api.ts";
+import { CLUSTER_VERSION, handleHealth } from "../http/misc-handlers.ts";
 import { peerFetch } from "../http/peer-app.ts";
+import { notFound } from "../http/responses.ts";
 import { clientTls, type FetchTls } from "../net/tls.ts";
 import { BootstrapError, openMember } from "../server/bootstrap.ts";
 import { EtcdServer } from "../server/etcd-server.ts";
@@ -32,7 +34,7 @@ import { bootstrapCluster } from "./discover.ts";
 import { fatal, installFatalHandlers, setFatalMemberId } from "./fatal.ts";
 import { bindListeners, type MemberListeners } from "./listeners.ts";
 import { memberApiOf } from "./member-api.ts";
-import { memberMetrics } from "./metrics.ts";
+import { type MemberMetrics, memberMetrics } from "./metrics.ts";
 import { realDisk } from "./real-disk.ts";
 import { fetchMembersOverHttp } from "./real-peers.ts";
 import { realTime } from "./real-time.ts";
@@ -68,6 +70,7 @@ export async function startMember(
   const listeners = await bindListeners({
     listenClientUrls: settings.listenClientUrls,
     listenPeerUrls: settings.listenPeerUrls,
+    listenMetricsUrls: settings.listenMetricsUrls ?? [],
     clientIdleTimeoutS: CLIENT_IDLE_TIMEOUT_S,
     hostWhitelist: settings.hostWhitelist ?? ["*"],
     log,
@@ -159,6 +162,7 @@ async function startOn(
       }),
     ),
   );
+  listeners.serveMetrics(metricsApp(metrics, memberApiOf(server, log)));
   let stopping: Promise<void> | undefined;
   return {
     server,
@@ -176,6 +180,17 @@ async function startOn(
       })();
       return stopping;
     },
+  };
+}
+
+/** A `--listen-metrics-urls` listener: `/metrics` and `/health` only, as etcd's. */
+function metricsApp(metrics: MemberMetrics, api: MemberApi) {
+  return async (request: Request): Promise<Response> => {
+    const path = new URL(request.url).pathname;
+    if (path === "/health") return handleHealth(api, request);
+    if (path !== "/metrics") return notFound();
+    const { text, contentType } = await metrics.scrape();
+    return new Response(text, { headers: { "Content-Type": contentType } });
   };
 }
 
@@ -291,6 +306,7 @@ export function settingsFromConfig(config: Config): MemberSettings {
     clusterId: members.length > 0 ? clusterIdFor(members.map((m) => m.id)) : "",
     forceNewCluster: config.forceNewCluster,
     listenClientUrls: config.listenClientUrls.map(formatUrl),
+    listenMetricsUrls: config.listenMetricsUrls.map(formatUrl),
     ...(config.clientTls.certFile !== "" || config.clientTls.auto
       ? { clientTls: config.clientTls }
       : {}),

@@ -43,6 +43,8 @@ export interface MemberSettings {
   readonly clusterId: string;
   readonly forceNewCluster: boolean;
   readonly listenClientUrls: readonly string[];
+  /** `--listen-metrics-urls`: listeners serving only `/metrics` and `/health`. */
+  readonly listenMetricsUrls?: readonly string[];
   /** For `https://` client listen URLs: certificate, key, trusted CA, client-cert rule. */
   readonly clientTls?: TlsFileSettings;
   /**

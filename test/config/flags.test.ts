@@ -201,6 +201,12 @@ const CASES: readonly FlagCase[] = [
   },
   { flag: "client-crl-file", text: "/c.pem", read: (c) => c.clientTls.crlFile, expected: "/c.pem" },
   { flag: "peer-crl-file", text: "/p.pem", read: (c) => c.peerTls.crlFile, expected: "/p.pem" },
+  {
+    flag: "listen-metrics-urls",
+    text: "http://127.0.0.1:9",
+    read: (c) => c.listenMetricsUrls.map((u) => u.href),
+    expected: ["http://127.0.0.1:9/"],
+  },
   { flag: "peer-cert-allowed-cn", text: "m1", read: (c) => c.peerTls.allowedCn, expected: "m1" },
   {
     flag: "peer-cert-allowed-hostname",
@@ -223,7 +229,6 @@ const CASES: readonly FlagCase[] = [
     [
       "logger",
       "log-outputs",
-      "listen-metrics-urls",
       "metrics",
       "host-whitelist",
       "discovery-srv-name",

@@ -5,8 +5,10 @@
 import { afterAll, beforeAll, expect, test } from "bun:test";
 import {
   type ClusterProcess,
+  freePort,
   type MemberProcess,
   startCluster,
+  startMember,
 } from "../support/cluster-process.ts";
 
 type Samples = Map<string, number>;
@@ -110,4 +112,24 @@ test("an election is counted by the members that see the new leader", async () =
     expect(seen(after[i])).toBe(seen(before[i]) + 1);
   });
   expect((await scrape(next)).get("etcd_server_is_leader")).toBe(1);
+}, 30_000);
+
+test("--listen-metrics-urls serves /metrics and /health there, and nothing else", async () => {
+  const port = await freePort();
+  const member = await startMember({
+    extraArgs: ["--listen-metrics-urls", `http://127.0.0.1:${port}`],
+  });
+  try {
+    const url = `http://127.0.0.1:${port}`;
+    const metrics = await fetch(`${url}/metrics`);
+    expect(metrics.status).toBe(200);
+    expect(await metrics.text()).toContain("etcd_server_has_leader 1");
+    const health = await fetch(`${url}/health`);
+    expect([health.status, await health.text()]).toEqual([200, '{"health":"true"}']);
+    const keys = await fetch(`${url}/v2/keys/`);
+    await keys.arrayBuffer();
+    expect(keys.status).toBe(404);
+  } finally {
+    await member.stop();
+  }
 }, 30_000);
