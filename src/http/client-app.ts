@@ -15,7 +15,7 @@ import { applyCors, type CorsPolicy, corsHeaders, preflightResponse } from "./co
 import { handleKeys, KEYS_PREFIX } from "./keys-handler.ts";
 import type { KeysMetrics, MemberApi } from "./member-api.ts";
 import { handleMembers } from "./members-handler.ts";
-import { handleHealth, handleMachines, handleVersion } from "./misc-handlers.ts";
+import { handleDebugVars, handleHealth, handleMachines, handleVersion } from "./misc-handlers.ts";
 import type { RawTarget } from "./raw-target.ts";
 import type { ClientFetch } from "./request-info.ts";
 import { notFound } from "./responses.ts";
@@ -73,6 +73,7 @@ export function clientApp(options: ClientAppOptions): ClientFetch {
     .all("/v2/machines", ({ request }) => handleMachines(server, request), { parse: "none" })
     .all("/version", ({ request }) => handleVersion(request), { parse: "none" })
     .all("/health", ({ request }) => handleHealth(server, request), { parse: "none" })
+    .all("/debug/vars", ({ request }) => handleDebugVars(server, request), { parse: "none" })
     .all(
       "/metrics",
       async () => {

@@ -68,6 +68,8 @@ export interface MemberApi {
     onEvent: OnEvent,
     onRemoved: OnRemoved,
   ): Watcher;
+  /** Raft's status in etcd's `raft.status` JSON shape (for `/debug/vars`). */
+  raftStatus(): Record<string, unknown>;
   /** A Raft round trip to a quorum within `timeoutMs` (for `/health`). */
   probeQuorum(timeoutMs: number): Promise<boolean>;
 

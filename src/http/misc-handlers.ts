@@ -1,4 +1,5 @@
-/** `/version`, `/health`, `/v2/machines`. */
+/** `/version`, `/health`, `/v2/machines`, `/debug/vars`. */
+import { readFileSync } from "node:fs";
 import type { MemberApi } from "./member-api.ts";
 import { JSON_TYPE, methodNotAllowed, textResponse } from "./responses.ts";
 
@@ -28,3 +29,38 @@ export async function handleHealth(server: MemberApi, request: Request): Promise
 
 /** How long `/health` waits for its quorum round trip (etcd 3.4: about one second). */
 const HEALTH_TIMEOUT_MS = 1000;
+
+/**
+ * `/debug/vars`, etcd's expvar page: the command line, the file descriptor limit, memory
+ * figures (Go's memstats names where a JavaScript runtime has the same figure) and Raft's
+ * status.
+ */
+export function handleDebugVars(server: MemberApi, request: Request): Response {
+  if (request.method !== "GET") return methodNotAllowed("GET");
+  const memory = process.memoryUsage();
+  const vars = {
+    cmdline: process.argv,
+    file_descriptor_limit: fileDescriptorLimit(),
+    memstats: {
+      Alloc: memory.heapUsed,
+      Sys: memory.rss,
+      HeapAlloc: memory.heapUsed,
+      HeapSys: memory.heapTotal,
+      HeapInuse: memory.heapUsed,
+      External: memory.external,
+    },
+    "raft.status": server.raftStatus(),
+  };
+  return new Response(`${JSON.stringify(vars)}\n`, { headers: { "Content-Type": JSON_TYPE } });
+}
+
+/** The soft limit on open files (`/proc/self/limits`), 0 when it cannot be read. */
+function fileDescriptorLimit(): number {
+  try {
+    const limits = readFileSync("/proc/self/limits", "utf8");
+    const line = limits.split("\n").find((l) => l.startsWith("Max open files"));
+    return Number(line?.split(/\s+/)[3] ?? 0) || 0;
+  } catch {
+    return 0;
+  }
+}

@@ -4,6 +4,7 @@
  * no server error types.
  */
 import type { MemberApi, Reconfigured } from "../http/member-api.ts";
+import type { Status } from "../raft/types.ts";
 import type { EtcdServer } from "../server/etcd-server.ts";
 import { MembersError } from "../server/members-error.ts";
 import { listMembers } from "../server/membership.ts";
@@ -19,6 +20,37 @@ async function reconfigured<T>(change: Promise<T>): Promise<Reconfigured<T>> {
     }
     throw error;
   }
+}
+
+const STATE_NAMES: Record<Status["state"], string> = {
+  follower: "StateFollower",
+  preCandidate: "StatePreCandidate",
+  candidate: "StateCandidate",
+  leader: "StateLeader",
+};
+const PROGRESS_NAMES = {
+  probe: "StateProbe",
+  replicate: "StateReplicate",
+  snapshot: "StateSnapshot",
+};
+
+/** etcd's `raft.status` expvar: ids in hex, "0" for none, state names as Go prints them. */
+function raftStatusJson(status: Status): Record<string, unknown> {
+  const id = (v: string) => (v === "" ? "0" : v);
+  const progress: Record<string, unknown> = {};
+  for (const [peer, p] of Object.entries(status.progress ?? {}))
+    progress[peer] = { match: p.match, next: p.next, state: PROGRESS_NAMES[p.state] };
+  return {
+    id: id(status.id),
+    term: status.term,
+    vote: id(status.vote),
+    commit: status.commit,
+    lead: id(status.lead),
+    raftState: STATE_NAMES[status.state],
+    applied: status.applied,
+    progress,
+    leadtransferee: "0",
+  };
 }
 
 export function memberApiOf(server: EtcdServer, log: (line: string) => void): MemberApi {
@@ -55,6 +87,7 @@ export function memberApiOf(server: EtcdServer, log: (line: string) => void): Me
     authRevision: () => server.store.revisionOf(AUTH_STORE_PREFIX),
     watch: (opts, onEvent, onRemoved) => server.store.watch(opts, onEvent, onRemoved),
     probeQuorum: (timeoutMs) => server.probeQuorum(timeoutMs),
+    raftStatus: () => raftStatusJson(server.raftStatus()),
     members: () => listMembers(server.store),
     addMember: (peerURLs) => reconfigured(addMember(server, peerURLs)),
     updateMember: (id, peerURLs) => reconfigured(updateMember(server, id, peerURLs)),

@@ -14,6 +14,7 @@ import {
   type Message,
   ProposalDroppedError,
   type SoftState,
+  type Status,
 } from "../raft/types.ts";
 import { EtcdError } from "../store/errors.ts";
 import type { Event } from "../store/event.ts";
@@ -349,6 +350,11 @@ export class EtcdServer {
       () => true,
       () => false,
     );
+  }
+
+  /** Raft's status (for `/debug/vars`). */
+  raftStatus(): Status {
+    return this.raft.status();
   }
 
   /** What the metrics show of the server (read at each scrape). */

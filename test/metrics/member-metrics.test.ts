@@ -133,3 +133,38 @@ test("--listen-metrics-urls serves /metrics and /health there, and nothing else"
     await member.stop();
   }
 }, 30_000);
+
+test("/debug/vars shows the command line, memory and Raft's status as etcd's does", async () => {
+  const leader = await cluster.leader();
+  const vars = (await (await fetch(`${leader.clientUrl}/debug/vars`)).json()) as {
+    cmdline: string[];
+    file_descriptor_limit: number;
+    memstats: Record<string, number>;
+    "raft.status": { raftState: string; lead: string; id: string; progress: object };
+  };
+  expect(Object.keys(vars)).toEqual([
+    "cmdline",
+    "file_descriptor_limit",
+    "memstats",
+    "raft.status",
+  ]);
+  expect(vars.cmdline).toContain("--initial-cluster");
+  expect(vars.file_descriptor_limit).toBeGreaterThan(0);
+  expect(vars.memstats.HeapAlloc).toBeGreaterThan(0);
+  const raft = vars["raft.status"];
+  expect(Object.keys(raft)).toEqual([
+    "id",
+    "term",
+    "vote",
+    "commit",
+    "lead",
+    "raftState",
+    "applied",
+    "progress",
+    "leadtransferee",
+  ]);
+  expect([raft.raftState, raft.lead]).toEqual(["StateLeader", raft.id]);
+  expect(Object.values(raft.progress).map((p) => (p as { state: string }).state)).toContain(
+    "StateReplicate",
+  );
+});
