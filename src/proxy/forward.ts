@@ -32,12 +32,21 @@ export interface ForwardOptions {
   readonly log: (line: string) => void;
 }
 
+/** The proxy's own failure answers (for the metrics: a dropped request, not a handled one). */
+const ownErrors = new WeakSet<Response>();
+
+export function isProxyError(response: Response): boolean {
+  return ownErrors.has(response);
+}
+
 /** etcd's JSON error body for the proxy's own failures (no trailing newline, as etcd). */
 export function proxyError(status: number, message: string): Response {
-  return new Response(JSON.stringify({ message: `httpproxy: ${message}` }), {
+  const response = new Response(JSON.stringify({ message: `httpproxy: ${message}` }), {
     status,
     headers: { "Content-Type": "application/json" },
   });
+  ownErrors.add(response);
+  return response;
 }
 
 export function upstreamHeaders(request: Request, clientIp: string | undefined): Headers {

@@ -8,13 +8,16 @@ import { routeTarget } from "../http/clean-path.ts";
 import { type CorsPolicy, corsHeaders, preflightResponse } from "../http/cors.ts";
 import type { RawTarget } from "../http/raw-target.ts";
 import type { Endpoints } from "./endpoints.ts";
-import { type ForwardOptions, forward } from "./forward.ts";
+import { type ForwardOptions, forward, isProxyError } from "./forward.ts";
+import type { ProxyMetrics } from "./metrics.ts";
 import { shareKey, WatchCoalescer } from "./watch-coalescer.ts";
 
 export interface ProxyAppOptions extends ForwardOptions {
   readonly readonly: boolean;
   readonly cors: CorsPolicy;
   readonly endpoints: Endpoints;
+  /** The proxy's own `/metrics` (etcd's proxy serves it before its other layers). */
+  readonly metrics?: ProxyMetrics;
 }
 
 const CONFIG_PATH = "/v2/config/local/proxy";
@@ -28,6 +31,8 @@ export function proxyApp(o: ProxyAppOptions) {
   ): Response | Promise<Response> => {
     const target = routeTarget(request.method, new URL(request.url), raw);
     if (target instanceof Response) return target;
+    const metrics = o.metrics;
+    if (metrics !== undefined && target.pathname === "/metrics") return scrape(metrics);
     if (o.readonly && request.method !== "GET") return new Response(null, { status: 501 });
     if (request.method === "OPTIONS") return preflightResponse(o.cors, request);
     const cors = corsHeaders(o.cors, request);
@@ -38,8 +43,26 @@ export function proxyApp(o: ProxyAppOptions) {
     const share = shareKey(request.method, target);
     const answer =
       share === undefined ? alone() : watches.watch(request, target, share, clientIp, alone);
-    return answer.then((res) => withCors(res, cors));
+    return (metrics === undefined ? answer : counted(metrics, request.method, answer)).then((res) =>
+      withCors(res, cors),
+    );
   };
+}
+
+async function scrape(metrics: ProxyMetrics): Promise<Response> {
+  const { text, contentType } = await metrics.scrape();
+  return new Response(text, { headers: { "Content-Type": contentType } });
+}
+
+/** etcd's proxy counters: every request in; handled (with its time) or dropped, and why. */
+function counted(metrics: ProxyMetrics, method: string, answer: Promise<Response>) {
+  const started = performance.now();
+  metrics.incoming(method);
+  return answer.then((res) => {
+    if (!isProxyError(res)) metrics.handled(method, (performance.now() - started) / 1000);
+    else metrics.dropped(method, res.status === 503 ? "zero_endpoints" : "failed_getting_response");
+    return res;
+  });
 }
 
 /**

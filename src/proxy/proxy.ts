@@ -23,6 +23,7 @@ import { clusterFilePath, readClusterFile } from "./cluster-file.ts";
 import { type FetchCluster, fetchClusterOverHttp } from "./cluster-source.ts";
 import { dialCheck } from "./dial.ts";
 import { Endpoints } from "./endpoints.ts";
+import { proxyMetrics } from "./metrics.ts";
 import { proxyApp } from "./proxy-app.ts";
 import { Refresher } from "./refresher.ts";
 
@@ -108,6 +109,7 @@ export async function startProxy(
     ...(s.clientTls === undefined ? {} : { upstreamTls: clientTls(s.clientTls) }),
     readonly: s.readonly,
     cors: corsPolicy(s.cors),
+    metrics: proxyMetrics(),
     log: (line) => log(`proxy: ${line}`),
   });
   const listeners = await bindClients(s.listenClientUrls, handler, log, {
