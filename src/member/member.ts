@@ -112,7 +112,10 @@ async function startOn(
   dirs: { unlock: () => void; lockWalDir: () => void },
 ): Promise<RunningMember> {
   const metrics = memberMetrics();
-  const disk = realDisk(settings, { onSync: metrics.walSynced });
+  const disk = realDisk(settings, {
+    onSync: metrics.walSynced,
+    onSnapshotSaved: metrics.snapshotSaved,
+  });
   if (!disk.logExists()) settings = await bootstrapCluster(settings, log);
   const peerTls = settings.peerTls === undefined ? undefined : clientTls(settings.peerTls);
   const opened = await openMember(settings, disk, fetchMembersOverHttp(peerTls));

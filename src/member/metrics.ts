@@ -17,6 +17,8 @@ function exponential(start: number, factor: number, count: number): number[] {
 
 export interface MemberMetrics {
   readonly walSynced: (seconds: number) => void;
+  /** A snapshot became durable (etcd's backend commit: its v3 store's commit to disk). */
+  readonly snapshotSaved: (seconds: number) => void;
   readonly transport: TransportObserver;
   readonly keys: KeysMetrics;
   /** Reads the server's figures at each scrape from now on. */
@@ -52,10 +54,17 @@ export function memberMetrics(): MemberMetrics {
     buckets: exponential(0.001, 2, 14),
     registers,
   });
+  const snapshotCommit = new Histogram({
+    name: "etcd_disk_backend_commit_duration_seconds",
+    help: "The latency distributions of commit called by backend.",
+    buckets: exponential(0.001, 2, 14),
+    registers,
+  });
   const transport = peerMetrics(registers, () => server?.peerStats());
   const keys = keysMetrics(registers);
   return {
     walSynced: (seconds) => walFsync.observe(seconds),
+    snapshotSaved: (seconds) => snapshotCommit.observe(seconds),
     transport,
     keys,
     attach: (s) => {

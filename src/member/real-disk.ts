@@ -37,7 +37,10 @@ function walOptions(onSync: ((seconds: number) => void) | undefined): WalOptions
 
 export function realDisk(
   settings: Pick<MemberSettings, "dataDir" | "walDir">,
-  observe: { readonly onSync?: (seconds: number) => void } = {},
+  observe: {
+    readonly onSync?: (seconds: number) => void;
+    readonly onSnapshotSaved?: (seconds: number) => void;
+  } = {},
 ): MemberDisk {
   const { walDir, snapDir } = memberDirs(settings);
   return {
@@ -64,7 +67,10 @@ export function realDisk(
     openSnapshots: () => {
       mkdirSync(snapDir, { recursive: true, mode: 0o700 });
       try {
-        return new Snapshotter(snapDir);
+        return new Snapshotter(
+          snapDir,
+          observe.onSnapshotSaved === undefined ? {} : { onSaved: observe.onSnapshotSaved },
+        );
       } catch (error) {
         const message = error instanceof Error ? error.message : String(error);
         throw new BootstrapError(`snapshot database in ${snapDir} is unreadable (${message})`);

@@ -47,11 +47,14 @@ const DIR_MODE = 0o700;
 export interface SnapshotterOptions {
   /** Where skipped (corrupt) rows are reported. Default console.warn. */
   log?: (message: string) => void;
+  /** Told how long each background save took to be durable, in seconds (metrics). */
+  onSaved?: (seconds: number) => void;
 }
 
 export class Snapshotter {
   private readonly db: Database;
   private readonly log: (message: string) => void;
+  private readonly onSaved: ((seconds: number) => void) | undefined;
   private worker: Worker | undefined;
   private workerFailed = false;
   private closed = false;
@@ -69,6 +72,7 @@ export class Snapshotter {
   ) {
     fs.mkdirSync(dir, { recursive: true, mode: DIR_MODE });
     this.log = opts?.log ?? ((message) => console.warn(message));
+    this.onSaved = opts?.onSaved;
     this.db = openSnapshotDb(path.join(dir, SNAP_DB_FILE));
   }
 
@@ -91,6 +95,12 @@ export class Snapshotter {
    * (and later calls stay on this thread).
    */
   async saveInBackground(snap: Snapshot): Promise<void> {
+    const started = performance.now();
+    await this.saveDurably(snap);
+    this.onSaved?.((performance.now() - started) / 1000);
+  }
+
+  private async saveDurably(snap: Snapshot): Promise<void> {
     assert(this.inFlight === undefined, "snap: a background save is already running");
     const worker = this.backgroundWorker();
     if (worker !== undefined) {

@@ -168,3 +168,19 @@ test("/debug/vars shows the command line, memory and Raft's status as etcd's doe
     "StateReplicate",
   );
 });
+
+test("snapshot saves are etcd_disk_backend_commit_duration_seconds observations", async () => {
+  const member = await startMember({ extraArgs: ["--snapshot-count", "10"] });
+  try {
+    for (let i = 0; i < 40; i++) await put(member, `snap/k${i}`, "v");
+    const deadline = Date.now() + 10_000;
+    let saves = 0;
+    while (saves === 0 && Date.now() < deadline) {
+      saves = total(await scrape(member), "etcd_disk_backend_commit_duration_seconds_count");
+      if (saves === 0) await Bun.sleep(100);
+    }
+    expect(saves).toBeGreaterThanOrEqual(1);
+  } finally {
+    await member.stop();
+  }
+}, 30_000);
