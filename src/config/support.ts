@@ -37,6 +37,8 @@ const V3_ONLY = [
   // etcd 3.4 bounds only gRPC requests with it; v2 forms have Go's 10 MiB limit (measured).
   "max-request-bytes",
   "max-txn-ops",
+  // "extensive" adds only gRPC histograms (etcd 3.4 takes any other value as "basic").
+  "metrics",
   "quota-backend-bytes",
 ] as const;
 
@@ -44,7 +46,6 @@ const REFUSED: Readonly<Record<string, string>> = {
   "proxy-write-timeout": PROXY_WRITE,
   "enable-pprof": OPERABILITY,
   "log-package-levels": OPERABILITY,
-  metrics: OPERABILITY,
   logger: OPERABILITY,
   "log-outputs": OPERABILITY,
   "initial-election-tick-advance": RAFT_TUNING,
