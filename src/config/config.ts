@@ -6,7 +6,7 @@
  */
 
 import { assert } from "../util/assert.ts";
-import { LOG_LEVELS, type LogLevel } from "../util/log.ts";
+import { LOG_LEVELS, type LogFormat, type LogLevel } from "../util/log.ts";
 import { opensslCiphers } from "./cipher-suites.ts";
 import { type DiscoveryServerConfig, parseDiscoveryServer } from "./discovery-server.ts";
 import { envNameFor, flagByName } from "./flags.ts";
@@ -103,6 +103,10 @@ export interface Config {
   readonly debug: boolean;
   /** Lowest level logged (`--debug` makes it `debug`). */
   readonly logLevel: LogLevel;
+  /** `--logger`: capnslog lines or zap JSON. */
+  readonly logger: LogFormat;
+  /** `--log-outputs`: default, stderr, stdout, or (zap) files. */
+  readonly logOutputs: readonly string[];
   readonly preVote: boolean;
   /**
    * `--max-request-bytes` (etcd 3.4 default 1.5 MiB). etcd 3.4 bounds only gRPC requests with
@@ -257,6 +261,26 @@ function tlsConfig(v: Values, prefix: "" | "peer-", warnings: string[]): TlsConf
     auto: v.bool(prefix === "" ? "auto-tls" : "peer-auto-tls"),
     ...allowedCertificate(v, prefix),
   };
+}
+
+/** `--logger` and `--log-outputs` with etcd 3.4's checks and words. */
+function logging(v: Values): { logger: LogFormat; logOutputs: readonly string[] } {
+  const logger = v.str("logger");
+  if (logger !== "capnslog" && logger !== "zap")
+    throw new ConfigError(`unknown logger option "${logger}"`);
+  const logOutputs = v.list("log-outputs");
+  if (logger === "capnslog") {
+    if (logOutputs.length > 1)
+      throw new ConfigError(
+        `--logger=capnslog supports only 1 value in '--log-outputs', got [${logOutputs.map((o) => `"${o}"`).join(" ")}]`,
+      );
+    const output = logOutputs[0] ?? "default";
+    if (!["default", "stderr", "stdout"].includes(output))
+      throw new ConfigError(
+        `unknown log-output "${output}" (only supports "default", "stderr", "stdout")`,
+      );
+  }
+  return { logger, logOutputs: logOutputs.length === 0 ? ["default"] : logOutputs };
 }
 
 /** etcd 3.4 refuses both rules on one side. */
@@ -502,6 +526,7 @@ function buildConfig(v: Values, tls: ListenerTls, warnings: string[]): Config {
     peerTls: tls.peer,
     debug: v.bool("debug") || v.str("log-level") === "debug",
     logLevel: v.bool("debug") ? "debug" : oneOf(v.str("log-level"), LOG_LEVELS),
+    ...logging(v),
     preVote: v.bool("pre-vote"),
     maxRequestBytes: v.uint("max-request-bytes"),
     logPackageLevels: v.str("log-package-levels"),

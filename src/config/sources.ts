@@ -41,7 +41,9 @@ export function convert(spec: FlagSpec, text: string, where: string): FlagValue 
   const kind = spec.kind;
   switch (kind.type) {
     case "string":
-      return spec.name === "cors" || spec.name === "host-whitelist" ? parseWordList(text) : text;
+      return ["cors", "host-whitelist", "log-outputs"].includes(spec.name)
+        ? parseWordList(text)
+        : text;
     case "uint": {
       const r = parseUint(text);
       return r.ok ? r.value : invalid(r.reason);

@@ -46,8 +46,6 @@ const REFUSED: Readonly<Record<string, string>> = {
   "proxy-write-timeout": PROXY_WRITE,
   "enable-pprof": OPERABILITY,
   "log-package-levels": OPERABILITY,
-  logger: OPERABILITY,
-  "log-outputs": OPERABILITY,
   "initial-election-tick-advance": RAFT_TUNING,
 };
 
@@ -59,11 +57,5 @@ export function flagSupport(name: string): FlagSupport | undefined {
   return undefined;
 }
 
-/**
- * Values of a refused flag that are still accepted: its default, and for the log flags the
- * values that name what etcd-bun already does (capnslog-style lines on stderr).
- */
-export const ACCEPTED_VALUES: Readonly<Record<string, readonly string[]>> = {
-  logger: ["capnslog"],
-  "log-outputs": ["default", "stderr"],
-};
+/** Values of a refused flag, besides its default, that are still accepted (none at present). */
+export const ACCEPTED_VALUES: Readonly<Record<string, readonly string[]>> = {};

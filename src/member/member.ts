@@ -28,6 +28,7 @@ import type { TransportObserver } from "../transport/observer.ts";
 import { Transport } from "../transport/transport.ts";
 import { AssertionError } from "../util/assert.ts";
 import { createLogger } from "../util/log.ts";
+import { logWriter } from "../util/log-outputs.ts";
 import { withAutoTls } from "./auto-tls.ts";
 import { type HeldLock, lockDir } from "./data-dir-lock.ts";
 import { bootstrapCluster } from "./discover.ts";
@@ -376,7 +377,11 @@ export async function runMember(config: Config): Promise<undefined | "proxy"> {
   try {
     // Every line the member logs is informational; warn and above keep only failures,
     // which are written directly (fatal, cannot start).
-    const log: Log = createLogger({ level: config.logLevel }).info;
+    const log: Log = createLogger({
+      level: config.logLevel,
+      format: config.logger,
+      write: logWriter(config.logOutputs),
+    }).info;
     member = await startMember(settingsFromConfig(config), log);
   } catch (error) {
     // A data dir that cannot be used (corrupt WAL or snapshot, wrong member, locked) or a

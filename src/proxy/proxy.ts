@@ -19,6 +19,7 @@ import { clientTls, serverTls, TlsFileError, type TlsFiles } from "../net/tls.ts
 import { rotating, type ServerTls } from "../net/tls-rotation.ts";
 import { AssertionError, assert } from "../util/assert.ts";
 import { createLogger } from "../util/log.ts";
+import { logWriter } from "../util/log-outputs.ts";
 import { clusterFilePath, readClusterFile } from "./cluster-file.ts";
 import { type FetchCluster, fetchClusterOverHttp } from "./cluster-source.ts";
 import { dialCheck } from "./dial.ts";
@@ -274,7 +275,11 @@ function endProxy(error: unknown, stack: boolean): never {
 
 /** Runs the proxy role until SIGINT/SIGTERM (exit 0); one line and exit 1 if it cannot start. */
 export async function runProxy(config: Config): Promise<void> {
-  const log: Log = createLogger({ level: config.logLevel }).info;
+  const log: Log = createLogger({
+    level: config.logLevel,
+    format: config.logger,
+    write: logWriter(config.logOutputs),
+  }).info;
   const fail = (error: unknown) => endProxy(error, config.debug);
   process.on("uncaughtException", fail);
   process.on("unhandledRejection", fail);

@@ -1,14 +1,19 @@
 /**
- * A leveled line logger: `--log-level` (or `--debug`) decides which lines are written, and every
- * line keeps the `etcd-bun: ` prefix the member has always written to stderr. It formats and
- * filters only; where lines go is the injected `write` (stderr by default). It must not buffer,
- * reorder or drop a line at or above the level, and it never decides to exit: fatal lines are
- * written by the fatal handler, whatever the level.
+ * A leveled line logger in etcd 3.4's two formats: `capnslog` (the default), one human line
+ * `2026-12-05 06:20:10.670123 I | etcdserver: ...` with local time to the microsecond, the
+ * level's letter and the package; and `zap`, one JSON object per line
+ * (`{"level":"info","ts":"...Z","caller":"etcdserver","msg":"..."}`). `--log-level` (or
+ * `--debug`) decides which lines are written. It formats and filters only; where lines go is
+ * the injected `write`. It must not buffer, reorder or drop a line at or above the level, and
+ * it never decides to exit: fatal lines are written by the fatal handler, whatever the level.
  */
 
 /** etcd 3.4 `--log-level` values, lowest first. */
 export const LOG_LEVELS = ["debug", "info", "warn", "error", "panic", "fatal"] as const;
 export type LogLevel = (typeof LOG_LEVELS)[number];
+
+/** `--logger`. */
+export type LogFormat = "capnslog" | "zap";
 
 /** One function per line kind; the member's existing `Log` shape, `(line) => void`. */
 export type LogLine = (line: string) => void;
@@ -18,6 +23,7 @@ export type LineLevel = "debug" | "info" | "warn" | "error";
 
 export interface Logger {
   readonly debug: LogLine;
+  /** Info, unless the line says otherwise (`warning: ...` is a warning). */
   readonly info: LogLine;
   readonly warn: LogLine;
   readonly error: LogLine;
@@ -28,28 +34,49 @@ export interface Logger {
 export interface LoggerOptions {
   /** The lowest level written. `panic` and `fatal` write none of the four line kinds. */
   readonly level: LogLevel;
+  readonly format?: LogFormat;
   /** Receives each formatted line, without a trailing newline. Default: stderr. */
   readonly write?: (formatted: string) => void;
+  /** The clock, ms since the epoch with a fraction (tests fix it). */
+  readonly now?: () => number;
 }
 
-/** The prefix every line the process writes carries. */
-export const LINE_PREFIX = "etcd-bun: ";
+const LETTERS: Record<LineLevel, string> = { debug: "D", info: "I", warn: "W", error: "E" };
 
-/**
- * The text written for a line. Debug and warning lines are tagged (`etcd-bun: warning: ...`,
- * as the CLI already words its warnings); info and error lines keep the untagged wording
- * operators and tests already match, e.g. `etcd-bun: cannot start member: ...`.
- */
-export function formatLine(level: LineLevel, line: string): string {
-  switch (level) {
-    case "debug":
-      return `${LINE_PREFIX}debug: ${line}`;
-    case "warn":
-      return `${LINE_PREFIX}warning: ${line}`;
-    case "info":
-    case "error":
-      return `${LINE_PREFIX}${line}`;
+/** Lines name their part of the member by a prefix; capnslog calls it the package. */
+const PACKAGES: readonly (readonly [string, string])[] = [
+  ["transport: ", "rafthttp"],
+  ["proxy: ", "proxy"],
+  ["wal: ", "wal"],
+  ["snap: ", "snap"],
+  ["discovery: ", "discovery"],
+  ["auth: ", "auth"],
+];
+
+function packageOf(line: string): { pkg: string; msg: string } {
+  for (const [prefix, pkg] of PACKAGES)
+    if (line.startsWith(prefix)) return { pkg, msg: line.slice(prefix.length) };
+  return { pkg: "etcdserver", msg: line };
+}
+
+const two = (n: number) => String(n).padStart(2, "0");
+
+/** capnslog's time: local, `YYYY-MM-DD HH:MM:SS.uuuuuu`. */
+function capnslogTime(ms: number): string {
+  const d = new Date(Math.floor(ms));
+  const micros = String(Math.floor((ms % 1000) * 1000)).padStart(6, "0");
+  const date = `${d.getFullYear()}-${two(d.getMonth() + 1)}-${two(d.getDate())}`;
+  return `${date} ${two(d.getHours())}:${two(d.getMinutes())}:${two(d.getSeconds())}.${micros}`;
+}
+
+/** The text written for a line of `level` at `ms`. */
+export function formatLine(level: LineLevel, line: string, format: LogFormat, ms: number): string {
+  const { pkg, msg } = packageOf(line);
+  if (format === "zap") {
+    const ts = new Date(Math.floor(ms)).toISOString();
+    return JSON.stringify({ level, ts, caller: pkg, msg });
   }
+  return `${capnslogTime(ms)} ${LETTERS[level]} | ${pkg}: ${msg}`;
 }
 
 /** Whether a line of `line` level is written when the logger's level is `threshold`. */
@@ -58,24 +85,30 @@ export function levelEnabled(threshold: LogLevel, line: LineLevel): boolean {
 }
 
 const writeStderr = (formatted: string): void => {
-  console.error(formatted);
+  process.stderr.write(`${formatted}\n`);
 };
 
 const discard: LogLine = () => {};
 
+const WARNING = "warning: ";
+
 /** A logger writing the lines at or above `level`; the others are no-ops. */
 export function createLogger(options: LoggerOptions): Logger {
   const write = options.write ?? writeStderr;
-  const at =
-    (level: LineLevel): LogLine =>
-    (line) =>
-      write(formatLine(level, line));
+  const format = options.format ?? "capnslog";
+  const now = options.now ?? (() => performance.timeOrigin + performance.now());
   const enabled = (level: LineLevel) => levelEnabled(options.level, level);
+  const emit = (level: LineLevel, line: string) => write(formatLine(level, line, format, now()));
+  const at = (level: LineLevel): LogLine =>
+    enabled(level) ? (line) => emit(level, line) : discard;
+  const warn = at("warn");
+  const info = at("info");
   return {
-    debug: enabled("debug") ? at("debug") : discard,
-    info: enabled("info") ? at("info") : discard,
-    warn: enabled("warn") ? at("warn") : discard,
-    error: enabled("error") ? at("error") : discard,
+    debug: at("debug"),
+    // Call sites that log through one function mark their warnings in the text.
+    info: (line) => (line.startsWith(WARNING) ? warn(line.slice(WARNING.length)) : info(line)),
+    warn,
+    error: at("error"),
     enabled,
   };
 }

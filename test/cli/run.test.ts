@@ -134,7 +134,12 @@ describe("flags not acted on yet never start the member", () => {
 
   test("the support table refuses log levels, pprof, proxy-write-timeout and metrics flags; no discovery or certificate flag", () => {
     const names = refused.map((f) => f.name);
-    for (const n of ["log-package-levels", "enable-pprof", "proxy-write-timeout", "logger"]) {
+    for (const n of [
+      "log-package-levels",
+      "enable-pprof",
+      "proxy-write-timeout",
+      "initial-election-tick-advance",
+    ]) {
       expect(names).toContain(n);
     }
     for (const n of [

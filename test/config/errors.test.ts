@@ -251,6 +251,21 @@ const ERRORS: readonly ErrorCase[] = [
     message: 'AllowedCN and AllowedHostname are mutually exclusive (cn="m1", hostname="127.0.0.1")',
   },
   {
+    why: "an unknown logger",
+    argv: ["--logger", "foo"],
+    message: 'unknown logger option "foo"',
+  },
+  {
+    why: "capnslog writes to one place",
+    argv: ["--log-outputs", "stderr,stdout"],
+    message: `--logger=capnslog supports only 1 value in '--log-outputs', got ["stderr" "stdout"]`,
+  },
+  {
+    why: "capnslog does not write files",
+    argv: ["--log-outputs", "/var/log/etcd.log"],
+    message: 'unknown log-output "/var/log/etcd.log" (only supports "default", "stderr", "stdout")',
+  },
+  {
     why: "existing cluster with discovery",
     argv: ["--initial-cluster-state", "existing", "--discovery", "http://d/x"],
     message: "discovery URL should not be set when joining existing initial cluster",

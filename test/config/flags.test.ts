@@ -221,14 +221,14 @@ const CASES: readonly FlagCase[] = [
     expected: "c.example",
   },
   { flag: "max-request-bytes", text: "2097152", read: (c) => c.maxRequestBytes, expected: 2097152 },
+  { flag: "logger", text: "zap", read: (c) => c.logger, expected: "zap" },
+  { flag: "log-outputs", text: "stdout", read: (c) => c.logOutputs, expected: ["stdout"] },
   ...givenOnly(["initial-election-tick-advance", "auto-tls", "peer-auto-tls"], "true"),
   ...givenOnly(["experimental-peer-skip-client-san-verification", "enable-pprof"], "true"),
   ...givenOnly(["experimental-initial-corrupt-check"], "true"),
   ...givenOnly(["experimental-enable-lease-checkpoint"], "true"),
   ...givenOnly(
     [
-      "logger",
-      "log-outputs",
       "metrics",
       "host-whitelist",
       "discovery-srv-name",

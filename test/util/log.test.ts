@@ -7,10 +7,13 @@ import {
   levelEnabled,
 } from "../../src/util/log.ts";
 
+/** 2026-12-05 06:20:10.670123 in the local time zone. */
+const AT = new Date(2026, 11, 5, 6, 20, 10, 670).getTime() + 0.123;
+
 /** Logs one line of each kind at `level` and returns what was written. */
-function written(level: LogLevel): string[] {
+function written(level: LogLevel, format: "capnslog" | "zap" = "capnslog"): string[] {
   const lines: string[] = [];
-  const log = createLogger({ level, write: (l) => lines.push(l) });
+  const log = createLogger({ level, format, write: (l) => lines.push(l), now: () => AT });
   log.debug("d");
   log.info("i");
   log.warn("w");
@@ -20,15 +23,17 @@ function written(level: LogLevel): string[] {
 
 describe("createLogger", () => {
   test("each level writes its own lines and the ones above it, in call order", () => {
+    const line = (letter: string, msg: string) =>
+      `2026-12-05 06:20:10.670123 ${letter} | etcdserver: ${msg}`;
     expect(written("debug")).toEqual([
-      "etcd-bun: debug: d",
-      "etcd-bun: i",
-      "etcd-bun: warning: w",
-      "etcd-bun: e",
+      line("D", "d"),
+      line("I", "i"),
+      line("W", "w"),
+      line("E", "e"),
     ]);
-    expect(written("info")).toEqual(["etcd-bun: i", "etcd-bun: warning: w", "etcd-bun: e"]);
-    expect(written("warn")).toEqual(["etcd-bun: warning: w", "etcd-bun: e"]);
-    expect(written("error")).toEqual(["etcd-bun: e"]);
+    expect(written("info")).toEqual([line("I", "i"), line("W", "w"), line("E", "e")]);
+    expect(written("warn")).toEqual([line("W", "w"), line("E", "e")]);
+    expect(written("error")).toEqual([line("E", "e")]);
   });
 
   test("panic and fatal write none of the four line kinds (fatal lines go elsewhere)", () => {
@@ -43,12 +48,42 @@ describe("createLogger", () => {
       expect(kinds.length).toBe(written(level).length);
     }
   });
+
+  test("a line marked as a warning through info() is a warning, and filtered as one", () => {
+    const lines: string[] = [];
+    const log = createLogger({ level: "error", write: (l) => lines.push(l), now: () => AT });
+    log.info("warning: slow disk");
+    expect(lines).toEqual([]);
+    const all = createLogger({ level: "info", write: (l) => lines.push(l), now: () => AT });
+    all.info("warning: slow disk");
+    expect(lines).toEqual(["2026-12-05 06:20:10.670123 W | etcdserver: slow disk"]);
+  });
 });
 
 describe("formatLine", () => {
-  test("info and error lines keep the wording the member has always written", () => {
-    expect(formatLine("info", "published member")).toBe("etcd-bun: published member");
-    expect(formatLine("error", "cannot start member: x")).toBe("etcd-bun: cannot start member: x");
+  test("capnslog: local time to the microsecond, the level's letter, the package", () => {
+    expect(formatLine("info", "transport: stream to a established", "capnslog", AT)).toBe(
+      "2026-12-05 06:20:10.670123 I | rafthttp: stream to a established",
+    );
+    expect(formatLine("warn", "proxy: zero endpoints", "capnslog", AT)).toBe(
+      "2026-12-05 06:20:10.670123 W | proxy: zero endpoints",
+    );
+  });
+
+  test("zap: one JSON object per line, as etcd's zap logger writes it", () => {
+    const line = formatLine("info", "wal: repaired the tail", "zap", AT);
+    expect(JSON.parse(line)).toEqual({
+      level: "info",
+      ts: new Date(Math.floor(AT)).toISOString(),
+      caller: "wal",
+      msg: "repaired the tail",
+    });
+    expect(Object.keys(JSON.parse(line))).toEqual(["level", "ts", "caller", "msg"]);
+    expect(written("info", "zap").map((l) => (JSON.parse(l) as { level: string }).level)).toEqual([
+      "info",
+      "warn",
+      "error",
+    ]);
   });
 
   test("levelEnabled orders the levels as etcd does", () => {

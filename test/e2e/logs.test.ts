@@ -1,0 +1,48 @@
+/**
+ * Log formats at run time: capnslog lines by default, zap JSON lines with `--logger zap`, and
+ * `--log-outputs` writing to a file too (zap), each line once.
+ */
+import { afterAll, expect, test } from "bun:test";
+import { mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { startMember } from "../support/cluster-process.ts";
+
+const dir = mkdtempSync(join(tmpdir(), "etcd-bun-logs-"));
+afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+test("capnslog: time to the microsecond, level letter, package", async () => {
+  const member = await startMember();
+  try {
+    const line = member
+      .output()
+      .split("\n")
+      .find((l) => l.includes("leader is now"));
+    expect(line).toMatch(/^\d{4}-\d\d-\d\d \d\d:\d\d:\d\d\.\d{6} I \| etcdserver: leader is now /);
+  } finally {
+    await member.stop();
+  }
+}, 30_000);
+
+test("zap: JSON lines on stderr and in a file", async () => {
+  const file = join(dir, "member.log");
+  const member = await startMember({
+    extraArgs: ["--logger", "zap", "--log-outputs", `stderr,${file}`],
+  });
+  try {
+    const onStderr = member
+      .output()
+      .split("\n")
+      .filter((l) => l.startsWith("{"))
+      .map((l) => JSON.parse(l) as { level: string; ts: string; caller: string; msg: string });
+    const leader = onStderr.find((l) => l.msg.startsWith("leader is now"));
+    expect(leader).toMatchObject({ level: "info", caller: "etcdserver" });
+    expect(leader?.ts).toMatch(/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$/);
+    const inFile = readFileSync(file, "utf8").trim().split("\n");
+    expect(
+      inFile.some((l) => (JSON.parse(l) as { msg: string }).msg.startsWith("leader is now")),
+    ).toBe(true);
+  } finally {
+    await member.stop();
+  }
+}, 30_000);
