@@ -11,11 +11,17 @@ import { listMembers } from "../server/membership.ts";
 import { addMember, removeMember, updateMember } from "../server/reconfigure.ts";
 import { AUTH_STORE_PREFIX } from "../store/v2-apply.ts";
 
-async function reconfigured<T>(change: Promise<T>): Promise<Reconfigured<T>> {
+/** A membership change's outcome; a refusal is logged once, in words. */
+async function reconfigured<T>(
+  change: Promise<T>,
+  what: string,
+  log: (line: string) => void,
+): Promise<Reconfigured<T>> {
   try {
     return { ok: true, value: await change };
   } catch (error) {
     if (error instanceof MembersError) {
+      log(`membership: ${what} refused (${error.status} ${error.message})`);
       return { ok: false, status: error.status, message: error.message };
     }
     throw error;
@@ -89,8 +95,10 @@ export function memberApiOf(server: EtcdServer, log: (line: string) => void): Me
     probeQuorum: (timeoutMs) => server.probeQuorum(timeoutMs),
     raftStatus: () => raftStatusJson(server.raftStatus()),
     members: () => listMembers(server.store),
-    addMember: (peerURLs) => reconfigured(addMember(server, peerURLs)),
-    updateMember: (id, peerURLs) => reconfigured(updateMember(server, id, peerURLs)),
-    removeMember: (id) => reconfigured(removeMember(server, id)),
+    addMember: (peerURLs) =>
+      reconfigured(addMember(server, peerURLs), `adding a member at ${peerURLs.join(",")}`, log),
+    updateMember: (id, peerURLs) =>
+      reconfigured(updateMember(server, id, peerURLs), `updating member ${id}`, log),
+    removeMember: (id) => reconfigured(removeMember(server, id), `removing member ${id}`, log),
   };
 }

@@ -103,6 +103,9 @@ export async function startMember(
   }
 }
 
+/** An fdatasync slower than this is logged as a warning (etcd's `warnSyncDuration`). */
+const SLOW_SYNC_S = 1;
+
 /** How long in-flight requests get to finish once a member stops accepting new ones. */
 const DRAIN_MS = 200;
 
@@ -112,9 +115,15 @@ async function startOn(
   log: Log,
   dirs: { unlock: () => void; lockWalDir: () => void },
 ): Promise<RunningMember> {
+  const startedMs = performance.now();
   const metrics = memberMetrics();
   const disk = realDisk(settings, {
-    onSync: metrics.walSynced,
+    onSync: (seconds) => {
+      metrics.walSynced(seconds);
+      // etcd's warning for a disk too slow for Raft's heartbeats.
+      if (seconds > SLOW_SYNC_S)
+        log(`warning: wal: sync duration of ${seconds.toFixed(3)}s, expected less than 1s`);
+    },
     onSnapshotSaved: metrics.snapshotSaved,
   });
   if (!disk.logExists()) settings = await bootstrapCluster(settings, log);
@@ -145,8 +154,12 @@ async function startOn(
   checkIdentity(server, settings);
   metrics.attach(server);
   server.start(fatal);
+  const replayed = Math.max(0, opened.hardState.commit - opened.appliedIndex);
+  const restart = opened.restarted
+    ? `; snapshot at index ${opened.appliedIndex}, WAL to index ${opened.storage.lastIndex()}, ${replayed} committed entries replayed`
+    : "";
   log(
-    `member ${server.memberId} of cluster ${server.clusterId} (${opened.restarted ? "restarted" : "new"})`,
+    `member ${server.memberId} of cluster ${server.clusterId} (${opened.restarted ? "restarted" : "new"}): data dir ${settings.dataDir}${restart}, ready in ${Math.round(performance.now() - startedMs)} ms`,
   );
   // Like etcd, serve clients only once this member's attributes are published, so the first
   // client request already sees the member in /v2/members.

@@ -329,6 +329,8 @@ export class EtcdServer {
   }
 
   private onMembersChanged(type: ConfChange["type"], nodeId: string): void {
+    const done = { addNode: "added", removeNode: "removed", updateNode: "updated" }[type];
+    this.options.log(`membership: ${done} member ${nodeId} (applied)`);
     if (type === "removeNode" && nodeId === this.memberId) {
       this.options.onRemoved();
       return;

@@ -11,7 +11,7 @@
  */
 
 import { assert } from "../util/assert.ts";
-import { CLOSE_REMOVED, handshakeHeaders, RAFT_STREAM_PATH } from "./handshake.ts";
+import { CLOSE_BAD_FRAME, CLOSE_REMOVED, handshakeHeaders, RAFT_STREAM_PATH } from "./handshake.ts";
 import { LatencyStats } from "./latency.ts";
 import type { TransportLimits } from "./limits.ts";
 import type { TransportObserver } from "./observer.ts";
@@ -301,7 +301,7 @@ export class PeerLink {
       this.reject(410, reason || "removed member");
       return;
     }
-    this.note(`stream to ${this.opts.peerId} lost (${code} ${reason})`);
+    this.note(`stream to ${this.opts.peerId} lost (${closeWords(code, reason)})`);
     this.afterLoss();
   }
 
@@ -435,4 +435,18 @@ export class PeerLink {
   get peerUrls(): readonly string[] {
     return this.urls;
   }
+}
+
+/** A WebSocket close code in words, for the log (the reason when the peer gave one). */
+function closeWords(code: number, reason: string): string {
+  const words: Record<number, string> = {
+    1000: "closed by the peer",
+    1001: "the peer is going away",
+    1006: "connection dropped without a close",
+    1009: "a frame too large for the peer",
+    1011: "the peer hit an internal error",
+    [CLOSE_BAD_FRAME]: "the peer could not decode a frame",
+  };
+  const said = words[code] ?? `close code ${code}`;
+  return reason === "" ? said : `${said}: ${reason}`;
 }
