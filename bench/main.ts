@@ -1,5 +1,5 @@
 /**
- * `bun run bench`: starts the clusters it measures (etcd-bun from this source tree and, with
+ * `npm run bench`: starts the clusters it measures (etcd-bun from this source tree and, with
  * `--compare etcd`, the real etcd with `--enable-v2=true`, same topology and fsync settings),
  * runs the workloads of workloads.ts with warm-up and repeats, prints a Markdown table of
  * medians (min–max) with etcd-bun / etcd ratios, and writes every figure to a JSON file.

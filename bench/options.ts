@@ -1,5 +1,5 @@
 /**
- * Command-line options of `bun run bench`. Parsing only: no I/O beyond reading argv.
+ * Command-line options of `npm run bench`. Parsing only: no I/O beyond reading argv.
  */
 
 export interface BenchOptions {
@@ -24,7 +24,7 @@ export interface BenchOptions {
 /** A bad command line: main prints the message and usage, without a stack trace. */
 export class UsageError extends Error {}
 
-const USAGE = `usage: bun run bench [--compare etcd] [--quick] [--only <substring>] [--repeats N]
+const USAGE = `usage: npm run bench -- [--compare etcd] [--quick] [--only <substring>] [--repeats N]
                      [--json <path>]`;
 
 export function parseOptions(argv: readonly string[]): BenchOptions {
