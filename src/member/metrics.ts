@@ -9,11 +9,7 @@ import type { KeysMetrics } from "../http/member-api.ts";
 import type { EtcdServer } from "../server/etcd-server.ts";
 import type { StoreStats } from "../store/stats.ts";
 import type { TransportObserver } from "../transport/observer.ts";
-
-/** prometheus.ExponentialBuckets(start, factor, count). */
-function exponential(start: number, factor: number, count: number): number[] {
-  return Array.from({ length: count }, (_, i) => start * factor ** i);
-}
+import { exponentialBuckets } from "../util/buckets.ts";
 
 export interface MemberMetrics {
   readonly walSynced: (seconds: number) => void;
@@ -51,13 +47,13 @@ export function memberMetrics(): MemberMetrics {
   const walFsync = new Histogram({
     name: "etcd_disk_wal_fsync_duration_seconds",
     help: "The latency distributions of fsync called by WAL.",
-    buckets: exponential(0.001, 2, 14),
+    buckets: exponentialBuckets(0.001, 2, 14),
     registers,
   });
   const snapshotCommit = new Histogram({
     name: "etcd_disk_backend_commit_duration_seconds",
     help: "The latency distributions of commit called by backend.",
-    buckets: exponential(0.001, 2, 14),
+    buckets: exponentialBuckets(0.001, 2, 14),
     registers,
   });
   const transport = peerMetrics(registers, () => server?.peerStats());
@@ -218,7 +214,7 @@ function peerMetrics(
     name: "etcd_network_peer_round_trip_time_seconds",
     help: "Round-Trip-Time histogram between peers.",
     labelNames: ["To"],
-    buckets: exponential(0.0001, 2, 16),
+    buckets: exponentialBuckets(0.0001, 2, 16),
     registers,
   });
   new Counter({
@@ -265,7 +261,7 @@ function keysMetrics(registers: Registry[]): KeysMetrics {
     name: "etcd_http_successful_duration_seconds",
     help: "Bucketed histogram of processing time (s) of successfully handled requests (non-watches), by method (GET/PUT etc.).",
     labelNames: ["method"],
-    buckets: exponential(0.0005, 2, 13),
+    buckets: exponentialBuckets(0.0005, 2, 13),
     registers,
   });
   // Children per method: their updates skip label hashing on the request path.

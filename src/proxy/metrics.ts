@@ -3,6 +3,7 @@
  * process_* and runtime metrics, served at the proxy's own `/metrics` as etcd's proxy does.
  */
 import { Counter, collectDefaultMetrics, Histogram, Registry } from "prom-client";
+import { exponentialBuckets } from "../util/buckets.ts";
 
 /** Why the proxy answered a request itself (etcd's `proxying_error` label). */
 export type ProxyingError = "zero_endpoints" | "failed_getting_response";
@@ -40,7 +41,7 @@ export function proxyMetrics(): ProxyMetrics {
     name: "etcd_proxy_handling_duration_seconds",
     help: "Bucketed histogram of handling time of successful events (non-watches), by method (GET/PUT etc.).",
     labelNames: ["method"],
-    buckets: Array.from({ length: 13 }, (_, i) => 0.0005 * 2 ** i),
+    buckets: exponentialBuckets(0.0005, 2, 13),
     registers,
   });
   return {
