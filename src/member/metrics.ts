@@ -57,6 +57,18 @@ export function memberMetrics(): MemberMetrics {
     registers,
   });
   const transport = peerMetrics(registers, () => server?.peerStats());
+  new Gauge({
+    name: "etcd_network_active_peers",
+    help: "The current number of active peer connections.",
+    labelNames: ["Local", "Remote"],
+    registers,
+    collect() {
+      this.reset();
+      const local = server?.memberId ?? "";
+      for (const [remote, s] of Object.entries(server?.peerStats() ?? {}))
+        if (s.active === true) this.set({ Local: local, Remote: remote }, 1);
+    },
+  });
   const keys = keysMetrics(registers);
   return {
     walSynced: (seconds) => walFsync.observe(seconds),

@@ -86,6 +86,8 @@ export interface PeerNetwork {
 export interface PeerLinkStats {
   readonly sent: number;
   readonly failed: number;
+  /** A stream to the peer is open (etcd_network_active_peers). */
+  readonly active?: boolean;
   readonly latencyMs: {
     readonly current: number;
     readonly average: number;

@@ -73,6 +73,8 @@ test("etcd's names are exported with the types and labels etcd gives them", asyn
   expect(samples.has('etcd_debugging_store_writes_total{action="set"}')).toBe(true);
   expect([...samples.keys()].some((k) => k.startsWith("etcd_server_id{server_id="))).toBe(true);
   expect(samples.has('etcd_disk_wal_fsync_duration_seconds_bucket{le="0.001"}')).toBe(true);
+  // The leader has a stream open to each of the two followers.
+  expect(total(samples, "etcd_network_active_peers")).toBe(2);
 });
 
 test("writes move proposals, fsyncs, store writes, request counters and peer traffic", async () => {
