@@ -45,7 +45,6 @@ const V3_ONLY = [
 const REFUSED: Readonly<Record<string, string>> = {
   "proxy-write-timeout": PROXY_WRITE,
   "enable-pprof": OPERABILITY,
-  "log-package-levels": OPERABILITY,
   "initial-election-tick-advance": RAFT_TUNING,
 };
 

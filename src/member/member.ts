@@ -27,7 +27,7 @@ import { EtcdError } from "../store/errors.ts";
 import type { TransportObserver } from "../transport/observer.ts";
 import { Transport } from "../transport/transport.ts";
 import { AssertionError } from "../util/assert.ts";
-import { createLogger } from "../util/log.ts";
+import { createLogger, packageLevelsOf } from "../util/log.ts";
 import { logWriter } from "../util/log-outputs.ts";
 import { withAutoTls } from "./auto-tls.ts";
 import { type HeldLock, lockDir } from "./data-dir-lock.ts";
@@ -394,6 +394,7 @@ export async function runMember(config: Config): Promise<undefined | "proxy"> {
       level: config.logLevel,
       format: config.logger,
       write: logWriter(config.logOutputs),
+      ...packageLevelsOf(config.logPackageLevels),
     }).info;
     member = await startMember(settingsFromConfig(config), log);
   } catch (error) {

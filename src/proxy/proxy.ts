@@ -18,7 +18,7 @@ import { type BoundListener, bindOne } from "../net/listen.ts";
 import { clientTls, serverTls, TlsFileError, type TlsFiles } from "../net/tls.ts";
 import { rotating, type ServerTls } from "../net/tls-rotation.ts";
 import { AssertionError, assert } from "../util/assert.ts";
-import { createLogger } from "../util/log.ts";
+import { createLogger, packageLevelsOf } from "../util/log.ts";
 import { logWriter } from "../util/log-outputs.ts";
 import { clusterFilePath, readClusterFile } from "./cluster-file.ts";
 import { type FetchCluster, fetchClusterOverHttp } from "./cluster-source.ts";
@@ -279,6 +279,7 @@ export async function runProxy(config: Config): Promise<void> {
     level: config.logLevel,
     format: config.logger,
     write: logWriter(config.logOutputs),
+    ...packageLevelsOf(config.logPackageLevels),
   }).info;
   const fail = (error: unknown) => endProxy(error, config.debug);
   process.on("uncaughtException", fail);

@@ -39,6 +39,43 @@ export interface LoggerOptions {
   readonly write?: (formatted: string) => void;
   /** The clock, ms since the epoch with a fraction (tests fix it). */
   readonly now?: () => number;
+  /** `--log-package-levels`: a package's own lowest level, instead of `level`. */
+  readonly packageLevels?: Readonly<Record<string, LogLevel>>;
+}
+
+/** capnslog's level names (and letters) as etcd's `--log-package-levels` takes them. */
+const CAPNSLOG_LEVELS: Readonly<Record<string, LogLevel>> = {
+  CRITICAL: "error",
+  C: "error",
+  ERROR: "error",
+  E: "error",
+  WARNING: "warn",
+  W: "warn",
+  NOTICE: "info",
+  N: "info",
+  INFO: "info",
+  I: "info",
+  DEBUG: "debug",
+  D: "debug",
+  TRACE: "debug",
+  T: "debug",
+};
+
+/**
+ * `etcdserver=DEBUG,rafthttp=WARNING` into package → level; undefined (etcd then warns and
+ * keeps the default levels) when a part is not `package=LEVEL`.
+ */
+export function parsePackageLevels(text: string): Record<string, LogLevel> | undefined {
+  const out: Record<string, LogLevel> = {};
+  for (const part of text.split(",")) {
+    if (part.trim() === "") continue;
+    const [pkg, name, extra] = part.split("=");
+    const level = CAPNSLOG_LEVELS[(name ?? "").trim()];
+    if (pkg === undefined || pkg.trim() === "" || level === undefined || extra !== undefined)
+      return undefined;
+    out[pkg.trim()] = level;
+  }
+  return out;
 }
 
 const LETTERS: Record<LineLevel, string> = { debug: "D", info: "I", warn: "W", error: "E" };
@@ -88,19 +125,23 @@ const writeStderr = (formatted: string): void => {
   process.stderr.write(`${formatted}\n`);
 };
 
-const discard: LogLine = () => {};
-
 const WARNING = "warning: ";
 
-/** A logger writing the lines at or above `level`; the others are no-ops. */
+/** A logger writing the lines at or above `level` (or their package's level); others are dropped. */
 export function createLogger(options: LoggerOptions): Logger {
   const write = options.write ?? writeStderr;
   const format = options.format ?? "capnslog";
   const now = options.now ?? (() => performance.timeOrigin + performance.now());
-  const enabled = (level: LineLevel) => levelEnabled(options.level, level);
-  const emit = (level: LineLevel, line: string) => write(formatLine(level, line, format, now()));
-  const at = (level: LineLevel): LogLine =>
-    enabled(level) ? (line) => emit(level, line) : discard;
+  const packageLevels = options.packageLevels ?? {};
+  const enabled = (level: LineLevel) =>
+    levelEnabled(options.level, level) ||
+    Object.values(packageLevels).some((threshold) => levelEnabled(threshold, level));
+  const at =
+    (level: LineLevel): LogLine =>
+    (line) => {
+      const threshold = packageLevels[packageOf(line).pkg] ?? options.level;
+      if (levelEnabled(threshold, level)) write(formatLine(level, line, format, now()));
+    };
   const warn = at("warn");
   const info = at("info");
   return {
@@ -111,4 +152,18 @@ export function createLogger(options: LoggerOptions): Logger {
     error: at("error"),
     enabled,
   };
+}
+
+/**
+ * `--log-package-levels` as logger options. Text that does not parse keeps the default levels
+ * with etcd's warning on stderr.
+ */
+export function packageLevelsOf(text: string): { packageLevels?: Record<string, LogLevel> } {
+  if (text === "") return {};
+  const parsed = parsePackageLevels(text);
+  if (parsed !== undefined) return { packageLevels: parsed };
+  process.stderr.write(
+    `etcd-bun: warning: couldn't parse log level string: ${text}, continuing with default levels\n`,
+  );
+  return {};
 }

@@ -132,14 +132,9 @@ const bySupport = (status: "refused" | "v3-only") =>
 describe("flags not acted on yet never start the member", () => {
   const refused = bySupport("refused");
 
-  test("the support table refuses log levels, pprof, proxy-write-timeout and metrics flags; no discovery or certificate flag", () => {
+  test("the support table refuses pprof, proxy-write-timeout and election tick advance; no discovery or certificate flag", () => {
     const names = refused.map((f) => f.name);
-    for (const n of [
-      "log-package-levels",
-      "enable-pprof",
-      "proxy-write-timeout",
-      "initial-election-tick-advance",
-    ]) {
+    for (const n of ["enable-pprof", "proxy-write-timeout", "initial-election-tick-advance"]) {
       expect(names).toContain(n);
     }
     for (const n of [

@@ -5,6 +5,7 @@ import {
   LOG_LEVELS,
   type LogLevel,
   levelEnabled,
+  parsePackageLevels,
 } from "../../src/util/log.ts";
 
 /** 2026-12-05 06:20:10.670123 in the local time zone. */
@@ -91,5 +92,38 @@ describe("formatLine", () => {
     expect(levelEnabled("info", "info")).toBe(true);
     expect(levelEnabled("error", "warn")).toBe(false);
     expect(levelEnabled("debug", "error")).toBe(true);
+  });
+});
+
+describe("--log-package-levels", () => {
+  test("capnslog's names and letters, per package", () => {
+    expect(parsePackageLevels("etcdserver=DEBUG,rafthttp=W,wal=CRITICAL")).toEqual({
+      etcdserver: "debug",
+      rafthttp: "warn",
+      wal: "error",
+    });
+    for (const bad of ["etcdserver", "etcdserver=LOUD", "=DEBUG", "a=DEBUG=x"])
+      expect(parsePackageLevels(bad)).toBeUndefined();
+  });
+
+  test("a package's level overrides the global one, both ways", () => {
+    const lines: string[] = [];
+    const log = createLogger({
+      level: "info",
+      packageLevels: { rafthttp: "warn", wal: "debug" },
+      write: (l) => lines.push(l),
+      now: () => AT,
+    });
+    log.info("transport: stream to a established");
+    log.info("warning: transport: stream to a lost");
+    log.debug("wal: synced");
+    log.debug("applied entry");
+    log.info("leader is now a");
+    expect(lines.map((l) => l.slice(27))).toEqual([
+      "W | rafthttp: stream to a lost",
+      "D | wal: synced",
+      "I | etcdserver: leader is now a",
+    ]);
+    expect(log.enabled("debug")).toBe(true);
   });
 });
