@@ -18,7 +18,7 @@ import {
   readEnv,
   type SetValue,
 } from "./sources.ts";
-import { ACCEPTED_VALUES, flagSupport } from "./support.ts";
+import { flagSupport } from "./support.ts";
 import { formatInitialCluster, isIpLiteral, parseInitialCluster } from "./values.ts";
 
 export type { DiscoveryServerConfig } from "./discovery-server.ts";
@@ -353,7 +353,7 @@ function checkSupport(
     assert(spec !== undefined, `support table names unknown flag ${name}`);
     const fallback = convert(spec, spec.defaultText, `default of -${name}`);
     const text = String(given.value);
-    if (text === String(fallback) || ACCEPTED_VALUES[name]?.includes(text)) continue;
+    if (text === String(fallback)) continue;
     refused ??= `${where} is not supported yet (${support.waitsFor})`;
   }
   return refused;

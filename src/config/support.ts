@@ -55,6 +55,3 @@ export function flagSupport(name: string): FlagSupport | undefined {
   if ((V3_ONLY as readonly string[]).includes(name)) return { status: "v3-only" };
   return undefined;
 }
-
-/** Values of a refused flag, besides its default, that are still accepted (none at present). */
-export const ACCEPTED_VALUES: Readonly<Record<string, readonly string[]>> = {};

@@ -2,29 +2,18 @@
  * What a member needs from its configuration, already validated. Kept separate from the CLI's
  * Config so the server can be started (and tested) without flag parsing.
  */
+import type { TlsConfig } from "../config/config.ts";
+
 export interface InitialMember {
   readonly id: string;
   readonly name: string;
   readonly peerUrls: readonly string[];
 }
 
-export interface TlsFileSettings {
-  readonly certFile: string;
-  readonly keyFile: string;
-  readonly trustedCaFile: string;
-  readonly clientCertAuth: boolean;
-  /** A CRL file ("": none). */
-  readonly crlFile?: string;
-  /** TLS 1.2 suites (OpenSSL names); undefined: the default list. */
-  readonly ciphers?: readonly string[] | undefined;
-  /** Auto TLS: a self-signed certificate under the data dir when no files are given. */
-  readonly auto?: boolean;
-  /** A client certificate must carry this CN, or name this host ("": any). */
-  readonly allowedCn?: string;
-  readonly allowedHostname?: string;
-  /** The self-signed certificate auto TLS made or found (filled in by the member's edge). */
+/** One side's TLS flags, plus the self-signed certificate auto TLS made (the member's edge). */
+export type TlsFileSettings = TlsConfig & {
   readonly selfSigned?: { readonly cert: string; readonly key: string };
-}
+};
 
 export interface MemberSettings {
   readonly name: string;
