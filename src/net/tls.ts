@@ -84,16 +84,23 @@ export interface FetchTls {
   readonly rejectUnauthorized?: boolean;
 }
 
+/** How often a dialler looks at its files again (the listeners' rotation checks as often). */
+const RECHECK_MS = 1000;
+
 /**
  * Options for `fetch(url, { tls })` (and a WebSocket's) to a server of the same cluster. The
- * fields are read when a connection is made, from the files as they are then (rotation, as
- * etcd reads them at every handshake); files that cannot be read mid-run keep the last good
+ * fields are read when a connection is made, from the files as they were at most a second
+ * earlier (rotation: etcd reads them at every handshake; a proxy dials per request, so the
+ * files are not stat'ed each time); files that cannot be read mid-run keep the last good
  * contents. Unreadable files at the first call throw TlsFileError.
  */
 export function clientTls(files: TlsFiles): FetchTls {
   let seen = fileFingerprint(files);
   let current = readClientTls(files);
+  let checkedAt = performance.now();
   const now = (): FetchTls => {
+    if (performance.now() - checkedAt < RECHECK_MS) return current;
+    checkedAt = performance.now();
     const fingerprint = fileFingerprint(files);
     if (fingerprint === seen) return current;
     try {
