@@ -182,6 +182,9 @@ function httpsOptions(files: TlsFiles | undefined, raw: string) {
     throw new TlsFileError(
       `TLS key/cert (--cert-file, --key-file) must be provided for client url ${raw} with HTTPS scheme`,
     );
+  // A member checks it through a TLS gate (member/listeners.ts); a proxy does not have one yet.
+  if ((files.allowedHostname ?? "") !== "")
+    throw new TlsFileError("--client-cert-allowed-hostname is not supported for a proxy yet");
   return serverTls(files);
 }
 

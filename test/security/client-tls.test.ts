@@ -220,6 +220,22 @@ describe("etcd-bun: TLS beyond the member above", () => {
     );
   }, 30_000);
 
+  test("a proxy refuses --client-cert-allowed-hostname with one line (not ignored)", async () => {
+    const member = await startMember({ https: trusted(), extraArgs: serverFlags(true) });
+    started.push(member);
+    const error = await startProxyProcess({
+      initialCluster: `default=${member.peerUrl}`,
+      https: trusted(),
+      extraArgs: [...serverFlags(true), "--client-cert-allowed-hostname", "127.0.0.1"],
+    }).then(
+      () => "started",
+      (e: unknown) => String(e),
+    );
+    expect(error).toContain(
+      "etcd-bun: cannot start proxy: --client-cert-allowed-hostname is not supported for a proxy yet",
+    );
+  }, 30_000);
+
   test("an unknown cipher suite name stops the start with etcd's line", async () => {
     const error = await startMember({
       https: trusted(),
