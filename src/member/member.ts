@@ -27,8 +27,7 @@ import { EtcdError } from "../store/errors.ts";
 import type { TransportObserver } from "../transport/observer.ts";
 import { Transport } from "../transport/transport.ts";
 import { AssertionError } from "../util/assert.ts";
-import { createLogger, packageLevelsOf } from "../util/log.ts";
-import { logWriter } from "../util/log-outputs.ts";
+import { processLog } from "../util/log-outputs.ts";
 import { withAutoTls } from "./auto-tls.ts";
 import { type HeldLock, lockDir } from "./data-dir-lock.ts";
 import { bootstrapCluster } from "./discover.ts";
@@ -390,12 +389,7 @@ export async function runMember(config: Config): Promise<undefined | "proxy"> {
   try {
     // Every line the member logs is informational; warn and above keep only failures,
     // which are written directly (fatal, cannot start).
-    const log: Log = createLogger({
-      level: config.logLevel,
-      format: config.logger,
-      write: logWriter(config.logOutputs),
-      ...packageLevelsOf(config.logPackageLevels),
-    }).info;
+    const log: Log = processLog(config);
     member = await startMember(settingsFromConfig(config), log);
   } catch (error) {
     // A data dir that cannot be used (corrupt WAL or snapshot, wrong member, locked) or a

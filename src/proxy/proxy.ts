@@ -18,8 +18,7 @@ import { type BoundListener, bindOne } from "../net/listen.ts";
 import { clientTls, serverTls, TlsFileError, type TlsFiles } from "../net/tls.ts";
 import { rotating, type ServerTls } from "../net/tls-rotation.ts";
 import { AssertionError, assert } from "../util/assert.ts";
-import { createLogger, packageLevelsOf } from "../util/log.ts";
-import { logWriter } from "../util/log-outputs.ts";
+import { processLog } from "../util/log-outputs.ts";
 import { clusterFilePath, readClusterFile } from "./cluster-file.ts";
 import { type FetchCluster, fetchClusterOverHttp } from "./cluster-source.ts";
 import { dialCheck } from "./dial.ts";
@@ -278,12 +277,7 @@ function endProxy(error: unknown, stack: boolean): never {
 
 /** Runs the proxy role until SIGINT/SIGTERM (exit 0); one line and exit 1 if it cannot start. */
 export async function runProxy(config: Config): Promise<void> {
-  const log: Log = createLogger({
-    level: config.logLevel,
-    format: config.logger,
-    write: logWriter(config.logOutputs),
-    ...packageLevelsOf(config.logPackageLevels),
-  }).info;
+  const log: Log = processLog(config);
   const fail = (error: unknown) => endProxy(error, config.debug);
   process.on("uncaughtException", fail);
   process.on("unhandledRejection", fail);
