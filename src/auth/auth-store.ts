@@ -8,7 +8,7 @@
 import { ErrorCode, EtcdError } from "../store/errors.ts";
 import type { Event } from "../store/event.ts";
 import { type V2Request, v2Request } from "../store/v2-apply.ts";
-import { decodeRole, decodeUser, roleJson, userJson } from "./json.ts";
+import { decodeRole, decodeUser, JsonShapeError, roleJson, userJson } from "./json.ts";
 import {
   AuthError,
   byteOrder,
@@ -263,8 +263,9 @@ export class AuthStore {
     if (node === undefined) return undefined;
     try {
       return { value: decode(node.value), modifiedIndex: node.modifiedIndex };
-    } catch {
-      return undefined;
+    } catch (error) {
+      if (error instanceof JsonShapeError) return undefined;
+      throw error;
     }
   }
 

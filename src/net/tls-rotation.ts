@@ -7,6 +7,7 @@
  * Files that cannot be used (a key that does not match yet) leave the current server in place.
  */
 import type { Server } from "bun";
+import { AssertionError } from "../util/assert.ts";
 import type { BoundListener, ListenTarget } from "./listen.ts";
 import { fileFingerprint, serverTls, type TlsFiles } from "./tls.ts";
 
@@ -37,6 +38,8 @@ export function rotating(
     try {
       next = options.rebind(serverTls(options.files), port);
     } catch (error) {
+      // A broken invariant ends the process, never a skipped rotation.
+      if (error instanceof AssertionError) throw error;
       // Half-written files, or a key that does not match the certificate yet: try again when
       // they change again.
       refused = now;

@@ -1,6 +1,7 @@
 /**
- * The process logger from the logging flags, and `--log-outputs`: where its lines go. `default` and `stderr` are the process's stderr, `stdout`
- * its stdout, anything else (zap only, as in etcd) a file the lines are appended to.
+ * The process logger from the logging flags, and `--log-outputs`: where its lines go.
+ * `default` and `stderr` are the process's stderr, `stdout` its stdout, anything else (zap
+ * only, as in etcd) a file the lines are appended to.
  */
 import { openSync, writeSync } from "node:fs";
 import {
