@@ -46,6 +46,20 @@ async function storeWatchers(member: MemberProcess): Promise<number> {
   return ((await res.json()) as { watchers: number }).watchers;
 }
 
+/** Each command's exit code and output equal the other run's, named by the command line. */
+function expectSameOutputs(
+  script: readonly (readonly string[])[],
+  actual: readonly CtlResult[],
+  expected: readonly CtlResult[],
+): void {
+  script.forEach((args, i) => {
+    expect({ args: args.join(" "), ...actual[i] }).toEqual({
+      args: args.join(" "),
+      ...expected[i],
+    });
+  });
+}
+
 /** Commands run in order; each element is one etcdctl invocation. */
 const SCRIPT: readonly (readonly string[])[] = [
   ["set", "/ctl/a", "1"],
@@ -122,12 +136,7 @@ describe.skipIf(!etcdctlInstalled)("etcdctl v2 against etcd-bun", () => {
     });
     if (reference !== undefined) {
       const expected = await runScript(reference);
-      SCRIPT.forEach((args, i) => {
-        expect({ args: args.join(" "), ...results[i] }).toEqual({
-          args: args.join(" "),
-          ...expected[i],
-        });
-      });
+      expectSameOutputs(SCRIPT, results, expected);
     }
   });
 
@@ -229,12 +238,7 @@ describe.skipIf(!etcdctlInstalled)("etcdctl v2 user, role and auth against etcd-
     expect(results.at(-1)).toEqual({ code: 0, out: "" });
     if (reference !== undefined) {
       const expected = await runAuthScript(reference);
-      AUTH_SCRIPT.forEach((args, i) => {
-        expect({ args: args.join(" "), ...results[i] }).toEqual({
-          args: args.join(" "),
-          ...expected[i],
-        });
-      });
+      expectSameOutputs(AUTH_SCRIPT, results, expected);
     }
   });
 
@@ -245,12 +249,7 @@ describe.skipIf(!etcdctlInstalled)("etcdctl v2 user, role and auth against etcd-
     try {
       const direct = await runAuthScript(fresh);
       const proxied = await runAuthScript({ ...behind, clientUrl: proxy.clientUrl }, true);
-      AUTH_SCRIPT.forEach((args, i) => {
-        expect({ args: args.join(" "), ...proxied[i] }).toEqual({
-          args: args.join(" "),
-          ...direct[i],
-        });
-      });
+      expectSameOutputs(AUTH_SCRIPT, proxied, direct);
     } finally {
       await Promise.all([proxy.stop(), behind.stop(), fresh.stop()]);
     }
