@@ -66,6 +66,8 @@ export interface Config {
   readonly listenPeerUrls: readonly URL[];
   /** `--listen-metrics-urls`: more listeners serving only `/metrics` and `/health`. */
   readonly listenMetricsUrls: readonly URL[];
+  /** `--dashboard`: the web dashboard at `/dashboard` on client URLs (members and proxies). */
+  readonly dashboard: boolean;
   readonly listenClientUrls: readonly URL[];
   readonly initialAdvertisePeerUrls: readonly URL[];
   readonly advertiseClientUrls: readonly URL[];
@@ -499,6 +501,7 @@ function buildConfig(v: Values, tls: ListenerTls, warnings: string[]): Config {
     electionTimeoutMs: v.uint("election-timeout"),
     listenPeerUrls: v.urls("listen-peer-urls"),
     listenMetricsUrls: v.urls("listen-metrics-urls"),
+    dashboard: v.bool("dashboard"),
     listenClientUrls: v.urls("listen-client-urls"),
     initialAdvertisePeerUrls: v.urls("initial-advertise-peer-urls"),
     advertiseClientUrls: v.urls("advertise-client-urls"),

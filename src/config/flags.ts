@@ -215,6 +215,12 @@ const LOGGING: readonly Row[] = [
   ],
   ["enable-pprof", BOOL, "false", "Enable runtime profiling data via HTTP server."],
   ["listen-metrics-urls", URLS, "", "List of URLs to listen on for metrics."],
+  [
+    "dashboard",
+    BOOL,
+    "true",
+    "Serve the built-in web dashboard at /dashboard on client URLs (etcd-bun only).",
+  ],
   ["metrics", STRING, "basic", "Set level of detail for exported metrics: 'basic' or 'extensive'."],
   [
     "log-package-levels",

@@ -29,6 +29,8 @@ export interface ClientAppOptions {
     readonly keys: KeysMetrics;
     scrape(): Promise<{ readonly text: string; readonly contentType: string }>;
   };
+  /** The dashboard's pages and endpoints: answers its own paths, undefined for others. */
+  readonly dashboard?: (request: Request, path: string) => Promise<Response> | undefined;
 }
 
 type BunServer = Server<unknown>;
@@ -92,6 +94,8 @@ export function clientApp(options: ClientAppOptions): ClientFetch {
       const answer = handleAuth(auth, request, decodeURIComponent(path));
       if (answer !== undefined) return answer;
     }
+    const page = options.dashboard?.(request, path);
+    if (page !== undefined) return page;
     // A raw path the URL parser would change was rewritten into info.url: route on that.
     return app.fetch(info.url.href === request.url ? request : new Request(info.url.href, request));
   };

@@ -6,6 +6,7 @@ import type { Config } from "../config/config.ts";
 import { clusterIdFor, initialMembers } from "../config/ids.ts";
 import { tuning } from "../config/tuning.ts";
 import { formatUrl } from "../config/values.ts";
+import { dashboardHandler } from "../dashboard/routes.ts";
 import { DiscoveryError } from "../discovery/discovery.ts";
 import { clientApp, withClientLayers } from "../http/client-app.ts";
 import { corsPolicy } from "../http/cors.ts";
@@ -29,6 +30,7 @@ import { Transport } from "../transport/transport.ts";
 import { AssertionError } from "../util/assert.ts";
 import { processLog } from "../util/log-outputs.ts";
 import { withAutoTls } from "./auto-tls.ts";
+import { memberDashboardSource, type SyncTotals } from "./dashboard-source.ts";
 import { type HeldLock, lockDir } from "./data-dir-lock.ts";
 import { bootstrapCluster } from "./discover.ts";
 import { fatal, installFatalHandlers, setFatalMemberId } from "./fatal.ts";
@@ -116,9 +118,12 @@ async function startOn(
 ): Promise<RunningMember> {
   const startedMs = performance.now();
   const metrics = memberMetrics();
+  const syncs: SyncTotals = { count: 0, seconds: 0 };
   const disk = realDisk(settings, {
     onSync: (seconds) => {
       metrics.walSynced(seconds);
+      syncs.count++;
+      syncs.seconds += seconds;
       // etcd's warning for a disk too slow for Raft's heartbeats.
       if (seconds > SLOW_SYNC_S)
         log(`warning: wal: sync duration of ${seconds.toFixed(3)}s, expected less than 1s`);
@@ -167,17 +172,7 @@ async function startOn(
     observer: metrics.transport,
   });
   await publishAttributes(server, settings, log);
-  const cors = corsPolicy(settings.cors);
-  listeners.serveClients(
-    withClientLayers(
-      cors,
-      clientApp({
-        server: memberApiOf(server, log),
-        cors,
-        metrics: { keys: metrics.keys, scrape: metrics.scrape },
-      }),
-    ),
-  );
+  serveClients(listeners, server, settings, log, { metrics, syncs });
   listeners.serveMetrics(metricsApp(metrics, memberApiOf(server, log)));
   let stopping: Promise<void> | undefined;
   return {
@@ -197,6 +192,41 @@ async function startOn(
       return stopping;
     },
   };
+}
+
+/** The client side: the v2 API, `/metrics` and (unless turned off) the dashboard. */
+function serveClients(
+  listeners: MemberListeners,
+  server: EtcdServer,
+  settings: MemberSettings,
+  log: Log,
+  figures: { readonly metrics: MemberMetrics; readonly syncs: Readonly<SyncTotals> },
+): void {
+  const { metrics, syncs } = figures;
+  const cors = corsPolicy(settings.cors);
+  const dashboard =
+    settings.dashboard === false
+      ? undefined
+      : dashboardHandler(memberDashboardSource(server, syncs, dashboardTls(settings)));
+  listeners.serveClients(
+    withClientLayers(
+      cors,
+      clientApp({
+        server: memberApiOf(server, log),
+        cors,
+        metrics: { keys: metrics.keys, scrape: metrics.scrape },
+        ...(dashboard === undefined ? {} : { dashboard }),
+      }),
+    ),
+  );
+}
+
+/**
+ * How the dashboard asks other members (https client URLs): this member's client certificate
+ * and CA, as an etcd gateway would (self-signed auto TLS members are not verified).
+ */
+function dashboardTls(settings: MemberSettings): FetchTls | undefined {
+  return settings.clientTls === undefined ? undefined : clientTls(settings.clientTls);
 }
 
 /** A `--listen-metrics-urls` listener: `/metrics` and `/health` only, as etcd's. */
@@ -323,6 +353,7 @@ export function settingsFromConfig(config: Config): MemberSettings {
     forceNewCluster: config.forceNewCluster,
     listenClientUrls: config.listenClientUrls.map(formatUrl),
     listenMetricsUrls: config.listenMetricsUrls.map(formatUrl),
+    dashboard: config.dashboard,
     ...(config.clientTls.certFile !== "" || config.clientTls.auto
       ? { clientTls: config.clientTls }
       : {}),

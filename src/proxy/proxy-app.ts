@@ -4,6 +4,7 @@
  * proxy's own `/v2/config/local/proxy`, and everything else forwarded to the cluster.
  */
 import type { Server } from "bun";
+import type { DashboardHandler } from "../dashboard/routes.ts";
 import { routeTarget } from "../http/clean-path.ts";
 import { type CorsPolicy, corsHeaders, preflightResponse } from "../http/cors.ts";
 import type { RawTarget } from "../http/raw-target.ts";
@@ -18,6 +19,8 @@ export interface ProxyAppOptions extends ForwardOptions {
   readonly endpoints: Endpoints;
   /** The proxy's own `/metrics` (etcd's proxy serves it before its other layers). */
   readonly metrics?: ProxyMetrics;
+  /** The proxy's own dashboard (answers its paths, undefined for others). */
+  readonly dashboard?: DashboardHandler;
 }
 
 const CONFIG_PATH = "/v2/config/local/proxy";
@@ -38,6 +41,8 @@ export function proxyApp(o: ProxyAppOptions) {
     const cors = corsHeaders(o.cors, request);
     if (target.pathname === CONFIG_PATH)
       return withCors(configResponse(request, o.endpoints), cors);
+    const page = o.dashboard?.(request, target.pathname);
+    if (page !== undefined) return page;
     const clientIp = server.requestIP(request)?.address;
     const alone = () => forward(request, target, clientIp, o);
     const share = shareKey(request.method, target);

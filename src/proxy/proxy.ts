@@ -9,6 +9,7 @@ import { join } from "node:path";
 import type { Server } from "bun";
 import type { Config } from "../config/config.ts";
 import { parseInitialCluster } from "../config/values.ts";
+import { dashboardHandler } from "../dashboard/routes.ts";
 import { DiscoveryError, getCluster } from "../discovery/discovery.ts";
 import { srvCluster } from "../discovery/srv.ts";
 import { corsPolicy } from "../http/cors.ts";
@@ -21,6 +22,7 @@ import { AssertionError, assert } from "../util/assert.ts";
 import { processLog } from "../util/log-outputs.ts";
 import { clusterFilePath, readClusterFile } from "./cluster-file.ts";
 import { type FetchCluster, fetchClusterOverHttp } from "./cluster-source.ts";
+import { proxyDashboardSource } from "./dashboard-source.ts";
 import { dialCheck } from "./dial.ts";
 import { Endpoints } from "./endpoints.ts";
 import { proxyMetrics } from "./metrics.ts";
@@ -53,6 +55,8 @@ export interface ProxySettings {
   readonly refreshIntervalMs: number;
   readonly dialTimeoutMs: number;
   readonly readTimeoutMs: number;
+  /** Serve the web dashboard at `/dashboard` (absent: served). */
+  readonly dashboard?: boolean;
 }
 
 export interface RunningProxy {
@@ -75,6 +79,7 @@ export function proxySettingsOf(config: Config): ProxySettings {
     refreshIntervalMs: config.proxyRefreshIntervalMs,
     dialTimeoutMs: config.proxyDialTimeoutMs,
     readTimeoutMs: config.proxyReadTimeoutMs,
+    dashboard: config.dashboard,
     ...(config.clientTls.certFile !== "" ||
     config.clientTls.trustedCaFile !== "" ||
     config.clientTls.auto
@@ -102,11 +107,15 @@ export async function startProxy(
   ),
 ): Promise<RunningProxy> {
   const endpoints = new Endpoints(s.failureWaitMs, { now: monotonic });
+  const upstreamTls = s.clientTls === undefined ? undefined : clientTls(s.clientTls);
   const handler = proxyApp({
     endpoints,
     reachable: dialCheck(s.dialTimeoutMs, monotonic),
     readTimeoutMs: s.readTimeoutMs,
-    ...(s.clientTls === undefined ? {} : { upstreamTls: clientTls(s.clientTls) }),
+    ...(upstreamTls === undefined ? {} : { upstreamTls }),
+    ...(s.dashboard !== false
+      ? { dashboard: dashboardHandler(proxyDashboardSource(endpoints, upstreamTls)) }
+      : {}),
     readonly: s.readonly,
     cors: corsPolicy(s.cors),
     metrics: proxyMetrics(),

@@ -34,6 +34,8 @@ export interface MemberSettings {
   readonly listenClientUrls: readonly string[];
   /** `--listen-metrics-urls`: listeners serving only `/metrics` and `/health`. */
   readonly listenMetricsUrls?: readonly string[];
+  /** Serve the web dashboard at `/dashboard` (absent: served). */
+  readonly dashboard?: boolean;
   /** For `https://` client listen URLs: certificate, key, trusted CA, client-cert rule. */
   readonly clientTls?: TlsFileSettings;
   /**

@@ -193,6 +193,7 @@ const CASES: readonly FlagCase[] = [
   { flag: "debug", text: "true", read: (c) => c.debug, expected: true },
   { flag: "log-level", text: "warn", read: (c) => c.logLevel, expected: "warn" },
   { flag: "pre-vote", text: "false", read: (c) => c.preVote, expected: false },
+  { flag: "dashboard", text: "false", read: (c) => c.dashboard, expected: false },
   {
     flag: "cipher-suites",
     text: "TLS_ECDHE_RSA_WITH_AES_128_GCM_SHA256,TLS_AES_128_GCM_SHA256",

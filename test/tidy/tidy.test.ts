@@ -60,8 +60,10 @@ const ALLOWED: Record<string, readonly string[]> = {
   tools: ["raft", "snap", "util", "wal"],
   cli: ["config", "tools", "util", "wal"],
   discovery: ["config", "net", "util"],
+  dashboard: ["net", "util"],
   member: [
     "config",
+    "dashboard",
     "discovery",
     "http",
     "net",
@@ -73,7 +75,7 @@ const ALLOWED: Record<string, readonly string[]> = {
     "util",
     "wal",
   ],
-  proxy: ["config", "discovery", "http", "net", "util"],
+  proxy: ["config", "dashboard", "discovery", "http", "net", "util"],
   main: ["cli", "config", "discovery", "member", "proxy"],
 };
 

@@ -1,0 +1,66 @@
+/** What a member gives its dashboard: its own status, and the member list to ask the others. */
+import type { ClusterSource } from "../dashboard/cluster-view.ts";
+import type { MemberStatus } from "../dashboard/status.ts";
+import type { FetchTls } from "../net/tls.ts";
+import type { EtcdServer } from "../server/etcd-server.ts";
+import { listMembers } from "../server/membership.ts";
+import type { StatsCounter } from "../store/stats.ts";
+
+/** The store counters that are writes (successful or not), as etcd_debugging_store_writes_total. */
+const WRITE_COUNTERS: readonly StatsCounter[] = [
+  "setsSuccess",
+  "setsFail",
+  "updateSuccess",
+  "updateFail",
+  "createSuccess",
+  "createFail",
+  "compareAndSwapSuccess",
+  "compareAndSwapFail",
+  "deleteSuccess",
+  "deleteFail",
+  "compareAndDeleteSuccess",
+  "compareAndDeleteFail",
+];
+
+/** WAL fdatasyncs so far (fed by the disk's onSync). */
+export interface SyncTotals {
+  count: number;
+  seconds: number;
+}
+
+export function memberDashboardSource(
+  server: EtcdServer,
+  syncs: Readonly<SyncTotals>,
+  tls: FetchTls | undefined,
+): ClusterSource {
+  const status = (): MemberStatus => {
+    const figures = server.figures();
+    const stats = server.store.stats;
+    const peers: Record<string, MemberStatus["peers"][string]> = {};
+    for (const [id, link] of Object.entries(server.peerStats()))
+      peers[id] = { rttMs: link.latencyMs.current, active: link.active === true };
+    return {
+      id: server.memberId,
+      name: server.name,
+      state: server.state,
+      leader: server.leader,
+      term: server.raftTerm,
+      commit: figures.commitIndex,
+      applied: figures.appliedIndex,
+      startTime: server.startTime.toISOString(),
+      peers,
+      counters: {
+        writes: WRITE_COUNTERS.reduce((sum, c) => sum + stats[c], 0),
+        fsyncs: syncs.count,
+        fsyncSeconds: syncs.seconds,
+        leaderChanges: figures.leaderChanges,
+      },
+    };
+  };
+  return {
+    role: "member",
+    self: { id: server.memberId, status },
+    members: async () => listMembers(server.store),
+    ...(tls === undefined ? {} : { tls }),
+  };
+}
