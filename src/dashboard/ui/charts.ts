@@ -18,6 +18,7 @@ export interface Series {
   readonly leaderChanges: (number | null)[];
   /** The member charted; a change of member starts the rates afresh. */
   memberId: string;
+  memberName: string;
   last: { at: number; counters: MemberStatus["counters"] } | undefined;
 }
 
@@ -28,6 +29,7 @@ export function emptySeries(): Series {
     fsyncMs: [],
     leaderChanges: [],
     memberId: "",
+    memberName: "",
     last: undefined,
   };
 }
@@ -44,6 +46,7 @@ export function addSample(series: Series, view: ClusterView, at: number): void {
   if (status === undefined) return;
   if (status.id !== series.memberId) {
     series.memberId = status.id;
+    series.memberName = status.name;
     series.last = undefined;
   }
   const last = series.last;
@@ -62,7 +65,7 @@ export function addSample(series: Series, view: ClusterView, at: number): void {
 
 export function Charts({ series, version }: { series: Series; version: number }) {
   return html`<section class="card" id="charts">
-    <h2>Activity <small>(member ${series.memberId || "—"})</small></h2>
+    <h2>Activity <small>(member ${series.memberName || series.memberId || "—"})</small></h2>
     <div class="charts">
       <${Chart} title="Writes/s" label="writes/s" times=${series.times} values=${series.writesPerSecond} version=${version} />
       <${Chart} title="fdatasync latency (ms, mean)" label="ms" times=${series.times} values=${series.fsyncMs} version=${version} />

@@ -222,7 +222,7 @@ function CreateForm({ created }: { created: (key: string | undefined) => void })
     <input data-testid="new-key" placeholder="/path/to/key" required value=${key} onInput=${(e: Event) => setKey((e.target as HTMLInputElement).value)} />
     <input data-testid="new-value" placeholder="value" disabled=${dir} value=${value} onInput=${(e: Event) => setValue((e.target as HTMLInputElement).value)} />
     <input data-testid="new-ttl" placeholder="TTL (s)" size="6" value=${ttl} onInput=${(e: Event) => setTtl((e.target as HTMLInputElement).value)} />
-    <label class="inline"><input type="checkbox" checked=${dir} onChange=${(e: Event) => setDir((e.target as HTMLInputElement).checked)} /> directory</label>
+    <label class="inline"><input type="checkbox" checked=${dir} onChange=${(e: Event) => setDir((e.target as HTMLInputElement).checked)} />directory</label>
     <button type="submit" data-testid="create">Create</button>
     ${message === undefined ? null : html`<p class=${message.error ? "error" : "ok"} data-testid="create-message">${message.text}</p>`}
   </form>`;
