@@ -152,6 +152,7 @@ test.skipIf(!runnable)(
     expect(security).toContain('"value":"hello"');
     expect(security).toContain("Authentication Disabled");
     expect(section("Monitoring")).toContain("etcd_server_has_leader 1");
+    expect(section("Dashboard")).toContain('"state":"leader"');
     const development = section("Development");
     expect(development).toContain("seed 17: ok");
     expect(development).toContain("all passed");
