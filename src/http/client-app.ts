@@ -121,13 +121,22 @@ function authOf(server: MemberApi): AuthContext {
  * that answers synchronously (a plain GET) is answered without a Promise: Bun then writes the
  * response without going through its promise path.
  */
-export function withClientLayers(cors: CorsPolicy, fetch: ClientFetch) {
+export function withClientLayers(
+  cors: CorsPolicy,
+  fetch: ClientFetch,
+  /** Sees each answer (the member logs refused requests at debug level). */
+  answered?: (request: Request, response: Response) => void,
+) {
   return (request: Request, srv: BunServer, raw?: RawTarget): Response | Promise<Response> => {
     if (request.method === "OPTIONS") return preflightResponse(cors, request);
     const target = routeTarget(request.method, new URL(request.url), raw);
-    if (target instanceof Response && target.status !== 301) return target;
+    if (target instanceof Response && target.status !== 301) {
+      answered?.(request, target);
+      return target;
+    }
     const headers = corsHeaders(cors, request);
     const finish = (response: Response): Response => {
+      answered?.(request, response);
       // Hot-path handlers build responses with the CORS headers already in them.
       const cors0 = Object.keys(headers)[0];
       if (cors0 !== undefined && !response.headers.has(cors0))

@@ -217,6 +217,10 @@ function serveClients(
         metrics: { keys: metrics.keys, scrape: metrics.scrape },
         ...(dashboard === undefined ? {} : { dashboard }),
       }),
+      (request, response) => {
+        if (response.status >= 400)
+          log(`debug: client request ${request.method} ${request.url} answered ${response.status}`);
+      },
     ),
   );
 }

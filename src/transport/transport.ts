@@ -298,8 +298,12 @@ export class Transport {
       signal: AbortSignal.any([controller.signal, timeout]),
     }).then((outcome) => {
       entry.snapshot = undefined;
-      if (outcome.ok) entry.link.sent++;
-      else {
+      if (outcome.ok) {
+        entry.link.sent++;
+        this.opts.log(
+          `transport: database snapshot [index: ${m.snapshot.meta.index}, to: ${m.to}] sent out successfully`,
+        );
+      } else {
         entry.link.failed++;
         this.opts.log(`transport: snapshot to ${m.to} failed: ${outcome.reason}`);
         if (outcome.status === 404 || outcome.status === 410 || outcome.status === 412) {

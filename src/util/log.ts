@@ -23,7 +23,7 @@ export type LineLevel = "debug" | "info" | "warn" | "error";
 
 export interface Logger {
   readonly debug: LogLine;
-  /** Info, unless the line says otherwise (`warning: ...` is a warning). */
+  /** Info, unless the line says otherwise (`warning: ...` is a warning, `debug: ...` debug). */
   readonly info: LogLine;
   readonly warn: LogLine;
   readonly error: LogLine;
@@ -126,6 +126,7 @@ const writeStderr = (formatted: string): void => {
 };
 
 const WARNING = "warning: ";
+const DEBUG = "debug: ";
 
 /** A logger writing the lines at or above `level` (or their package's level); others are dropped. */
 export function createLogger(options: LoggerOptions): Logger {
@@ -144,10 +145,15 @@ export function createLogger(options: LoggerOptions): Logger {
     };
   const warn = at("warn");
   const info = at("info");
+  const debug = at("debug");
   return {
-    debug: at("debug"),
-    // Call sites that log through one function mark their warnings in the text.
-    info: (line) => (line.startsWith(WARNING) ? warn(line.slice(WARNING.length)) : info(line)),
+    debug,
+    // Call sites that log through one function mark their warnings and debug lines in the text.
+    info: (line) => {
+      if (line.startsWith(WARNING)) warn(line.slice(WARNING.length));
+      else if (line.startsWith(DEBUG)) debug(line.slice(DEBUG.length));
+      else info(line);
+    },
     warn,
     error: at("error"),
     enabled,

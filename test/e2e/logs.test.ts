@@ -46,3 +46,25 @@ test("zap: JSON lines on stderr and in a file", async () => {
     await member.stop();
   }
 }, 30_000);
+
+test("--debug: refused client requests are logged at debug level, and only then", async () => {
+  const quiet = await startMember();
+  const loud = await startMember({ extraArgs: ["--debug"] });
+  try {
+    for (const m of [quiet, loud])
+      expect((await fetch(`${m.clientUrl}/v2/keys/missing`)).status).toBe(404);
+    const refused = (m: typeof loud) =>
+      m
+        .output()
+        .split("\n")
+        .filter((l) => l.includes("client request GET") && l.includes("/v2/keys/missing"));
+    await Bun.sleep(100);
+    expect(refused(loud)).toHaveLength(1);
+    expect(refused(loud)[0]).toMatch(
+      / D \| etcdserver: client request GET \S+\/v2\/keys\/missing answered 404$/,
+    );
+    expect(refused(quiet)).toEqual([]);
+  } finally {
+    await Promise.all([quiet.stop(), loud.stop()]);
+  }
+}, 30_000);

@@ -128,6 +128,10 @@ describe("auth data across members, snapshots, restarts and backups", () => {
     extra.push(joined);
     await enforces(joined);
     expect(joined.output()).toMatch(/snapshot/i);
+    // The sender says so once it is through (etcd's rafthttp line).
+    const sent =
+      /I \| rafthttp: database snapshot \[index: \d+, to: [0-9a-f]+\] sent out successfully/;
+    expect(cluster.members.map((m) => m.output()).join("\n")).toMatch(sent);
   });
 
   test("a restart keeps it", async () => {

@@ -59,6 +59,18 @@ describe("createLogger", () => {
     all.info("warning: slow disk");
     expect(lines).toEqual(["2026-12-05 06:20:10.670123 W | etcdserver: slow disk"]);
   });
+
+  test("a line marked as debug through info() is written only at the debug level", () => {
+    const lines: string[] = [];
+    const log = createLogger({ level: "info", write: (l) => lines.push(l), now: () => AT });
+    log.info("debug: client request GET /v2/keys/a answered 404");
+    expect(lines).toEqual([]);
+    const all = createLogger({ level: "debug", write: (l) => lines.push(l), now: () => AT });
+    all.info("debug: client request GET /v2/keys/a answered 404");
+    expect(lines).toEqual([
+      "2026-12-05 06:20:10.670123 D | etcdserver: client request GET /v2/keys/a answered 404",
+    ]);
+  });
 });
 
 describe("formatLine", () => {
