@@ -74,6 +74,11 @@ export function Charts({ series, version }: { series: Series; version: number })
   </section>`;
 }
 
+/** `12:34:56`, one label per tick (uPlot's default adds a date row that overlaps). */
+function clockTime(seconds: number): string {
+  return new Date(seconds * 1000).toLocaleTimeString([], { hour12: false });
+}
+
 interface ChartProps {
   title: string;
   label: string;
@@ -95,7 +100,7 @@ function Chart({ title, label, times, values, version }: ChartProps) {
         legend: { show: false },
         scales: { y: { range: (_u, _min, max) => [0, Math.max(1, max * 1.1)] } },
         series: [{}, { label, stroke: "#2f6fde", width: 2, spanGaps: true }],
-        axes: [{}, { size: 50 }],
+        axes: [{ space: 80, values: (_u, ticks) => ticks.map(clockTime) }, { size: 50 }],
       },
       [[], []],
       el,
