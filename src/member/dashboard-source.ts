@@ -4,23 +4,10 @@ import type { MemberStatus } from "../dashboard/status.ts";
 import type { FetchTls } from "../net/tls.ts";
 import type { EtcdServer } from "../server/etcd-server.ts";
 import { listMembers } from "../server/membership.ts";
-import type { StatsCounter } from "../store/stats.ts";
+import { STORE_WRITES } from "./metrics.ts";
 
 /** The store counters that are writes (successful or not), as etcd_debugging_store_writes_total. */
-const WRITE_COUNTERS: readonly StatsCounter[] = [
-  "setsSuccess",
-  "setsFail",
-  "updateSuccess",
-  "updateFail",
-  "createSuccess",
-  "createFail",
-  "compareAndSwapSuccess",
-  "compareAndSwapFail",
-  "deleteSuccess",
-  "deleteFail",
-  "compareAndDeleteSuccess",
-  "compareAndDeleteFail",
-];
+const WRITE_COUNTERS = Object.values(STORE_WRITES).flat();
 
 /** WAL fdatasyncs so far (fed by the disk's onSync). */
 export interface SyncTotals {

@@ -27,7 +27,7 @@ export interface MemberMetrics {
 const STORE_READS: Record<string, readonly (keyof StoreStats)[]> = {
   get: ["getsSuccess", "getsFail"],
 };
-const STORE_WRITES: Record<string, readonly (keyof StoreStats)[]> = {
+export const STORE_WRITES: Record<string, readonly (keyof StoreStats)[]> = {
   set: ["setsSuccess", "setsFail"],
   update: ["updateSuccess", "updateFail"],
   create: ["createSuccess", "createFail"],

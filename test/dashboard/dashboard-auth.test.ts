@@ -5,7 +5,7 @@
  */
 import { afterAll, beforeAll, expect, test } from "bun:test";
 import type { Browser } from "playwright-core";
-import { basic } from "../security/auth-cases.ts";
+import { basic, sendAs } from "../security/auth-cases.ts";
 import { launchBrowser, openPage } from "../support/browser.ts";
 import { type MemberProcess, startMember } from "../support/cluster-process.ts";
 
@@ -15,18 +15,8 @@ let member: MemberProcess;
 let browser: Browser;
 
 async function send(method: string, path: string, body?: string, auth?: string) {
-  const headers: Record<string, string> = {};
-  if (auth !== undefined) headers.authorization = auth;
-  if (body !== undefined)
-    headers["content-type"] = body.startsWith("{")
-      ? "application/json"
-      : "application/x-www-form-urlencoded";
-  const res = await fetch(`${member.clientUrl}${path}`, {
-    method,
-    headers,
-    ...(body !== undefined && { body }),
-  });
-  expect({ path, ok: res.ok }).toEqual({ path, ok: true });
+  const { status } = await sendAs(member.clientUrl, method, path, auth, body);
+  expect({ path, status: status < 300 }).toEqual({ path, status: true });
 }
 
 beforeAll(async () => {

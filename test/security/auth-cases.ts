@@ -10,6 +10,28 @@ export function basic(user: string, password: string): string {
   return `Basic ${Buffer.from(`${user}:${password}`).toString("base64")}`;
 }
 
+/** One request to `baseUrl` with optional basic credentials; a body starting `{` is JSON. */
+export async function sendAs(
+  baseUrl: string,
+  method: string,
+  path: string,
+  auth?: string,
+  body?: string,
+): Promise<{ status: number; text: string }> {
+  const headers: Record<string, string> = {};
+  if (auth !== undefined) headers.authorization = auth;
+  if (body !== undefined)
+    headers["content-type"] = body.startsWith("{")
+      ? "application/json"
+      : "application/x-www-form-urlencoded";
+  const res = await fetch(`${baseUrl}${path}`, {
+    method,
+    headers,
+    ...(body !== undefined && { body }),
+  });
+  return { status: res.status, text: await res.text() };
+}
+
 const ROOT = basic("root", "rootpw");
 const BOB = basic("bob", "pw");
 

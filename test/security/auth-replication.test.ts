@@ -15,24 +15,13 @@ import {
   startMember,
 } from "../support/cluster-process.ts";
 import { addAndStartMember } from "../support/membership.ts";
-import { basic } from "./auth-cases.ts";
+import { basic, sendAs } from "./auth-cases.ts";
 
 const ROOT = basic("root", "rootpw");
 const ALICE = basic("alice", "alice-pw");
 
-async function send(m: MemberProcess, method: string, path: string, auth?: string, body?: string) {
-  const headers: Record<string, string> = {};
-  if (auth !== undefined) headers.authorization = auth;
-  if (body !== undefined)
-    headers["content-type"] = body.startsWith("{")
-      ? "application/json"
-      : "application/x-www-form-urlencoded";
-  const res = await fetch(`${m.clientUrl}${path}`, {
-    method,
-    headers,
-    ...(body !== undefined && { body }),
-  });
-  return { status: res.status, text: await res.text() };
+function send(m: MemberProcess, method: string, path: string, auth?: string, body?: string) {
+  return sendAs(m.clientUrl, method, path, auth, body);
 }
 
 async function expectStatus(
