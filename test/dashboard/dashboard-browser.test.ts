@@ -117,6 +117,28 @@ test("a change made meanwhile is shown as a conflict, not overwritten", async ()
   ]);
 }, 60_000);
 
+test("a key deleted in the page is gone from the store (compare-and-delete)", async () => {
+  await put("/browser/doomed", "bye");
+  await openKey("/browser", "/browser/doomed", "bye");
+  await page.locator(testId("delete")).click();
+  await page.locator(testId("confirm-delete")).click();
+  await page.locator(testId("key-message"), { hasText: "Deleted /browser/doomed" }).waitFor();
+  const res = await fetch(`${follower.clientUrl}/v2/keys/browser/doomed?quorum=true`);
+  expect(res.status).toBe(404);
+}, 60_000);
+
+test("the charts show writes per second and fdatasync latency as numbers", async () => {
+  for (let i = 0; i < 20; i++) await put(`/browser/load${i % 4}`, String(i));
+  await eventually("a write rate above zero", async () => {
+    const shown = await text(`${testId("writes/s")} figcaption strong`);
+    return Number(shown) > 0;
+  });
+  await eventually("an fdatasync latency above zero", async () => {
+    return Number(await text(`${testId("ms")} figcaption strong`)) > 0;
+  });
+  expect(await text(`${testId("changes")} figcaption strong`)).toBe("1");
+}, 60_000);
+
 test("a key created with a TTL shows it counting down", async () => {
   await page.locator(testId("new-key")).fill("/browser/ttl");
   await page.locator(testId("new-value")).fill("short-lived");
@@ -179,6 +201,11 @@ test("killing the leader: the page shows the new leader and the old one unreacha
   await oldRow.locator(testId("health"), { hasText: "unreachable" }).waitFor();
   const newLeader = await page.locator(testId("leader-name")).textContent();
   expect(cluster.members.map((m) => m.name)).toContain(newLeader ?? "");
+  // The member serving the page saw the second leader.
+  await eventually(
+    "the leader changes chart at 2",
+    async () => (await text(`${testId("changes")} figcaption strong`)) === "2",
+  );
 }, 60_000);
 
 test("the page logged no console errors and threw no exceptions", () => {
