@@ -110,6 +110,8 @@ export interface Config {
   /** `--log-outputs`: default, stderr, stdout, or (zap) files. */
   readonly logOutputs: readonly string[];
   readonly preVote: boolean;
+  /** `--initial-election-tick-advance`: a lone voter campaigns at boot without waiting. */
+  readonly initialElectionTickAdvance: boolean;
   /**
    * `--max-request-bytes` (etcd 3.4 default 1.5 MiB). etcd 3.4 bounds only gRPC requests with
    * it (measured: a 5000-byte v2 PUT succeeds with `--max-request-bytes 1000`).
@@ -531,6 +533,7 @@ function buildConfig(v: Values, tls: ListenerTls, warnings: string[]): Config {
     logLevel: v.bool("debug") ? "debug" : oneOf(v.str("log-level"), LOG_LEVELS),
     ...logging(v),
     preVote: v.bool("pre-vote"),
+    initialElectionTickAdvance: v.bool("initial-election-tick-advance"),
     maxRequestBytes: v.uint("max-request-bytes"),
     logPackageLevels: v.str("log-package-levels"),
     forceNewCluster: v.bool("force-new-cluster"),

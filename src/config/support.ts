@@ -1,8 +1,8 @@
 /**
  * What etcd-bun does with each etcd 3.4 flag it knows but does not (yet) act on: `v3-only`
  * flags concern only etcd's v3 API and are accepted with one warning; `refused` flags would
- * change behaviour we do not have yet, so giving one (with a value other than its default)
- * stops the start with one line naming the issue it waits for. Every other flag in the table
+ * change behaviour we do not have, so giving one (with a value other than its default) stops
+ * the start with one line saying why. Every other flag in the table
  * works as in etcd. Data only.
  */
 
@@ -10,9 +10,9 @@ export type FlagSupport =
   | { readonly status: "v3-only" }
   | { readonly status: "refused"; readonly waitsFor: string };
 
-const PROXY_WRITE = "a write deadline toward the members: issue #13";
-const OPERABILITY = "metrics, logs and profiling: issue #16";
-const RAFT_TUNING = "Raft tuning: issue #12";
+const PROXY_WRITE = "no per-write deadline toward the members; --proxy-read-timeout bounds answers";
+const PPROF =
+  "Go's pprof profiles have no Bun equivalent; /metrics and /debug/vars show the runtime";
 
 const V3_ONLY = [
   "auth-token",
@@ -44,8 +44,7 @@ const V3_ONLY = [
 
 const REFUSED: Readonly<Record<string, string>> = {
   "proxy-write-timeout": PROXY_WRITE,
-  "enable-pprof": OPERABILITY,
-  "initial-election-tick-advance": RAFT_TUNING,
+  "enable-pprof": PPROF,
 };
 
 /** How a flag is supported; undefined means it works as in etcd. */

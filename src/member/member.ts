@@ -146,6 +146,9 @@ async function startOn(
     maxSnapshots: settings.maxSnapshots,
     maxWals: settings.maxWals,
     strictReconfigCheck: settings.strictReconfigCheck,
+    ...(settings.initialElectionTickAdvance === undefined
+      ? {}
+      : { electionTickAdvance: settings.initialElectionTickAdvance }),
     log,
     time: realTime,
     onRemoved: () => {
@@ -370,6 +373,7 @@ export function settingsFromConfig(config: Config): MemberSettings {
     hostWhitelist: config.hostWhitelist,
     strictReconfigCheck: config.strictReconfigCheck,
     preVote: config.preVote,
+    initialElectionTickAdvance: config.initialElectionTickAdvance,
     raftSeed: realTime.now(),
     advertisePeerUrls: config.initialAdvertisePeerUrls.map(formatUrl),
     ...(config.discovery !== ""

@@ -50,6 +50,8 @@ export interface ServerOptions {
   readonly maxSnapshots: number;
   readonly maxWals: number;
   readonly strictReconfigCheck: boolean;
+  /** `--initial-election-tick-advance` (absent: true, a lone voter campaigns at boot). */
+  readonly electionTickAdvance?: boolean;
   readonly log: (line: string) => void;
   /** The clock and timers (real at the edge, simulated in tests). */
   readonly time: Time;
@@ -184,6 +186,7 @@ export class EtcdServer {
       snapshots: this.snapshots,
       peers: this.peers,
       electionMs: options.electionMs,
+      electionTickAdvance: options.electionTickAdvance ?? true,
       appliedIndex: parts.appliedIndex,
       hardState: parts.hardState,
       send: (msgs) => {

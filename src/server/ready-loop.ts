@@ -46,6 +46,11 @@ export interface ReadyLoopParts {
   readonly snapshots: SnapshotKeeper;
   readonly peers: PeerSet;
   readonly electionMs: number;
+  /**
+   * `--initial-election-tick-advance`: a lone voter campaigns at boot instead of waiting out an
+   * election timeout (false: it waits, until it has seen a leader once).
+   */
+  readonly electionTickAdvance: boolean;
   readonly appliedIndex: number;
   readonly hardState: HardState;
   /** Hands messages to the peer transport. */
@@ -121,6 +126,7 @@ export class ReadyLoop {
   campaignIfAlone(): void {
     const voters = this.p.applyContext.confState.voters;
     if (this.soft.state !== "follower" || this.soft.lead !== "") return;
+    if (!this.p.electionTickAdvance && this.leaderChanges === 0) return;
     if (voters.length === 1 && voters[0] === this.p.memberId) this.p.raft.campaign();
   }
 

@@ -51,6 +51,8 @@ export interface MemberSettings {
   readonly strictReconfigCheck: boolean;
   /** Raft pre-vote (`--pre-vote`). */
   readonly preVote: boolean;
+  /** `--initial-election-tick-advance` (absent: true). */
+  readonly initialElectionTickAdvance?: boolean;
   /**
    * Mixed with the member id into Raft's election-timeout randomness (the edge passes the start
    * time; a simulation, its seed), so members and restarts time out differently.

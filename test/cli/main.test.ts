@@ -74,24 +74,24 @@ describe("informational roles", () => {
   test("warnings go to stderr before the refusal", () => {
     const r = run(["--enable-pprof"], { ETCD_BOGUS: "1" });
     expect(r.stderr).toBe(
-      "etcd-bun: warning: unrecognized environment variable ETCD_BOGUS=1\netcd-bun: --enable-pprof is not supported yet (metrics, logs and profiling: issue #16)\n",
+      "etcd-bun: warning: unrecognized environment variable ETCD_BOGUS=1\netcd-bun: --enable-pprof is not supported yet (Go's pprof profiles have no Bun equivalent; /metrics and /debug/vars show the runtime)\n",
     );
   });
 });
 
-describe("flags and roles not supported yet are refused with exit 1, naming their issue", () => {
+describe("flags and roles not supported are refused with exit 1, saying why", () => {
   test.each([
     [
       ["--proxy", "on", "--proxy-write-timeout", "100"],
-      "--proxy-write-timeout is not supported yet (a write deadline toward the members: issue #13)",
+      "--proxy-write-timeout is not supported yet (no per-write deadline toward the members; --proxy-read-timeout bounds answers)",
     ],
     [
       ["--enable-pprof"],
-      "--enable-pprof is not supported yet (metrics, logs and profiling: issue #16)",
+      "--enable-pprof is not supported yet (Go's pprof profiles have no Bun equivalent; /metrics and /debug/vars show the runtime)",
     ],
     [
-      ["--initial-election-tick-advance=false"],
-      "--initial-election-tick-advance is not supported yet (Raft tuning: issue #12)",
+      ["--enable-pprof=true", "--proxy", "on"],
+      "--enable-pprof is not supported yet (Go's pprof profiles have no Bun equivalent; /metrics and /debug/vars show the runtime)",
     ],
     [
       [
@@ -113,16 +113,12 @@ describe("flags and roles not supported yet are refused with exit 1, naming thei
     const r = run([], { ETCD_ENABLE_PPROF: "true" });
     expect(r.code).toBe(1);
     expect(r.stderr).toBe(
-      "etcd-bun: ETCD_ENABLE_PPROF is not supported yet (metrics, logs and profiling: issue #16)\n",
+      "etcd-bun: ETCD_ENABLE_PPROF is not supported yet (Go's pprof profiles have no Bun equivalent; /metrics and /debug/vars show the runtime)\n",
     );
   });
 
   test("a refused flag at its default, or a value naming what is done already, is accepted", () => {
-    for (const argv of [
-      ["--proxy-write-timeout", "5000"],
-      ["--enable-pprof=false"],
-      ["--initial-election-tick-advance=true"],
-    ]) {
+    for (const argv of [["--proxy-write-timeout", "5000"], ["--enable-pprof=false"]]) {
       expect(parseConfig(argv, {}, OPTIONS).refused).toBeUndefined();
     }
     expect(parseConfig(["--enable-pprof"], {}, OPTIONS).refused).toBeDefined();

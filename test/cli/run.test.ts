@@ -132,9 +132,9 @@ const bySupport = (status: "refused" | "v3-only") =>
 describe("flags not acted on yet never start the member", () => {
   const refused = bySupport("refused");
 
-  test("the support table refuses pprof, proxy-write-timeout and election tick advance; no discovery or certificate flag", () => {
+  test("the support table refuses pprof and proxy-write-timeout; no discovery or certificate flag", () => {
     const names = refused.map((f) => f.name);
-    for (const n of ["enable-pprof", "proxy-write-timeout", "initial-election-tick-advance"]) {
+    for (const n of ["enable-pprof", "proxy-write-timeout"]) {
       expect(names).toContain(n);
     }
     for (const n of [
@@ -149,14 +149,14 @@ describe("flags not acted on yet never start the member", () => {
   });
 
   test.each(refused.map((f) => [f.name, f] as const))(
-    "--%s: exit 1, one line naming its issue",
+    "--%s: exit 1, one line saying why",
     async (name, spec) => {
       const h = harness();
       expect(await runCli([`--${name}=${otherValue(spec)}`], {}, h.io, h.deps)).toBe(1);
       expect(h.started).toEqual([]);
       expect(h.err).toHaveLength(1);
       expect(h.err[0]).toMatch(
-        new RegExp(`^etcd-bun: --${name} is not supported yet \\([^)]*issue #1[2-6]\\)$`),
+        new RegExp(`^etcd-bun: --${name} is not supported yet \\([^)]{20,}\\)$`),
       );
     },
   );
