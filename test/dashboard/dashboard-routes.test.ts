@@ -2,10 +2,17 @@
  * The dashboard's routes and cluster view without a browser: methods, headers, the member's
  * own status, `--dashboard=false`, and members that cannot be asked (said in words, in time).
  */
-import { afterAll, beforeAll, expect, test } from "bun:test";
+import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { clusterView, MembersUnavailable } from "../../src/dashboard/cluster-view.ts";
-import type { MemberStatus } from "../../src/dashboard/status.ts";
-import { freePort, type MemberProcess, startMember } from "../support/cluster-process.ts";
+import type { ClusterView, MemberStatus } from "../../src/dashboard/status.ts";
+import { makeTestCerts, type TestCerts } from "../support/certs.ts";
+import {
+  type ClusterProcess,
+  freePort,
+  type MemberProcess,
+  startCluster,
+  startMember,
+} from "../support/cluster-process.ts";
 
 let member: MemberProcess;
 let turnedOff: MemberProcess;
@@ -101,5 +108,42 @@ test("a proxy that reaches no member says so instead of failing", async () => {
     servedBy: { role: "proxy" },
     members: [],
     error: "no member of the cluster answered with its member list",
+  });
+});
+
+describe("members on https client URLs with --client-cert-auth", () => {
+  let certs: TestCerts;
+  let tlsCluster: ClusterProcess | undefined;
+  beforeAll(async () => {
+    certs = makeTestCerts();
+    const client = { ca: certs.ca, cert: certs.client.cert, key: certs.client.key };
+    tlsCluster = await startCluster({
+      size: 2,
+      httpsClients: client,
+      extraArgs: [
+        "--cert-file",
+        certs.server.certFile,
+        "--key-file",
+        certs.server.keyFile,
+        "--trusted-ca-file",
+        certs.caFile,
+        "--client-cert-auth",
+      ],
+    });
+  }, 60_000);
+  afterAll(async () => {
+    await tlsCluster?.stop();
+    certs?.remove();
+  });
+
+  test("the overview asks the other member with this member's certificate", async () => {
+    const [first] = tlsCluster?.members ?? [];
+    const tls = { ca: certs.ca, cert: certs.client.cert, key: certs.client.key };
+    const res = await fetch(`${first?.clientUrl}/dashboard/api/cluster`, { tls });
+    const view = (await res.json()) as ClusterView;
+    expect(view.members.map((m) => [m.name, m.error, m.status?.leader !== ""])).toEqual([
+      ["infra0", undefined, true],
+      ["infra1", undefined, true],
+    ]);
   });
 });

@@ -383,6 +383,8 @@ export interface ClusterOptions {
   readonly env?: Record<string, string>;
   /** Peer URLs on https (the caller passes the `--peer-*` TLS flags in `extraArgs`). */
   readonly httpsPeers?: boolean;
+  /** Client URLs on https (TLS flags in `extraArgs`); readiness is checked with these. */
+  readonly httpsClients?: FetchTls;
 }
 
 /** Starts `size` etcd-bun processes as one cluster from a static `--initial-cluster`. */
@@ -398,7 +400,10 @@ export async function startCluster(options: ClusterOptions): Promise<ClusterProc
     r.targetPort = Number(new URL(listenPeers[i] ?? "").port);
   });
   const peers = options.relays ? relays.map((r) => r.url) : listenPeers;
-  const clients = await Promise.all(names.map(async () => `http://127.0.0.1:${await freePort()}`));
+  const clientScheme = options.httpsClients === undefined ? "http" : "https";
+  const clients = await Promise.all(
+    names.map(async () => `${clientScheme}://127.0.0.1:${await freePort()}`),
+  );
   const initialCluster = names.map((n, i) => `${n}=${peers[i]}`).join(",");
   const members = names.map((name, i) => {
     const dataDir = mkdtempSync(join(tmpdir(), `etcd-bun-cluster-${name}-`));
@@ -420,7 +425,14 @@ export async function startCluster(options: ClusterOptions): Promise<ClusterProc
       ],
     });
     const argv = options.singleDash ? args.map((a) => (a.startsWith("--") ? a.slice(1) : a)) : args;
-    return spawnMember(argv, { clientUrl, peerUrl, dataDir, name, env: options.env ?? {} });
+    return spawnMember(argv, {
+      clientUrl,
+      peerUrl,
+      dataDir,
+      name,
+      env: options.env ?? {},
+      ...(options.httpsClients === undefined ? {} : { tls: options.httpsClients }),
+    });
   });
   try {
     await Promise.all(members.map((m) => m.waitReady()));
