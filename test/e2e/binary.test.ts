@@ -1,7 +1,7 @@
 /**
  * The single executable: package.json's "build" (`bun build --compile`) produces one file that
- * starts a member with the same (Go-style) flags, serves the keys API, and writes snapshots on
- * its save worker (the build's second entrypoint).
+ * starts a member with the same (Go-style) flags, serves the keys API and the dashboard (bundled
+ * inside it), and writes snapshots on its save worker (the build's second entrypoint).
  */
 import { afterAll, beforeAll, expect, test } from "bun:test";
 import { mkdtempSync, readFileSync, rmSync, statSync } from "node:fs";
@@ -79,6 +79,10 @@ test("the compiled binary starts a member from Go-style flags", async () => {
       members: { name: string }[];
     };
     expect(members.members.map((m) => m.name)).toEqual(["infra0"]);
+    // The dashboard's script and styles were bundled into the binary at build time.
+    const script = await (await fetch(`${client}/dashboard/app.js`)).text();
+    expect(script).toContain("/dashboard/api/cluster");
+    expect(await (await fetch(`${client}/dashboard/app.css`)).text()).toContain(".uplot");
   } finally {
     proc.kill("SIGKILL");
     await proc.exited;
