@@ -44,6 +44,15 @@ export function memberMetrics(): MemberMetrics {
 
   serverMetrics(registers, () => server);
   storeMetrics(registers, () => server?.store.stats);
+  new Counter({
+    name: "etcd_debugging_store_watch_requests_total",
+    help: "Total number of incoming watch requests (new or reestablished).",
+    registers,
+    collect() {
+      this.reset();
+      this.inc(server?.store.watchRequests ?? 0);
+    },
+  });
   const walFsync = new Histogram({
     name: "etcd_disk_wal_fsync_duration_seconds",
     help: "The latency distributions of fsync called by WAL.",
@@ -118,6 +127,15 @@ function serverMetrics(registers: Registry[], current: () => EtcdServer | undefi
     collect() {
       this.reset();
       this.inc(current()?.figures()?.leaderChanges ?? 0);
+    },
+  });
+  new Counter({
+    name: "etcd_server_slow_apply_total",
+    help: "The total number of slow apply requests (likely overloaded from slow disk).",
+    registers,
+    collect() {
+      this.reset();
+      this.inc(current()?.figures()?.slowApplies ?? 0);
     },
   });
   new Gauge({

@@ -372,6 +372,7 @@ export class EtcdServer {
       pendingProposals: this.waiters.size,
       failedProposals: this.waiters.failed,
       leaderChanges: this.loop.leaderChanges,
+      slowApplies: this.loop.slowApplies,
     };
   }
 
@@ -482,6 +483,7 @@ export interface ServerFigures {
   readonly pendingProposals: number;
   readonly failedProposals: number;
   readonly leaderChanges: number;
+  readonly slowApplies: number;
 }
 
 function timeoutError(store: Store): EtcdError {

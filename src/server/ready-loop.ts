@@ -65,6 +65,8 @@ export class ReadyLoop {
   leaderSince: Date;
   /** Times a new leader became known (etcd_server_leader_changes_seen_total). */
   leaderChanges = 0;
+  /** Entries that took longer than SLOW_APPLY_MS to apply (etcd_server_slow_apply_total). */
+  slowApplies = 0;
   stopping = false;
   private scheduled = false;
   private processing = false;
@@ -216,6 +218,14 @@ export class ReadyLoop {
     if (soft.lead !== "") this.p.proposals.leaderKnown();
   }
 
+  /** etcd's warning (and etcd_server_slow_apply_total) for an entry slow to apply. */
+  private slowApply(index: number, tookMs: number): void {
+    this.slowApplies++;
+    this.p.log(
+      `warning: apply of entry ${index} took too long (${tookMs.toFixed(1)} ms, expected less than ${SLOW_APPLY_MS} ms)`,
+    );
+  }
+
   private applyAll(entries: readonly Entry[]): void {
     for (const entry of entries) {
       if (entry.index <= this.appliedIndex) continue;
@@ -223,7 +233,10 @@ export class ReadyLoop {
         entry.index === this.appliedIndex + 1,
         `apply gap: ${this.appliedIndex} → ${entry.index}`,
       );
+      const started = this.p.time.monotonic();
       const outcome = applyEntry(this.p.applyContext, entry);
+      const took = this.p.time.monotonic() - started;
+      if (took > SLOW_APPLY_MS) this.slowApply(entry.index, took);
       this.appliedIndex = entry.index;
       if (outcome !== undefined && outcome.id !== "") {
         const { error } = outcome;
@@ -238,6 +251,9 @@ export class ReadyLoop {
     }
   }
 }
+
+/** etcd's warnApplyDuration: an entry applied slower than this is logged and counted. */
+const SLOW_APPLY_MS = 100;
 
 /** Messages whose sender vouches for no persisted state: safe to send before the fdatasync. */
 function promisesNothing(m: Message): boolean {

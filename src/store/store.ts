@@ -56,6 +56,8 @@ export class Store {
   private heap = new TtlHeap<Node>();
   private hub: WatcherHub;
   private counters = newCounters();
+  /** Watch requests so far, refused ones included (etcd_debugging_store_watch_requests_total). */
+  watchRequests = 0;
   /** "/" and the namespaces: user operations may not change them (error 107). */
   private readonly readonlyPaths: ReadonlySet<string>;
   /** An error that etcd counts as a success of the operation (see the module comment). */
@@ -325,6 +327,7 @@ export class Store {
     onEvent: OnEvent,
     onRemoved: OnRemoved,
   ): Watcher {
+    this.watchRequests++;
     const key = cleanStorePath(opts.key);
     const sinceIndex = opts.sinceIndex === 0 ? this.currentIndex + 1 : opts.sinceIndex;
     assert(Number.isSafeInteger(sinceIndex) && sinceIndex > 0, `watch: bad index ${sinceIndex}`);

@@ -63,6 +63,8 @@ test("etcd's names are exported with the types and labels etcd gives them", asyn
     "etcd_disk_wal_fsync_duration_seconds_count",
     "etcd_debugging_store_watchers",
     "etcd_debugging_store_expires_total",
+    "etcd_debugging_store_watch_requests_total",
+    "etcd_server_slow_apply_total",
     "process_resident_memory_bytes",
     "process_cpu_seconds_total",
     "process_start_time_seconds",
@@ -82,6 +84,11 @@ test("writes move proposals, fsyncs, store writes, request counters and peer tra
   const before = await scrape(leader);
   for (let i = 0; i < 20; i++) await put(leader, `metrics/k${i}`, `v${i}`);
   await fetch(`${leader.clientUrl}/v2/keys/metrics/missing`).then((r) => r.arrayBuffer());
+  // Two watches, each answered at once from the event history (the first write under metrics/).
+  for (let i = 0; i < 2; i++)
+    await fetch(`${leader.clientUrl}/v2/keys/metrics?wait=true&recursive=true&waitIndex=1`, {
+      signal: AbortSignal.timeout(5000),
+    }).then((r) => r.arrayBuffer());
   const after = await scrape(leader);
   const grew = (name: string) => total(after, name) - total(before, name);
   expect(grew("etcd_server_proposals_committed_total")).toBeGreaterThanOrEqual(20);
@@ -91,6 +98,9 @@ test("writes move proposals, fsyncs, store writes, request counters and peer tra
   expect(grew('etcd_http_received_total{method="PUT"}')).toBe(20);
   expect(grew('etcd_http_successful_duration_seconds_count{method="PUT"}')).toBe(20);
   expect(grew('etcd_http_failed_total{method="GET",code="404"}')).toBe(1);
+  expect(grew("etcd_debugging_store_watch_requests_total")).toBe(2);
+  // On a machine this size no apply of a small write comes near etcd's 100 ms warning.
+  expect(total(after, "etcd_server_slow_apply_total")).toBe(0);
   expect(grew("etcd_network_peer_sent_bytes_total")).toBeGreaterThan(0);
   expect(grew("etcd_network_peer_received_bytes_total")).toBeGreaterThan(0);
   expect(total(after, "etcd_network_peer_round_trip_time_seconds_count")).toBeGreaterThan(0);
