@@ -14,6 +14,8 @@ export interface MemberStatus {
   readonly term: number;
   readonly commit: number;
   readonly applied: number;
+  /** The v2 store's index (what `X-Etcd-Index` says here now). */
+  readonly storeIndex: number;
   /** ISO time this member started. */
   readonly startTime: string;
   /** Round trips to peers as this member measures them (the leader: to each follower). */
@@ -72,6 +74,7 @@ export function isMemberStatus(value: unknown): value is MemberStatus {
     typeof v.term === "number" &&
     typeof v.commit === "number" &&
     typeof v.applied === "number" &&
+    typeof v.storeIndex === "number" &&
     typeof v.peers === "object" &&
     v.peers !== null &&
     typeof counters === "object" &&

@@ -34,6 +34,7 @@ export function memberDashboardSource(
       term: server.raftTerm,
       commit: figures.commitIndex,
       applied: figures.appliedIndex,
+      storeIndex: server.store.index(),
       startTime: server.startTime.toISOString(),
       peers,
       counters: {

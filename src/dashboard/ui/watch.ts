@@ -1,10 +1,11 @@
 /**
- * A live watch: long-polls `?wait=true&recursive=true` under a prefix, each request resuming at
- * the index after the last event, so no event between two polls is missed (the history keeps
- * the last 1000). Newest events first.
+ * A live watch: long-polls `?wait=true&recursive=true` under a prefix from the store's index at
+ * the start, each request resuming at the index after the last event, so no event between two
+ * polls is missed (the history keeps the last 1000). Newest events first.
  */
 import { useEffect, useRef, useState } from "preact/hooks";
-import { ApiError, type EtcdNode, errorText, keysRequest } from "./api.ts";
+import type { ClusterView } from "../status.ts";
+import { ApiError, type EtcdNode, errorText, getJson, keysRequest } from "./api.ts";
 import { html } from "./html.ts";
 
 interface SeenEvent {
@@ -67,6 +68,22 @@ export function WatchPanel() {
   </section>`;
 }
 
+/**
+ * The store's index now, from the cluster view (a read of the prefix would do, but answers 404
+ * for a key not there yet): the serving member's, or behind a proxy the lowest any member has
+ * applied (a watch from a lower index only shows a little history too).
+ */
+async function storeIndexNow(signal: AbortSignal): Promise<number> {
+  const view = await getJson<ClusterView>("/dashboard/api/cluster", signal);
+  const own = view.members.find((m) => m.id === view.servedBy.id)?.status;
+  const indexes = view.members.flatMap((m) =>
+    m.status === undefined ? [] : [m.status.storeIndex],
+  );
+  const index = own?.storeIndex ?? Math.min(...indexes);
+  if (!Number.isSafeInteger(index)) throw new Error("no member reports its store index");
+  return index;
+}
+
 async function follow(
   prefix: string,
   signal: AbortSignal,
@@ -74,7 +91,14 @@ async function follow(
   setStatus: (text: string) => void,
 ): Promise<void> {
   let next: number | undefined;
-  setStatus(`watching ${prefix}`);
+  try {
+    // From the index now on: a write made once "watching" shows is never missed.
+    next = (await storeIndexNow(signal)) + 1;
+  } catch (error) {
+    if (signal.aborted) return;
+    setStatus(`watching ${prefix} from its next change (${errorText(error)})`);
+  }
+  if (next !== undefined) setStatus(`watching ${prefix}`);
   while (!signal.aborted) {
     const params: Record<string, string> = { wait: "true", recursive: "true" };
     if (next !== undefined) params.waitIndex = String(next);
