@@ -146,9 +146,8 @@ async function startOn(
     maxSnapshots: settings.maxSnapshots,
     maxWals: settings.maxWals,
     strictReconfigCheck: settings.strictReconfigCheck,
-    ...(settings.initialElectionTickAdvance === undefined
-      ? {}
-      : { electionTickAdvance: settings.initialElectionTickAdvance }),
+    // etcd fast-forwards a fresh one-member start whatever the flag says (measured, 3.4.23).
+    electionTickAdvance: settings.initialElectionTickAdvance !== false || !opened.restarted,
     log,
     time: realTime,
     onRemoved: () => {

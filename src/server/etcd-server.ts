@@ -50,7 +50,7 @@ export interface ServerOptions {
   readonly maxSnapshots: number;
   readonly maxWals: number;
   readonly strictReconfigCheck: boolean;
-  /** `--initial-election-tick-advance` (absent: true, a lone voter campaigns at boot). */
+  /** A lone voter campaigns at boot (absent: true); false waits out an election timeout. */
   readonly electionTickAdvance?: boolean;
   readonly log: (line: string) => void;
   /** The clock and timers (real at the edge, simulated in tests). */

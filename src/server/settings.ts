@@ -51,7 +51,7 @@ export interface MemberSettings {
   readonly strictReconfigCheck: boolean;
   /** Raft pre-vote (`--pre-vote`). */
   readonly preVote: boolean;
-  /** `--initial-election-tick-advance` (absent: true). */
+  /** `--initial-election-tick-advance` (absent: true; false matters on a restart only). */
   readonly initialElectionTickAdvance?: boolean;
   /**
    * Mixed with the member id into Raft's election-timeout randomness (the edge passes the start
