@@ -70,6 +70,10 @@ export interface ServerParts {
   readonly confState: ConfState;
 }
 
+/** etcd's tick advance looks for connected peers every 50 ms, for up to 5 s. */
+const TICK_ADVANCE_POLL_MS = 50;
+const TICK_ADVANCE_LOOKS = 100;
+
 /** How often the leader proposes a SYNC so expired TTL keys are deleted (etcd: 500 ms). */
 const SYNC_INTERVAL_MS = 500;
 
@@ -223,7 +227,36 @@ export class EtcdServer {
     // A lone voter need not wait out an election timeout after a restart whose replay left no
     // Ready to handle (etcd fast-forwards its election ticks for the same reason).
     this.loop.campaignIfAlone();
+    if (this.options.electionTickAdvance !== false) this.advanceTicksOncePeersConnect();
     this.loop.schedule();
+  }
+
+  /**
+   * etcd's initial election tick advance with several voters: once two peers are connected
+   * (looked at every 50 ms for 5 s), a member that has heard of no leader yet is fast-forwarded
+   * to two ticks short of its election timeout, so a cluster restarted as a whole elects about
+   * one election timeout sooner. A leader's heartbeat still resets it, as any tick count.
+   */
+  private advanceTicksOncePeersConnect(): void {
+    const others = () => this.applyContext.confState.voters.filter((id) => id !== this.memberId);
+    if (others().length < 2) return;
+    let looks = 0;
+    const cancel = this.time.every(TICK_ADVANCE_POLL_MS, () => {
+      looks++;
+      const connected = others().filter((id) => this.peerActiveSince(id) !== undefined).length;
+      if (connected < 2 && looks < TICK_ADVANCE_LOOKS) return;
+      cancel();
+      if (connected < 2 || this.loop.stopping) return;
+      if (this.leader !== "" || this.state !== "follower") return;
+      const ticks = Math.floor(this.options.electionMs / this.options.heartbeatMs) - 2;
+      if (ticks <= 0) return;
+      for (let i = 0; i < ticks; i++) this.raft.tick();
+      this.options.log(
+        `${this.memberId} has ${connected} peers connected; fast-forwarding ${ticks} ticks (election ticks ${ticks + 2})`,
+      );
+      this.loop.schedule();
+    });
+    this.timers.push(cancel);
   }
 
   /**
