@@ -105,7 +105,13 @@ function Chart({ title, label, times, values, version }: ChartProps) {
       [[], []],
       el,
     );
-    return () => plot.current?.destroy();
+    const resize = () =>
+      plot.current?.setSize({ width: Math.max(240, el.clientWidth), height: 160 });
+    window.addEventListener("resize", resize);
+    return () => {
+      window.removeEventListener("resize", resize);
+      plot.current?.destroy();
+    };
   }, []);
   useEffect(() => {
     plot.current?.setData([times, values]);

@@ -124,7 +124,7 @@ function KeyDetail({ keyPath, now, changed }: DetailProps) {
   }, [keyPath]);
 
   if (node === undefined)
-    return html`<div class="node">${message === undefined ? html`<p>Loading ${keyPath}…</p>` : html`<p class="error" data-testid="key-message">${message.text}</p>`}</div>`;
+    return html`<div class="node">${message === undefined ? html`<p>Loading ${keyPath}…</p>` : html`<p class=${message.error ? "error" : "ok"} data-testid="key-message">${message.text}</p>`}</div>`;
 
   const save = async () => {
     const form: Record<string, string> = { value: draft };
