@@ -252,7 +252,7 @@ export class EtcdServer {
       if (ticks <= 0) return;
       for (let i = 0; i < ticks; i++) this.raft.tick();
       this.options.log(
-        `${this.memberId} has ${connected} peers connected; fast-forwarding ${ticks} ticks (election ticks ${ticks + 2})`,
+        `${this.memberId} initialized peer connection; fast-forwarding ${ticks} ticks (election ticks ${ticks + 2}) with ${connected} active peer(s)`,
       );
       this.loop.schedule();
     });

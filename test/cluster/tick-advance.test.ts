@@ -19,7 +19,7 @@ test.each([true, false])(
       const seen = cluster.members.map((m) => m.output().length);
       await Promise.all(cluster.members.map((m) => m.restart()));
       const advanced = cluster.members.filter((m, i) =>
-        /has 2 peers connected; fast-forwarding 8 ticks \(election ticks 10\)/.test(
+        /initialized peer connection; fast-forwarding 8 ticks \(election ticks 10\) with 2 active peer\(s\)/.test(
           m.output().slice(seen[i]),
         ),
       );
