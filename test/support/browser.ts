@@ -6,6 +6,8 @@ import { existsSync } from "node:fs";
 import { type Browser, chromium, type Page } from "playwright-core";
 
 export const CHROMIUM = process.env.CHROMIUM_PATH ?? "/usr/bin/chromium";
+/** Browser tests are skipped without it, as the etcd comparisons without etcd (.ci/run installs both). */
+export const chromiumInstalled = existsSync(CHROMIUM);
 
 export interface WatchedPage {
   readonly page: Page;
