@@ -5,7 +5,7 @@
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { clusterView, MembersUnavailable } from "../../src/dashboard/cluster-view.ts";
 import type { ClusterView, MemberStatus } from "../../src/dashboard/status.ts";
-import { makeTestCerts, type TestCerts } from "../support/certs.ts";
+import { makeTestCerts, serverTlsFlags, type TestCerts } from "../support/certs.ts";
 import {
   type ClusterProcess,
   freePort,
@@ -120,15 +120,7 @@ describe("members on https client URLs with --client-cert-auth", () => {
     tlsCluster = await startCluster({
       size: 2,
       httpsClients: client,
-      extraArgs: [
-        "--cert-file",
-        certs.server.certFile,
-        "--key-file",
-        certs.server.keyFile,
-        "--trusted-ca-file",
-        certs.caFile,
-        "--client-cert-auth",
-      ],
+      extraArgs: serverTlsFlags(certs, true),
     });
   }, 60_000);
   afterAll(async () => {

@@ -4,7 +4,7 @@
  * `--trusted-ca-file`, `--client-cert-auth`), then a TLS proxy in front of the etcd-bun one.
  */
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
-import { makeTestCerts, type TestCerts } from "../support/certs.ts";
+import { makeTestCerts, serverTlsFlags, type TestCerts } from "../support/certs.ts";
 import {
   type FetchTls,
   type MemberProcess,
@@ -27,15 +27,7 @@ afterAll(async () => {
   certs?.remove();
 });
 
-const serverFlags = (clientCertAuth: boolean) => [
-  "--cert-file",
-  certs.server.certFile,
-  "--key-file",
-  certs.server.keyFile,
-  "--trusted-ca-file",
-  certs.caFile,
-  ...(clientCertAuth ? ["--client-cert-auth"] : []),
-];
+const serverFlags = (clientCertAuth: boolean) => serverTlsFlags(certs, clientCertAuth);
 
 const trusted = (): FetchTls => ({ ca: certs.ca, cert: certs.client.cert, key: certs.client.key });
 

@@ -154,6 +154,19 @@ export function makeTestCerts(): TestCerts {
   };
 }
 
+/** A member's client TLS flags with `certs.server`, trusting `certs.ca`. */
+export function serverTlsFlags(certs: TestCerts, clientCertAuth: boolean): string[] {
+  return [
+    "--cert-file",
+    certs.server.certFile,
+    "--key-file",
+    certs.server.keyFile,
+    "--trusted-ca-file",
+    certs.caFile,
+    ...(clientCertAuth ? ["--client-cert-auth"] : []),
+  ];
+}
+
 /** The certificate a TLS listener at `url` shows, as `openssl x509` prints it with `args`. */
 export function servedCertificate(url: string, args: readonly string[]): string {
   const { host } = new URL(url);
