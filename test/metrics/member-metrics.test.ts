@@ -99,8 +99,6 @@ test("writes move proposals, fsyncs, store writes, request counters and peer tra
   expect(grew('etcd_http_successful_duration_seconds_count{method="PUT"}')).toBe(20);
   expect(grew('etcd_http_failed_total{method="GET",code="404"}')).toBe(1);
   expect(grew("etcd_debugging_store_watch_requests_total")).toBe(2);
-  // On a machine this size no apply of a small write comes near etcd's 100 ms warning.
-  expect(total(after, "etcd_server_slow_apply_total")).toBe(0);
   expect(grew("etcd_network_peer_sent_bytes_total")).toBeGreaterThan(0);
   expect(grew("etcd_network_peer_received_bytes_total")).toBeGreaterThan(0);
   expect(total(after, "etcd_network_peer_round_trip_time_seconds_count")).toBeGreaterThan(0);
