@@ -27,7 +27,7 @@ export interface ClientAppOptions {
   /** `/metrics` (Prometheus text) and the keys request counters behind it. */
   readonly metrics?: {
     readonly keys: KeysMetrics;
-    scrape(): Promise<{ readonly text: string; readonly contentType: string }>;
+    scrape(): Promise<Response>;
   };
   /** The dashboard's pages and endpoints: answers its own paths, undefined for others. */
   readonly dashboard?: (request: Request, path: string) => Promise<Response> | undefined;
@@ -76,15 +76,9 @@ export function clientApp(options: ClientAppOptions): ClientFetch {
     .all("/version", ({ request }) => handleVersion(request), { parse: "none" })
     .all("/health", ({ request }) => handleHealth(server, request), { parse: "none" })
     .all("/debug/vars", ({ request }) => handleDebugVars(server, request), { parse: "none" })
-    .all(
-      "/metrics",
-      async () => {
-        if (metrics === undefined) return notFound();
-        const { text, contentType } = await metrics.scrape();
-        return new Response(text, { headers: { "Content-Type": contentType } });
-      },
-      { parse: "none" },
-    );
+    .all("/metrics", () => (metrics === undefined ? notFound() : metrics.scrape()), {
+      parse: "none",
+    });
   return (request, info) => {
     const path = info.url.pathname;
     const n = KEYS_PREFIX.length;

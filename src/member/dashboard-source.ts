@@ -4,25 +4,20 @@ import type { MemberStatus } from "../dashboard/status.ts";
 import type { FetchTls } from "../net/tls.ts";
 import type { EtcdServer } from "../server/etcd-server.ts";
 import { listMembers } from "../server/membership.ts";
-import { STORE_WRITES } from "./metrics.ts";
+import { STORE_WRITES, type SyncTotals } from "./metrics.ts";
 
 /** The store counters that are writes (successful or not), as etcd_debugging_store_writes_total. */
 const WRITE_COUNTERS = Object.values(STORE_WRITES).flat();
 
-/** WAL fdatasyncs so far (fed by the disk's onSync). */
-export interface SyncTotals {
-  count: number;
-  seconds: number;
-}
-
 export function memberDashboardSource(
   server: EtcdServer,
-  syncs: Readonly<SyncTotals>,
+  syncs: () => SyncTotals,
   tls: FetchTls | undefined,
 ): ClusterSource {
   const status = (): MemberStatus => {
     const figures = server.figures();
     const stats = server.store.stats;
+    const synced = syncs();
     const peers: Record<string, MemberStatus["peers"][string]> = {};
     for (const [id, link] of Object.entries(server.peerStats()))
       peers[id] = { rttMs: link.latencyMs.current, active: link.active === true };
@@ -39,8 +34,8 @@ export function memberDashboardSource(
       peers,
       counters: {
         writes: WRITE_COUNTERS.reduce((sum, c) => sum + stats[c], 0),
-        fsyncs: syncs.count,
-        fsyncSeconds: syncs.seconds,
+        fsyncs: synced.count,
+        fsyncSeconds: synced.seconds,
         leaderChanges: figures.leaderChanges,
       },
     };

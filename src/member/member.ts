@@ -30,7 +30,7 @@ import { Transport } from "../transport/transport.ts";
 import { AssertionError } from "../util/assert.ts";
 import { processLog } from "../util/log-outputs.ts";
 import { withAutoTls } from "./auto-tls.ts";
-import { memberDashboardSource, type SyncTotals } from "./dashboard-source.ts";
+import { memberDashboardSource } from "./dashboard-source.ts";
 import { type HeldLock, lockDir } from "./data-dir-lock.ts";
 import { bootstrapCluster } from "./discover.ts";
 import { fatal, installFatalHandlers, setFatalMemberId } from "./fatal.ts";
@@ -118,12 +118,9 @@ async function startOn(
 ): Promise<RunningMember> {
   const startedMs = performance.now();
   const metrics = memberMetrics();
-  const syncs: SyncTotals = { count: 0, seconds: 0 };
   const disk = realDisk(settings, {
     onSync: (seconds) => {
       metrics.walSynced(seconds);
-      syncs.count++;
-      syncs.seconds += seconds;
       // etcd's warning for a disk too slow for Raft's heartbeats.
       if (seconds > SLOW_SYNC_S)
         log(`warning: wal: sync duration of ${seconds.toFixed(3)}s, expected less than 1s`);
@@ -174,7 +171,7 @@ async function startOn(
     observer: metrics.transport,
   });
   await publishAttributes(server, settings, log);
-  serveClients(listeners, server, settings, log, { metrics, syncs });
+  serveClients(listeners, server, settings, log, metrics);
   listeners.serveMetrics(metricsApp(metrics, memberApiOf(server, log)));
   let stopping: Promise<void> | undefined;
   return {
@@ -202,14 +199,13 @@ function serveClients(
   server: EtcdServer,
   settings: MemberSettings,
   log: Log,
-  figures: { readonly metrics: MemberMetrics; readonly syncs: Readonly<SyncTotals> },
+  metrics: MemberMetrics,
 ): void {
-  const { metrics, syncs } = figures;
   const cors = corsPolicy(settings.cors);
   const dashboard =
     settings.dashboard === false
       ? undefined
-      : dashboardHandler(memberDashboardSource(server, syncs, dashboardTls(settings)));
+      : dashboardHandler(memberDashboardSource(server, metrics.walSyncs, dashboardTls(settings)));
   listeners.serveClients(
     withClientLayers(
       cors,
@@ -241,8 +237,7 @@ function metricsApp(metrics: MemberMetrics, api: MemberApi) {
     const path = new URL(request.url).pathname;
     if (path === "/health") return handleHealth(api, request);
     if (path !== "/metrics") return notFound();
-    const { text, contentType } = await metrics.scrape();
-    return new Response(text, { headers: { "Content-Type": contentType } });
+    return metrics.scrape();
   };
 }
 

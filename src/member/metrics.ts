@@ -10,17 +10,25 @@ import type { EtcdServer } from "../server/etcd-server.ts";
 import type { StoreStats } from "../store/stats.ts";
 import type { TransportObserver } from "../transport/observer.ts";
 import { exponentialBuckets } from "../util/buckets.ts";
+import { exposition } from "../util/exposition.ts";
+
+/** WAL fdatasyncs so far, and the seconds they took in all (the dashboard charts their rate). */
+export interface SyncTotals {
+  readonly count: number;
+  readonly seconds: number;
+}
 
 export interface MemberMetrics {
   readonly walSynced: (seconds: number) => void;
+  walSyncs(): SyncTotals;
   /** A snapshot became durable (etcd's backend commit: its v3 store's commit to disk). */
   readonly snapshotSaved: (seconds: number) => void;
   readonly transport: TransportObserver;
   readonly keys: KeysMetrics;
   /** Reads the server's figures at each scrape from now on. */
   attach(server: EtcdServer): void;
-  /** The exposition text and its content type. */
-  scrape(): Promise<{ readonly text: string; readonly contentType: string }>;
+  /** `/metrics`: the exposition text. */
+  scrape(): Promise<Response>;
 }
 
 /** etcd's v2 store counters by action, from the store's success/fail pairs. */
@@ -44,15 +52,12 @@ export function memberMetrics(): MemberMetrics {
 
   serverMetrics(registers, () => server);
   storeMetrics(registers, () => server?.store.stats);
-  new Counter({
-    name: "etcd_debugging_store_watch_requests_total",
-    help: "Total number of incoming watch requests (new or reestablished).",
+  figureCounter(
     registers,
-    collect() {
-      this.reset();
-      this.inc(server?.store.watchRequests ?? 0);
-    },
-  });
+    "etcd_debugging_store_watch_requests_total",
+    "Total number of incoming watch requests (new or reestablished).",
+    () => server?.store.watchRequests ?? 0,
+  );
   const walFsync = new Histogram({
     name: "etcd_disk_wal_fsync_duration_seconds",
     help: "The latency distributions of fsync called by WAL.",
@@ -79,36 +84,38 @@ export function memberMetrics(): MemberMetrics {
     },
   });
   const keys = keysMetrics(registers);
+  const syncs = { count: 0, seconds: 0 };
   return {
-    walSynced: (seconds) => walFsync.observe(seconds),
+    walSynced: (seconds) => {
+      walFsync.observe(seconds);
+      syncs.count++;
+      syncs.seconds += seconds;
+    },
+    walSyncs: () => ({ ...syncs }),
     snapshotSaved: (seconds) => snapshotCommit.observe(seconds),
     transport,
     keys,
     attach: (s) => {
       server = s;
     },
-    scrape: async () => ({ text: await registry.metrics(), contentType: registry.contentType }),
+    scrape: () => exposition(registry),
   };
 }
 
 /** etcd_server_*: leadership and proposals, read from the server at each scrape. */
 function serverMetrics(registers: Registry[], current: () => EtcdServer | undefined): void {
-  new Gauge({
-    name: "etcd_server_has_leader",
-    help: "Whether or not a leader exists. 1 is existence, 0 is not.",
+  figureGauge(
     registers,
-    collect() {
-      this.set((current()?.leader ?? "") !== "" ? 1 : 0);
-    },
-  });
-  new Gauge({
-    name: "etcd_server_is_leader",
-    help: "Whether or not this member is a leader. 1 if is, 0 otherwise.",
+    "etcd_server_has_leader",
+    "Whether or not a leader exists. 1 is existence, 0 is not.",
+    () => ((current()?.leader ?? "") !== "" ? 1 : 0),
+  );
+  figureGauge(
     registers,
-    collect() {
-      this.set(current()?.state === "leader" ? 1 : 0);
-    },
-  });
+    "etcd_server_is_leader",
+    "Whether or not this member is a leader. 1 if is, 0 otherwise.",
+    () => (current()?.state === "leader" ? 1 : 0),
+  );
   new Gauge({
     name: "etcd_server_id",
     help: "Server or member ID in hexadecimal format. 1 for 'server_id' label with current ID.",
@@ -120,57 +127,42 @@ function serverMetrics(registers: Registry[], current: () => EtcdServer | undefi
       if (id !== undefined) this.set({ server_id: id }, 1);
     },
   });
-  new Counter({
-    name: "etcd_server_leader_changes_seen_total",
-    help: "The number of leader changes seen.",
+  figureCounter(
     registers,
-    collect() {
-      this.reset();
-      this.inc(current()?.figures()?.leaderChanges ?? 0);
-    },
-  });
-  new Counter({
-    name: "etcd_server_slow_apply_total",
-    help: "The total number of slow apply requests (likely overloaded from slow disk).",
+    "etcd_server_leader_changes_seen_total",
+    "The number of leader changes seen.",
+    () => current()?.figures().leaderChanges ?? 0,
+  );
+  figureCounter(
     registers,
-    collect() {
-      this.reset();
-      this.inc(current()?.figures()?.slowApplies ?? 0);
-    },
-  });
-  new Gauge({
-    name: "etcd_server_proposals_committed_total",
-    help: "The total number of consensus proposals committed.",
+    "etcd_server_slow_apply_total",
+    "The total number of slow apply requests (likely overloaded from slow disk).",
+    () => current()?.figures().slowApplies ?? 0,
+  );
+  figureGauge(
     registers,
-    collect() {
-      this.set(current()?.figures()?.commitIndex ?? 0);
-    },
-  });
-  new Gauge({
-    name: "etcd_server_proposals_applied_total",
-    help: "The total number of consensus proposals applied.",
+    "etcd_server_proposals_committed_total",
+    "The total number of consensus proposals committed.",
+    () => current()?.figures().commitIndex ?? 0,
+  );
+  figureGauge(
     registers,
-    collect() {
-      this.set(current()?.figures()?.appliedIndex ?? 0);
-    },
-  });
-  new Gauge({
-    name: "etcd_server_proposals_pending",
-    help: "The current number of pending proposals to commit.",
+    "etcd_server_proposals_applied_total",
+    "The total number of consensus proposals applied.",
+    () => current()?.figures().appliedIndex ?? 0,
+  );
+  figureGauge(
     registers,
-    collect() {
-      this.set(current()?.figures()?.pendingProposals ?? 0);
-    },
-  });
-  new Counter({
-    name: "etcd_server_proposals_failed_total",
-    help: "The total number of failed proposals seen.",
+    "etcd_server_proposals_pending",
+    "The current number of pending proposals to commit.",
+    () => current()?.figures().pendingProposals ?? 0,
+  );
+  figureCounter(
     registers,
-    collect() {
-      this.reset();
-      this.inc(current()?.figures()?.failedProposals ?? 0);
-    },
-  });
+    "etcd_server_proposals_failed_total",
+    "The total number of failed proposals seen.",
+    () => current()?.figures().failedProposals ?? 0,
+  );
 }
 
 function storeMetrics(registers: Registry[], stats: () => StoreStats | undefined): void {
@@ -205,23 +197,18 @@ function storeMetrics(registers: Registry[], stats: () => StoreStats | undefined
       byAction(this, STORE_WRITES);
     },
   });
-  new Counter({
-    name: "etcd_debugging_store_expires_total",
-    help: "Total number of expired keys.",
+  figureCounter(
     registers,
-    collect() {
-      this.reset();
-      this.inc(stats()?.expireCount ?? 0);
-    },
-  });
-  new Gauge({
-    name: "etcd_debugging_store_watchers",
-    help: "Count of currently active watchers.",
+    "etcd_debugging_store_expires_total",
+    "Total number of expired keys.",
+    () => stats()?.expireCount ?? 0,
+  );
+  figureGauge(
     registers,
-    collect() {
-      this.set(stats()?.watchers ?? 0);
-    },
-  });
+    "etcd_debugging_store_watchers",
+    "Count of currently active watchers.",
+    () => stats()?.watchers ?? 0,
+  );
 }
 
 function peerMetrics(
@@ -262,6 +249,31 @@ function peerMetrics(
     received: (from, bytes) => received.inc({ From: from }, bytes),
     roundTrip: (to, seconds) => roundTrip.observe({ To: to }, seconds),
   };
+}
+
+/** A counter whose total is read from a figure kept elsewhere, at each scrape. */
+function figureCounter(registers: Registry[], name: string, help: string, read: () => number) {
+  new Counter({
+    name,
+    help,
+    registers,
+    collect() {
+      this.reset();
+      this.inc(read());
+    },
+  });
+}
+
+/** A gauge read from a figure kept elsewhere, at each scrape. */
+function figureGauge(registers: Registry[], name: string, help: string, read: () => number) {
+  new Gauge({
+    name,
+    help,
+    registers,
+    collect() {
+      this.set(read());
+    },
+  });
 }
 
 function childOf<C>(children: Map<string, C>, key: string, make: () => C): C {

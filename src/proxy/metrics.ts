@@ -4,6 +4,7 @@
  */
 import { Counter, collectDefaultMetrics, Histogram, Registry } from "prom-client";
 import { exponentialBuckets } from "../util/buckets.ts";
+import { exposition } from "../util/exposition.ts";
 
 /** Why the proxy answered a request itself (etcd's `proxying_error` label). */
 export type ProxyingError = "zero_endpoints" | "failed_getting_response";
@@ -12,7 +13,8 @@ export interface ProxyMetrics {
   incoming(method: string): void;
   handled(method: string, seconds: number): void;
   dropped(method: string, why: ProxyingError): void;
-  scrape(): Promise<{ readonly text: string; readonly contentType: string }>;
+  /** `/metrics`: the exposition text. */
+  scrape(): Promise<Response>;
 }
 
 export function proxyMetrics(): ProxyMetrics {
@@ -51,6 +53,6 @@ export function proxyMetrics(): ProxyMetrics {
       duration.observe({ method }, seconds);
     },
     dropped: (method, why) => dropped.inc({ method, proxying_error: why }),
-    scrape: async () => ({ text: await registry.metrics(), contentType: registry.contentType }),
+    scrape: () => exposition(registry),
   };
 }

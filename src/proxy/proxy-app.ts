@@ -35,7 +35,7 @@ export function proxyApp(o: ProxyAppOptions) {
     const target = routeTarget(request.method, new URL(request.url), raw);
     if (target instanceof Response) return target;
     const metrics = o.metrics;
-    if (metrics !== undefined && target.pathname === "/metrics") return scrape(metrics);
+    if (metrics !== undefined && target.pathname === "/metrics") return metrics.scrape();
     if (o.readonly && request.method !== "GET") return new Response(null, { status: 501 });
     if (request.method === "OPTIONS") return preflightResponse(o.cors, request);
     const cors = corsHeaders(o.cors, request);
@@ -52,11 +52,6 @@ export function proxyApp(o: ProxyAppOptions) {
       withCors(res, cors),
     );
   };
-}
-
-async function scrape(metrics: ProxyMetrics): Promise<Response> {
-  const { text, contentType } = await metrics.scrape();
-  return new Response(text, { headers: { "Content-Type": contentType } });
 }
 
 /** etcd's proxy counters: every request in; handled (with its time) or dropped, and why. */
