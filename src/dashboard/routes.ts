@@ -5,7 +5,7 @@
  */
 import { type ClusterSource, clusterView } from "./cluster-view.ts";
 
-export const DASHBOARD_PREFIX = "/dashboard";
+const DASHBOARD_PREFIX = "/dashboard";
 
 const PAGE = `<!doctype html>
 <html lang="en">

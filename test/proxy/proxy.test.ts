@@ -9,14 +9,13 @@ import {
   type ClusterProcess,
   freePort,
   type MemberProcess,
-  realEtcdInstalled,
+  SERVER_KINDS,
   startCluster,
   startProxyProcess,
 } from "../support/cluster-process.ts";
 import { addAndStartMember, whileUnhealthy } from "../support/membership.ts";
 import { rawRequest } from "../support/raw-http.ts";
 
-const KINDS = realEtcdInstalled ? (["etcd-bun", "etcd"] as const) : (["etcd-bun"] as const);
 /** Short, so membership changes and failures show up within a test's patience. */
 /** Watchers on one key through one proxy, each on a connection of its own. */
 const WATCHERS = 1000;
@@ -51,7 +50,7 @@ async function storeWatchers(member: MemberProcess): Promise<number> {
   }
 }
 
-describe.each(KINDS)("a proxy in front of a 3-member %s cluster", (kind) => {
+describe.each(SERVER_KINDS)("a proxy in front of a 3-member %s cluster", (kind) => {
   let cluster: ClusterProcess;
   let proxy: MemberProcess;
   const extra: MemberProcess[] = [];

@@ -10,12 +10,11 @@ import { servedCertificate as served } from "../support/certs.ts";
 import {
   type ClusterProcess,
   type MemberProcess,
-  realEtcdInstalled,
+  SERVER_KINDS,
   startCluster,
   startMember,
 } from "../support/cluster-process.ts";
 
-const KINDS = realEtcdInstalled ? (["etcd-bun", "etcd"] as const) : (["etcd-bun"] as const);
 const INSECURE = { rejectUnauthorized: false };
 
 const started: (MemberProcess | ClusterProcess)[] = [];
@@ -28,7 +27,7 @@ function servedCertificate(url: string): string {
   return served(url, ["-text", "-fingerprint", "-sha256"]);
 }
 
-describe.each(KINDS)("a %s member with --auto-tls", (kind) => {
+describe.each(SERVER_KINDS)("a %s member with --auto-tls", (kind) => {
   test("serves https with a self-signed certificate kept under fixtures/client", async () => {
     const member = await startMember({ kind, https: INSECURE, extraArgs: ["--auto-tls"] });
     started.push(member);

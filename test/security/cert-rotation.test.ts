@@ -9,9 +9,7 @@ import { mkdtempSync, renameSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { makeTestCerts, servedCertificate, type TestCerts } from "../support/certs.ts";
-import { type MemberProcess, realEtcdInstalled, startMember } from "../support/cluster-process.ts";
-
-const KINDS = realEtcdInstalled ? (["etcd-bun", "etcd"] as const) : (["etcd-bun"] as const);
+import { type MemberProcess, SERVER_KINDS, startMember } from "../support/cluster-process.ts";
 
 let certs: TestCerts;
 beforeAll(() => {
@@ -40,7 +38,7 @@ async function eventually(what: () => string, expected: string, timeoutMs = 8000
   return last;
 }
 
-describe.each(KINDS)("a %s member whose certificate files change", (kind) => {
+describe.each(SERVER_KINDS)("a %s member whose certificate files change", (kind) => {
   let member: MemberProcess;
   let dir: string;
   beforeAll(async () => {

@@ -8,13 +8,12 @@ import { makeTestCerts, serverTlsFlags, type TestCerts } from "../support/certs.
 import {
   type FetchTls,
   type MemberProcess,
-  realEtcdInstalled,
+  SERVER_KINDS,
   startMember,
   startProxyProcess,
 } from "../support/cluster-process.ts";
 import { has } from "../support/namespaces.ts";
 
-const KINDS = realEtcdInstalled ? (["etcd-bun", "etcd"] as const) : (["etcd-bun"] as const);
 const TRIES = 10;
 
 let certs: TestCerts;
@@ -47,7 +46,7 @@ async function outcome(
   }
 }
 
-describe.each(KINDS)("a %s member with --client-cert-auth", (kind) => {
+describe.each(SERVER_KINDS)("a %s member with --client-cert-auth", (kind) => {
   let member: MemberProcess;
   beforeAll(async () => {
     member = await startMember({ kind, https: trusted(), extraArgs: serverFlags(true) });
@@ -117,7 +116,7 @@ describe.each(KINDS)("a %s member with --client-cert-auth", (kind) => {
   });
 });
 
-describe.each(KINDS)("a %s member with --client-crl-file", (kind) => {
+describe.each(SERVER_KINDS)("a %s member with --client-crl-file", (kind) => {
   let member: MemberProcess;
   beforeAll(async () => {
     const flags = [...serverFlags(true), "--client-crl-file", certs.crlFile];
@@ -133,7 +132,7 @@ describe.each(KINDS)("a %s member with --client-crl-file", (kind) => {
   });
 });
 
-describe.each(KINDS)("a %s member with --client-cert-allowed-hostname", (kind) => {
+describe.each(SERVER_KINDS)("a %s member with --client-cert-allowed-hostname", (kind) => {
   let member: MemberProcess;
   const asServer = () => ({ ca: certs.ca, cert: certs.server.cert, key: certs.server.key });
   beforeAll(async () => {
@@ -164,7 +163,7 @@ function curlHandshake(url: string, options: readonly string[]): number {
   return Bun.spawnSync([...args, ...options, url]).exitCode;
 }
 
-describe.each(KINDS)("a %s member with --cipher-suites", (kind) => {
+describe.each(SERVER_KINDS)("a %s member with --cipher-suites", (kind) => {
   let member: MemberProcess;
   beforeAll(async () => {
     const flags = [

@@ -6,13 +6,12 @@
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import {
   type MemberProcess,
-  realEtcdInstalled,
+  SERVER_KINDS,
   startMember,
   startProxyProcess,
 } from "../support/cluster-process.ts";
 import { rawRequest } from "../support/raw-http.ts";
 
-const KINDS = realEtcdInstalled ? (["etcd-bun", "etcd"] as const) : (["etcd-bun"] as const);
 const WHITELIST = ["--host-whitelist", "example.com,127.0.0.1"];
 
 async function answer(url: string, method: string, target: string, host: string) {
@@ -28,14 +27,14 @@ afterAll(async () => {
 describe("the same answers as etcd 3.4", () => {
   const members = new Map<string, MemberProcess>();
   beforeAll(async () => {
-    for (const kind of KINDS) {
+    for (const kind of SERVER_KINDS) {
       const m = await startMember({ kind, extraArgs: WHITELIST });
       started.push(m);
       members.set(kind, m);
     }
   }, 30_000);
 
-  test.each(KINDS)(
+  test.each(SERVER_KINDS)(
     "%s: unlisted hosts get 421 with etcd's text; listed ones are served",
     async (kind) => {
       const m = members.get(kind) as MemberProcess;

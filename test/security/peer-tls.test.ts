@@ -11,13 +11,12 @@ import {
   type FetchTls,
   freePort,
   type MemberProcess,
-  realEtcdInstalled,
+  SERVER_KINDS,
   startCluster,
   startMember,
 } from "../support/cluster-process.ts";
 import { addAndStartMember, removeMemberAndWait } from "../support/membership.ts";
 
-const KINDS = realEtcdInstalled ? (["etcd-bun", "etcd"] as const) : (["etcd-bun"] as const);
 const TRIES = 5;
 
 let certs: TestCerts;
@@ -46,7 +45,7 @@ async function outcome(url: string, tls: FetchTls): Promise<number | string> {
   }
 }
 
-describe.each(KINDS)("a 3-member %s cluster with peer TLS", (kind) => {
+describe.each(SERVER_KINDS)("a 3-member %s cluster with peer TLS", (kind) => {
   let cluster: ClusterProcess;
   beforeAll(async () => {
     cluster = await startCluster({
@@ -128,7 +127,7 @@ describe.each(KINDS)("a 3-member %s cluster with peer TLS", (kind) => {
   }, 60_000);
 });
 
-const RULES = KINDS.flatMap((kind) => [
+const RULES = SERVER_KINDS.flatMap((kind) => [
   [kind, "--peer-cert-allowed-cn", "server"] as const,
   [kind, "--peer-cert-allowed-hostname", "127.0.0.1"] as const,
 ]);

@@ -18,6 +18,10 @@ const START_ATTEMPTS = 3;
 
 export const REAL_ETCD = "/usr/bin/etcd";
 export const realEtcdInstalled = existsSync(REAL_ETCD);
+/** The servers a comparison test runs against: etcd-bun, and the real etcd when installed. */
+export const SERVER_KINDS = realEtcdInstalled
+  ? (["etcd-bun", "etcd"] as const)
+  : (["etcd-bun"] as const);
 
 /**
  * Listening ports are picked below Linux's ephemeral range (32768-60999 by default): a port the

@@ -62,7 +62,7 @@ function authHeaders(): Record<string, string> {
 }
 
 /** `/a b/c` → `/v2/keys/a%20b/c`. */
-export function keyUrl(key: string, params: Readonly<Record<string, string>> = {}): string {
+function keyUrl(key: string, params: Readonly<Record<string, string>> = {}): string {
   const path = key
     .split("/")
     .filter((part) => part !== "")

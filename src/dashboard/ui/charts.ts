@@ -35,7 +35,7 @@ export function emptySeries(): Series {
 }
 
 /** The member whose counters are charted. */
-export function chartedMember(view: ClusterView): MemberStatus | undefined {
+function chartedMember(view: ClusterView): MemberStatus | undefined {
   const own = view.members.find((m) => m.id === view.servedBy.id)?.status;
   return own ?? leaderOf(view)?.status ?? view.members.find((m) => m.status)?.status;
 }
