@@ -13,13 +13,23 @@
  */
 import { afterAll, expect, test } from "bun:test";
 import { execFileSync } from "node:child_process";
-import { cpSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
+import {
+  cpSync,
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  rmSync,
+} from "node:fs";
 import { tmpdir } from "node:os";
 import { dirname, join, resolve } from "node:path";
 import { has, namespacesAvailable, UNSHARE } from "../support/namespaces.ts";
 
 const ROOT = resolve(import.meta.dir, "../..");
-const README_TIMEOUT_MS = 240_000;
+const README_TIMEOUT_MS = 420_000;
+/** The longest one block may wait (its own run takes seconds; a loaded machine, a minute). */
+const BLOCK_LIMIT_S = 90;
 
 const runnable = namespacesAvailable && has("etcdctl") && has("curl");
 
@@ -47,6 +57,27 @@ function readmeBlocks(): Block[] {
 const PRELUDE = `
 set -eo pipefail
 export NPM_CONFIG_UPDATE_NOTIFIER=false
+# The README's waits ("until curl ...; do sleep 1; done") have no bound of their own: here a
+# block that is still sleeping after BLOCK_LIMIT seconds fails, naming itself, instead of
+# spending the whole test's time.
+BLOCK_LIMIT=${BLOCK_LIMIT_S}
+sleep() {
+  if (( SECONDS - BLOCK_START > BLOCK_LIMIT )); then
+    echo "block $BLOCK: still waiting after $BLOCK_LIMIT s" >&2; exit 1
+  fi
+  command sleep "$@"
+}
+# "wait" for the README's background jobs, failing the same way if one runs past the limit
+# (a watch that missed its change would otherwise wait for ever).
+wait() {
+  while [ -n "$(jobs -pr)" ]; do
+    if (( SECONDS - BLOCK_START > BLOCK_LIMIT )); then
+      echo "block $BLOCK: a background job still running after $BLOCK_LIMIT s: $(jobs -r)" >&2; exit 1
+    fi
+    command sleep 0.1
+  done
+  builtin wait "$@"
+}
 # curl without its progress meter (it is drawn when stdout is not a terminal), errors kept.
 mkdir -p /tmp/curl-home && echo "-sS" >/tmp/curl-home/.curlrc && export CURL_HOME=/tmp/curl-home
 npm() {
@@ -74,7 +105,9 @@ npm() {
 
 function sessionScript(blocks: readonly Block[]): string {
   const parts = blocks.map(
-    (b, i) => `echo "### block ${i}: ${b.section}"\n${b.code}\necho "### block ${i} done"`,
+    (b, i) =>
+      `BLOCK=${i} BLOCK_START=$SECONDS\necho "### block ${i}: ${b.section}"\n${b.code}\n` +
+      `echo "### block ${i} done in $((SECONDS - BLOCK_START)) s"`,
   );
   return `${PRELUDE}\n${parts.join("\n")}\necho "### all blocks done"\n`;
 }
@@ -95,6 +128,25 @@ function copyRepository(): string {
   }
   mkdirSync(join(repo, "node_modules"));
   return repo;
+}
+
+function lastLines(text: string, count: number): string {
+  return text.trimEnd().split("\n").slice(-count).join("\n");
+}
+
+function failureReport(code: number, out: string, err: string): string {
+  return `README session: exit ${code}\n--- stdout (last 40 lines)\n${lastLines(out, 40)}\n${memberLogTails()}--- stderr (last 40 lines)\n${lastLines(err, 40)}`;
+}
+
+/** The last lines each `npm start` of the session wrote: why a member did not come up. */
+function memberLogTails(): string {
+  return readdirSync(workDir)
+    .filter((f) => f.startsWith("npm-start") && f.endsWith(".log"))
+    .map((f) => {
+      const text = readFileSync(join(workDir, f), "utf8");
+      return `--- ${f} (last 8 lines)\n${lastLines(text, 8)}\n`;
+    })
+    .join("");
 }
 
 test.skipIf(!runnable)(
@@ -123,10 +175,11 @@ test.skipIf(!runnable)(
     ]);
     const code = await proc.exited;
     clearTimeout(timer);
-    const context = `exit ${code}\n--- stdout\n${out}\n--- stderr\n${err}`;
     if (process.env.README_TEST_ECHO) console.log(out);
-    expect(out, context).toContain("### all blocks done");
-    expect(code, context).toBe(0);
+    const finished = out.includes("### all blocks done");
+    // A short report first, so the lines just before a failure say where the session stopped.
+    if (!finished || code !== 0) console.error(failureReport(code, out, err));
+    expect({ code, finished }).toEqual({ code: 0, finished: true });
 
     const section = (name: string) =>
       blocks
