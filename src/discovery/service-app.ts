@@ -4,6 +4,7 @@
  * `/v2/keys/_etcd/registry/<token>...` and its answer copied back, and `/health`,
  * `/robots.txt`, `/metrics` and `/`. Routes, methods and texts as measured on that service.
  */
+import { requestUrl } from "../util/request-url.ts";
 import { type ServiceMetrics, serviceMetrics } from "./service-metrics.ts";
 import { TokenStore } from "./token-store.ts";
 
@@ -67,7 +68,7 @@ export function discoveryService(o: ServiceOptions) {
     (await tokens.passOn(request, storePath, search)) ?? goError(500, "error proxying request");
 
   const handle = async (request: Request): Promise<Response> => {
-    const url = new URL(request.url);
+    const url = requestUrl(request);
     const path = url.pathname;
     if (path === "/") return redirectToDocs();
     if (path === "/robots.txt") return text("User-agent: *\nDisallow: /");

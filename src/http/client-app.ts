@@ -3,12 +3,14 @@
  * `/health`. Elysia routes; path cleaning (301), OPTIONS and CORS wrap the whole handler, as
  * etcd's cors and ServeMux do.
  */
+
 import type { Server } from "bun";
 import { Elysia } from "elysia";
 import { Access } from "../auth/access.ts";
 import { AuthStore } from "../auth/auth-store.ts";
 import { CredentialChecker } from "../auth/credentials.ts";
 import { AssertionError } from "../util/assert.ts";
+import { requestUrl } from "../util/request-url.ts";
 import { AUTH_PREFIX, type AuthContext, handleAuth } from "./auth-handler.ts";
 import { routeTarget } from "./clean-path.ts";
 import { applyCors, type CorsPolicy, corsHeaders, preflightResponse } from "./cors.ts";
@@ -123,7 +125,7 @@ export function withClientLayers(
 ) {
   return (request: Request, srv: BunServer, raw?: RawTarget): Response | Promise<Response> => {
     if (request.method === "OPTIONS") return preflightResponse(cors, request);
-    const target = routeTarget(request.method, new URL(request.url), raw);
+    const target = routeTarget(request.method, requestUrl(request), raw);
     if (target instanceof Response && target.status !== 301) {
       answered?.(request, target);
       return target;

@@ -2,6 +2,7 @@
  * The peer listener. A one-member cluster only needs `GET /members` (used by joining members
  * and tools) and `/version`; the Raft message stream arrives with the peer transport.
  */
+import { requestUrl } from "../util/request-url.ts";
 import type { MemberApi } from "./member-api.ts";
 import { handleVersion } from "./misc-handlers.ts";
 import { JSON_TYPE, methodNotAllowed, notFound } from "./responses.ts";
@@ -17,7 +18,7 @@ function membersNumericJson(server: MemberApi): string {
 
 export function peerFetch(server: MemberApi) {
   return (request: Request): Response => {
-    const path = new URL(request.url).pathname;
+    const path = requestUrl(request).pathname;
     if (path === "/version") return handleVersion(request);
     if (path !== "/members") return notFound();
     if (request.method !== "GET") return methodNotAllowed("GET");

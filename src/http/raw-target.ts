@@ -72,6 +72,7 @@ export function rawTargetRouting<S>(handler: Handler<S>) {
 
 /** `/` is the one clean target no param route matches. */
 function isRoot(url: string): boolean {
-  const start = url.indexOf("/", url.indexOf("//") + 2);
+  // Without a Host header (HTTP/1.0) Bun gives the bare target, which starts with its path.
+  const start = url.startsWith("/") ? 0 : url.indexOf("/", url.indexOf("//") + 2);
   return start < 0 || url[start + 1] === undefined || url[start + 1] === "?";
 }

@@ -2,6 +2,7 @@
  * The member role: opens the data dir, starts the Raft loop, publishes this member's name and
  * client URLs through Raft, and serves the client and peer listeners until stopped.
  */
+
 import type { Config } from "../config/config.ts";
 import { clusterIdFor, initialMembers } from "../config/ids.ts";
 import { tuning } from "../config/tuning.ts";
@@ -29,6 +30,7 @@ import type { TransportObserver } from "../transport/observer.ts";
 import { Transport } from "../transport/transport.ts";
 import { AssertionError } from "../util/assert.ts";
 import { processLog } from "../util/log-outputs.ts";
+import { requestUrl } from "../util/request-url.ts";
 import { withAutoTls } from "./auto-tls.ts";
 import { memberDashboardSource } from "./dashboard-source.ts";
 import { type HeldLock, lockDir } from "./data-dir-lock.ts";
@@ -234,7 +236,7 @@ function dashboardTls(settings: MemberSettings): FetchTls | undefined {
 /** A `--listen-metrics-urls` listener: `/metrics` and `/health` only, as etcd's. */
 function metricsApp(metrics: MemberMetrics, api: MemberApi) {
   return async (request: Request): Promise<Response> => {
-    const path = new URL(request.url).pathname;
+    const path = requestUrl(request).pathname;
     if (path === "/health") return handleHealth(api, request);
     if (path !== "/metrics") return notFound();
     return metrics.scrape();
@@ -290,7 +292,7 @@ function servePeers(
   const raftRoutes = transport.upgradeHandler();
   const otherRoutes = peerFetch(memberApiOf(server, log));
   listeners.servePeers((request, srv) => {
-    const path = new URL(request.url).pathname;
+    const path = requestUrl(request).pathname;
     if (path.startsWith(raftRoutes.path)) return raftRoutes.fetch(request, srv);
     return otherRoutes(request);
   }, raftRoutes.websocket);

@@ -3,11 +3,13 @@
  * target), then `readonly` (anything but GET: 501), then CORS (OPTIONS answered here), then the
  * proxy's own `/v2/config/local/proxy`, and everything else forwarded to the cluster.
  */
+
 import type { Server } from "bun";
 import type { DashboardHandler } from "../dashboard/routes.ts";
 import { routeTarget } from "../http/clean-path.ts";
 import { type CorsPolicy, corsHeaders, preflightResponse } from "../http/cors.ts";
 import type { RawTarget } from "../http/raw-target.ts";
+import { requestUrl } from "../util/request-url.ts";
 import type { Endpoints } from "./endpoints.ts";
 import { type ForwardOptions, forward, isProxyError } from "./forward.ts";
 import type { ProxyMetrics } from "./metrics.ts";
@@ -32,7 +34,7 @@ export function proxyApp(o: ProxyAppOptions) {
     server: Server<unknown>,
     raw?: RawTarget,
   ): Response | Promise<Response> => {
-    const target = routeTarget(request.method, new URL(request.url), raw);
+    const target = routeTarget(request.method, requestUrl(request), raw);
     if (target instanceof Response) return target;
     const metrics = o.metrics;
     if (metrics !== undefined && target.pathname === "/metrics") return metrics.scrape();

@@ -10,6 +10,7 @@
  */
 
 import type { Message } from "../raft/types.ts";
+import { requestUrl } from "../util/request-url.ts";
 import { CodecError, decodeMessages } from "./codec.ts";
 import {
   CLOSE_BAD_FRAME,
@@ -125,7 +126,7 @@ export class Receiver {
     req: Request,
     server: Bun.Server<StreamSocketData>,
   ): Response | Promise<Response> | undefined {
-    const path = new URL(req.url).pathname;
+    const path = requestUrl(req).pathname;
     if (this.stopped) return new Response("transport stopped", { status: 503 });
     if (path === RAFT_SNAPSHOT_PATH) return this.handleSnapshot(req);
     if (path !== RAFT_STREAM_PATH) return new Response("404 page not found", { status: 404 });

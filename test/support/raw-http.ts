@@ -12,6 +12,8 @@ export interface RawRequest {
   readonly target: string;
   readonly headers?: Record<string, string>;
   readonly body?: string;
+  /** An HTTP/1.0 request with no Host header (as load-balancer health checks send). */
+  readonly http10?: boolean;
 }
 
 const RAW_TIMEOUT_MS = 10_000;
@@ -35,8 +37,10 @@ export function rawRequest(
   const url = new URL(baseUrl);
   const body = Buffer.from(req.body ?? "");
   const ownHost = Object.keys(req.headers ?? {}).some((h) => h.toLowerCase() === "host");
-  const lines = [`${req.method} ${req.target} HTTP/1.1`, "Connection: close"];
-  if (!ownHost) lines.splice(1, 0, `Host: ${url.host}`);
+  const lines = req.http10
+    ? [`${req.method} ${req.target} HTTP/1.0`]
+    : [`${req.method} ${req.target} HTTP/1.1`, "Connection: close"];
+  if (!ownHost && !req.http10) lines.splice(1, 0, `Host: ${url.host}`);
   for (const [name, value] of Object.entries(req.headers ?? {})) lines.push(`${name}: ${value}`);
   if (req.body !== undefined) lines.push(`Content-Length: ${body.length}`);
   const head = Buffer.from(`${lines.join("\r\n")}\r\n\r\n`);
