@@ -4,6 +4,8 @@
  * Pure functions: no process, no I/O.
  */
 
+import { parseGoBool } from "../util/go-bool.ts";
+
 /** The largest uint accepted: beyond it a millisecond count or file count is surely a typo. */
 const UINT_MAX = Number.MAX_SAFE_INTEGER;
 
@@ -30,14 +32,10 @@ export function parseUint(text: string): Parsed<number> {
   return ok(n);
 }
 
-const TRUE_WORDS = new Set(["1", "t", "T", "TRUE", "true", "True"]);
-const FALSE_WORDS = new Set(["0", "f", "F", "FALSE", "false", "False"]);
-
-/** Go `strconv.ParseBool`. */
+/** Go `strconv.ParseBool`, with its error text. */
 export function parseBool(text: string): Parsed<boolean> {
-  if (TRUE_WORDS.has(text)) return ok(true);
-  if (FALSE_WORDS.has(text)) return ok(false);
-  return fail("parse error");
+  const value = parseGoBool(text);
+  return value === undefined ? fail("parse error") : ok(value);
 }
 
 const SCHEMES = new Set(["http", "https", "unix", "unixs"]);

@@ -3,9 +3,11 @@
  * tokens in `--etcd` or, without it, in an embedded etcd-bun member of its own (started by the
  * caller, so that this room needs nothing from the member's).
  */
+
 import type { Server } from "bun";
 import type { DiscoveryServerConfig } from "../config/config.ts";
 import { type BoundListener, bindOne } from "../net/listen.ts";
+import { waitsForChange } from "../util/go-bool.ts";
 import { discoveryService } from "./service-app.ts";
 
 type Log = (line: string) => void;
@@ -54,7 +56,7 @@ export async function startDiscoveryService(
         port: t.kind === "tcp" ? t.port : 0,
         fetch(request: Request, server: Server<unknown>) {
           // A token watch (`?wait=true`) waits as long as the store does.
-          if (request.url.includes("wait=true")) server.timeout(request, 0);
+          if (waitsForChange(request.url)) server.timeout(request, 0);
           return service.handle(request);
         },
       }),

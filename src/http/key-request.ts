@@ -9,6 +9,7 @@ import { ErrorCode, EtcdError } from "../store/errors.ts";
 import { cleanStorePath } from "../store/path.ts";
 import type { V2Method, V2Request } from "../store/v2-apply.ts";
 import { assert } from "../util/assert.ts";
+import { parseGoBool } from "../util/go-bool.ts";
 
 const keysMethods: ReadonlySet<string> = new Set(["GET", "HEAD", "PUT", "POST", "DELETE"]);
 
@@ -103,28 +104,6 @@ function parseUint64(s: string, code: number, cause: string): bigint {
 function getUint(params: URLSearchParams, name: string, code: number, cause: string): number {
   const s = params.get(name);
   return s === null ? 0 : Number(parseUint64(s, code, cause));
-}
-
-/** Go's `strconv.ParseBool`; undefined for anything else. */
-export function parseGoBool(s: string): boolean | undefined {
-  switch (s) {
-    case "1":
-    case "t":
-    case "T":
-    case "TRUE":
-    case "true":
-    case "True":
-      return true;
-    case "0":
-    case "f":
-    case "F":
-    case "FALSE":
-    case "false":
-    case "False":
-      return false;
-    default:
-      return undefined;
-  }
 }
 
 function getFlag(params: URLSearchParams, name: string): boolean {

@@ -4,8 +4,10 @@
  * for the failure wait and the next one tried; the first response is streamed back as it comes
  * (long-poll and stream watches included), and the upstream request ends when the client goes.
  */
+
 import { isTransportError } from "../net/fetch-error.ts";
 import type { FetchTls } from "../net/tls.ts";
+import { parseGoBool } from "../util/go-bool.ts";
 import type { Endpoint, Endpoints } from "./endpoints.ts";
 import { WatchPosition } from "./watch-position.ts";
 
@@ -82,7 +84,7 @@ export async function forward(
     o,
   );
   if (sent instanceof Response) return sent;
-  const waits = target.searchParams.get("wait") === "true";
+  const waits = parseGoBool(target.searchParams.get("wait") ?? "") === true;
   const resume =
     waits && request.method === "GET" && sent.res.status === 200
       ? watchResumer(sent, target, request, clientIp, o)

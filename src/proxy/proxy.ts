@@ -4,6 +4,7 @@
  * `--initial-cluster`), keeps the members' client URLs fresh from their peer ports, and forwards
  * every client request. It never joins Raft and writes nothing but its cluster file.
  */
+
 import { mkdirSync } from "node:fs";
 import { join } from "node:path";
 import type { Server } from "bun";
@@ -19,6 +20,7 @@ import { type BoundListener, bindOne } from "../net/listen.ts";
 import { clientTls, serverTls, TlsFileError, type TlsFiles } from "../net/tls.ts";
 import { rotating, type ServerTls } from "../net/tls-rotation.ts";
 import { AssertionError, assert } from "../util/assert.ts";
+import { waitsForChange } from "../util/go-bool.ts";
 import { processLog } from "../util/log-outputs.ts";
 import { clusterFilePath, readClusterFile } from "./cluster-file.ts";
 import { type FetchCluster, fetchClusterOverHttp } from "./cluster-source.ts";
@@ -214,7 +216,7 @@ async function bindClients(
   // A watch may wait long: Bun's idle timeout would cut it. Other requests end within the
   // members' request timeout, and the call costs (a fifth of a proxied GET, measured).
   const routing = rawTargetRouting((request: Request, server: Server<unknown>, raw?: RawTarget) => {
-    if (request.url.includes("wait=true")) server.timeout(request, 0);
+    if (waitsForChange(request.url)) server.timeout(request, 0);
     return handler(request, server, raw);
   });
   // Plain-HTTP listeners answer a Host outside --host-whitelist before anything else.
@@ -225,7 +227,7 @@ async function bindClients(
       : rawTargetRouting((request: Request, server: Server<unknown>, raw?: RawTarget) => {
           const refused = check(request);
           if (refused !== undefined) return refused;
-          if (request.url.includes("wait=true")) server.timeout(request, 0);
+          if (waitsForChange(request.url)) server.timeout(request, 0);
           return handler(request, server, raw);
         });
   try {

@@ -3,8 +3,9 @@
  * cases were checked with curl on etcd 3.4.23 ([V]); the transcript test covers more.
  */
 import { describe, expect, test } from "bun:test";
-import { mergeParams, parseGoBool, parseKeyRequest } from "../../src/http/key-request.ts";
+import { mergeParams, parseKeyRequest } from "../../src/http/key-request.ts";
 import { EtcdError } from "../../src/store/errors.ts";
+import { parseGoBool, waitsForChange } from "../../src/util/go-bool.ts";
 
 const now = 1_800_000_000_000;
 
@@ -122,6 +123,13 @@ describe("parseKeyRequest values", () => {
     for (const t of ["1", "t", "T", "TRUE", "true", "True"]) expect(parseGoBool(t)).toBe(true);
     for (const f of ["0", "f", "F", "FALSE", "false", "False"]) expect(parseGoBool(f)).toBe(false);
     for (const x of ["", "yes", "tRUE", " true"]) expect(parseGoBool(x)).toBeUndefined();
+  });
+
+  test("waitsForChange reads wait= as the keys API does", () => {
+    for (const url of ["/v2/keys/a?wait=true", "/k?x=1&wait=1", "/k?wait=T&waitIndex=3"])
+      expect(waitsForChange(`http://h${url}`)).toBe(true);
+    for (const url of ["/v2/keys/a", "/k?wait=false", "/k?wait=yes", "/k?nowait=1", "/k/wait=1"])
+      expect(waitsForChange(`http://h${url}`)).toBe(false);
   });
 });
 
