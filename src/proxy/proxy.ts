@@ -109,7 +109,12 @@ export async function startProxy(
   ),
 ): Promise<RunningProxy> {
   const endpoints = new Endpoints(s.failureWaitMs, { now: monotonic });
-  const upstreamTls = s.clientTls === undefined ? undefined : clientTls(s.clientTls);
+  // As etcd's proxy: members are dialled with the client TLS files, or with the peer ones when
+  // no client certificate is given (a 2.x proxy was configured with --peer-* files only).
+  const hasClientCert =
+    s.clientTls !== undefined && (s.clientTls.certFile !== "" || s.clientTls.keyFile !== "");
+  const dialTls = hasClientCert ? s.clientTls : (s.peerTls ?? s.clientTls);
+  const upstreamTls = dialTls === undefined ? undefined : clientTls(dialTls);
   const handler = proxyApp({
     endpoints,
     reachable: dialCheck(s.dialTimeoutMs, monotonic),

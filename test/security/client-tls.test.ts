@@ -211,6 +211,30 @@ describe("etcd-bun: TLS beyond the member above", () => {
     );
   }, 30_000);
 
+  test("a proxy with only --peer-* files dials https members with them, as etcd's proxy does", async () => {
+    const member = await startMember({ https: trusted(), extraArgs: serverFlags(true) });
+    started.push(member);
+    const proxy = await startProxyProcess({
+      initialCluster: `default=${member.peerUrl}`,
+      extraArgs: [
+        "--peer-cert-file",
+        certs.client.certFile,
+        "--peer-key-file",
+        certs.client.keyFile,
+        "--peer-trusted-ca-file",
+        certs.caFile,
+      ],
+    });
+    started.push(proxy);
+    const put = await fetch(`${proxy.clientUrl}/v2/keys/via-peer-files`, {
+      method: "PUT",
+      body: new URLSearchParams({ value: "1" }),
+    });
+    expect(put.status).toBe(201);
+    const direct = await outcome(`${member.clientUrl}/v2/keys/via-peer-files`, trusted());
+    expect(direct).toBe(200);
+  }, 30_000);
+
   test("a proxy refuses --client-cert-allowed-hostname with one line (not ignored)", async () => {
     const member = await startMember({ https: trusted(), extraArgs: serverFlags(true) });
     started.push(member);
