@@ -2,13 +2,13 @@
  * The member's data dir on the real file system, for bootstrap (server/storage.ts MemberDisk):
  * the WAL under `member/wal` (or `--wal-dir`), snapshots in `member/snap/snap.db`.
  */
-import { mkdirSync } from "node:fs";
+import { existsSync, mkdirSync, readdirSync } from "node:fs";
 import { join } from "node:path";
 import { tuning } from "../config/tuning.ts";
 import { BootstrapError } from "../server/bootstrap-error.ts";
 import type { MemberSettings } from "../server/settings.ts";
 import { type MemberDisk, SnapshotMarkerMissing } from "../server/storage.ts";
-import { Snapshotter } from "../snap/snapshotter.ts";
+import { SNAP_DB_FILE, Snapshotter } from "../snap/snapshotter.ts";
 import { WalError } from "../wal/errors.ts";
 import { Wal, type WalOptions } from "../wal/wal.ts";
 
@@ -65,6 +65,7 @@ export function realDisk(
       }
     },
     openSnapshots: () => {
+      refuseEtcdFiles(snapDir);
       mkdirSync(snapDir, { recursive: true, mode: 0o700 });
       try {
         return new Snapshotter(
@@ -77,4 +78,17 @@ export function realDisk(
       }
     },
   };
+}
+
+/**
+ * A data dir etcd wrote holds its bolt database (`db`) and `*.snap` files here. Its WAL and
+ * snapshot formats are not etcd-bun's: say so before anything is written into it.
+ */
+function refuseEtcdFiles(snapDir: string): void {
+  if (!existsSync(snapDir) || existsSync(join(snapDir, SNAP_DB_FILE))) return;
+  const etcdFiles = readdirSync(snapDir).filter((n) => n === "db" || n.endsWith(".snap"));
+  if (etcdFiles.length === 0) return;
+  throw new BootstrapError(
+    `${snapDir} holds etcd's files (${etcdFiles.join(", ")}): etcd-bun cannot open a data dir written by etcd; copy the keys into an etcd-bun cluster through the v2 API instead`,
+  );
 }

@@ -3,9 +3,13 @@
  * (each opens its own connection; sqlite serialises their writes).
  */
 import { Database } from "bun:sqlite";
+import { chmodSync, closeSync, openSync } from "node:fs";
 import { assert } from "../util/assert.ts";
 import { crc32 } from "../util/crc.ts";
 import type { Snapshot } from "./types.ts";
+
+/** The mode of etcd's data files: the snapshots hold every key and the users' hashes. */
+const FILE_MODE = 0o600;
 
 type SnapshotMeta = Snapshot["meta"];
 
@@ -35,6 +39,10 @@ export function rowCrc(term: number, index: number, confStateJson: string, data:
 }
 
 export function openSnapshotDb(file: string): Database {
+  // sqlite would create the file with the umask's mode (0644). It holds the whole store, so it
+  // is made 0600 first, as etcd's files are; sqlite gives its -wal and -shm files that mode.
+  closeSync(openSync(file, "a", FILE_MODE));
+  chmodSync(file, FILE_MODE);
   const db = new Database(file, { create: true, strict: true });
   db.exec(`PRAGMA busy_timeout = ${BUSY_TIMEOUT_MS}`);
   db.exec("PRAGMA journal_mode = WAL");

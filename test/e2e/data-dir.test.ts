@@ -2,13 +2,13 @@
  * A member's data dir after damage or misuse, with real processes: a torn WAL tail is repaired,
  * a flipped bit in the middle of the WAL is refused with a clear error (exit 1, nothing served),
  * a lost snapshot database is rebuilt from the WAL, and a data dir started under another
- * member's name is refused.
+ * member's name, or written by etcd, is refused.
  */
 import { afterEach, expect, test } from "bun:test";
 import { closeSync, fstatSync, openSync, readdirSync, readSync, rmSync, writeSync } from "node:fs";
 import { join } from "node:path";
 import { Snapshotter } from "../../src/snap/snapshotter.ts";
-import { type MemberProcess, startMember } from "../support/cluster-process.ts";
+import { type MemberProcess, realEtcdInstalled, startMember } from "../support/cluster-process.ts";
 
 let member: MemberProcess | undefined;
 afterEach(async () => {
@@ -183,6 +183,35 @@ test("a data dir started under another member's name is refused", async () => {
   expect(await renamed.exited).toBe(1);
   expect(stderr).toContain('belongs to member "infra0"');
 });
+
+test.skipIf(!realEtcdInstalled)(
+  "a data dir written by etcd is refused with one line, and nothing is written into it",
+  async () => {
+    member = await startMember({ kind: "etcd", extraArgs: ["--snapshot-count", "5"] });
+    await putKeys(member, 12);
+    await member.kill("SIGKILL");
+    const files = () => readdirSync(join(member?.dataDir ?? "", "member", "snap")).sort();
+    const before = files();
+    expect(before).toContain("db");
+    const m = member;
+    const etcdBun = Bun.spawn(
+      [
+        process.execPath,
+        join(import.meta.dir, "../../src/main.ts"),
+        ...["--name", m.name, "--data-dir", m.dataDir],
+        ...["--listen-client-urls", m.clientUrl, "--advertise-client-urls", m.clientUrl],
+        ...["--listen-peer-urls", m.peerUrl, "--initial-advertise-peer-urls", m.peerUrl],
+        ...["--initial-cluster", `${m.name}=${m.peerUrl}`],
+      ],
+      { stdout: "pipe", stderr: "pipe" },
+    );
+    const stderr = await new Response(etcdBun.stderr).text();
+    expect(await etcdBun.exited).toBe(1);
+    expect(stderr.trim().split("\n")).toHaveLength(1);
+    expect(stderr).toContain("etcd-bun cannot open a data dir written by etcd");
+    expect(files()).toEqual(before);
+  },
+);
 
 test("a snapshot saved without its WAL marker (crash in between) is skipped on restart", async () => {
   member = await startMember({ extraArgs: ["--snapshot-count", "50"] });

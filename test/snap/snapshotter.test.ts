@@ -75,6 +75,20 @@ describe("Snapshotter", () => {
     again.close();
   });
 
+  test("the database and its journal files are 0600, also when an older one was not", () => {
+    fs.mkdirSync(dir, { recursive: true });
+    fs.writeFileSync(path.join(dir, SNAP_DB_FILE), "", { mode: 0o644 });
+    const s = new Snapshotter(dir);
+    s.save(snap(10, 1));
+    const modes = fs
+      .readdirSync(dir)
+      .filter((n) => n.startsWith(SNAP_DB_FILE))
+      .map((n) => [n, (fs.statSync(path.join(dir, n)).mode & 0o777).toString(8)]);
+    expect(modes.length).toBeGreaterThanOrEqual(2);
+    for (const [name, mode] of modes) expect(`${name} ${mode}`).toBe(`${name} 600`);
+    s.close();
+  });
+
   test("saving the same index and term again replaces the row", () => {
     const s = new Snapshotter(dir);
     s.save(snap(5, 1, 10));
