@@ -10,11 +10,13 @@ import { Access } from "../auth/access.ts";
 import { AuthStore } from "../auth/auth-store.ts";
 import { CredentialChecker } from "../auth/credentials.ts";
 import { AssertionError } from "../util/assert.ts";
+import type { LogLevel } from "../util/log.ts";
 import { requestUrl } from "../util/request-url.ts";
 import { AUTH_PREFIX, type AuthContext, handleAuth } from "./auth-handler.ts";
 import { routeTarget } from "./clean-path.ts";
 import { applyCors, type CorsPolicy, corsHeaders, preflightResponse } from "./cors.ts";
 import { handleKeys, KEYS_PREFIX } from "./keys-handler.ts";
+import { handleLogLevel, LOG_LEVEL_PATH } from "./log-level-handler.ts";
 import type { KeysMetrics, MemberApi } from "./member-api.ts";
 import { handleMembers } from "./members-handler.ts";
 import { handleDebugVars, handleHealth, handleMachines, handleVersion } from "./misc-handlers.ts";
@@ -33,6 +35,8 @@ export interface ClientAppOptions {
   };
   /** The dashboard's pages and endpoints: answers its own paths, undefined for others. */
   readonly dashboard?: (request: Request, path: string) => Promise<Response> | undefined;
+  /** Changes the process's log level (`PUT /config/local/log`); without it: 404 there. */
+  readonly setLogLevel?: (level: LogLevel) => void;
 }
 
 type BunServer = Server<unknown>;
@@ -80,7 +84,17 @@ export function clientApp(options: ClientAppOptions): ClientFetch {
     .all("/debug/vars", ({ request }) => handleDebugVars(server, request), { parse: "none" })
     .all("/metrics", () => (metrics === undefined ? notFound() : metrics.scrape()), {
       parse: "none",
-    });
+    })
+    .all(
+      LOG_LEVEL_PATH,
+      ({ request }) => {
+        const setLevel = options.setLogLevel;
+        return setLevel === undefined
+          ? notFound()
+          : handleLogLevel(request, setLevel, (line) => server.log(line));
+      },
+      { parse: "none" },
+    );
   return (request, info) => {
     const path = info.url.pathname;
     const n = KEYS_PREFIX.length;

@@ -214,6 +214,21 @@ export function goJsonSyntaxError(bytes: Uint8Array): string | undefined {
   return scanner.complete() ? undefined : "unexpected end of JSON input";
 }
 
+/**
+ * The first JSON value of `bytes`, as Go's `json.Decoder.Decode` reads it (what follows it is
+ * left unread); undefined when the bytes do not start with a complete, valid value.
+ */
+export function goJsonFirstValue(bytes: Uint8Array): unknown {
+  const scanner = new GoScanner();
+  let end = bytes.length;
+  for (let i = 0; i < bytes.length && !scanner.done; i++) {
+    if (scanner.feed(bytes[i] ?? 0) !== undefined) return undefined;
+    if (scanner.done) end = i + 1;
+  }
+  if (!scanner.done && !scanner.complete()) return undefined;
+  return JSON.parse(new TextDecoder().decode(bytes.subarray(0, end)));
+}
+
 const PEER_URLS_STRUCT = 'struct { PeerURLs []string "json:\\"peerURLs\\"" }';
 
 function kindOf(value: unknown): string {

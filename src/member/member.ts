@@ -29,7 +29,8 @@ import { EtcdError } from "../store/errors.ts";
 import type { TransportObserver } from "../transport/observer.ts";
 import { Transport } from "../transport/transport.ts";
 import { AssertionError } from "../util/assert.ts";
-import { processLog } from "../util/log-outputs.ts";
+import type { LogLevel } from "../util/log.ts";
+import { processLogger } from "../util/log-outputs.ts";
 import { requestUrl } from "../util/request-url.ts";
 import { withAutoTls } from "./auto-tls.ts";
 import { memberDashboardSource } from "./dashboard-source.ts";
@@ -69,6 +70,8 @@ const defaultLog: Log = (line) => console.error(`etcd-bun: ${line}`);
 export async function startMember(
   given: MemberSettings,
   log: Log = defaultLog,
+  /** The process logger's level control, for `PUT /config/local/log`. */
+  setLogLevel?: (level: LogLevel) => void,
 ): Promise<RunningMember> {
   const { settings, saveCertificates } = await withAutoTls(given, log);
   const listeners = await bindListeners({
@@ -98,7 +101,7 @@ export async function startMember(
     locks.push(lockDir(settings.dataDir, "data dir"));
     lockWalDir();
     saveCertificates();
-    return await startOn(listeners, settings, log, { unlock, lockWalDir });
+    return await startOn(listeners, settings, log, { unlock, lockWalDir }, setLogLevel);
   } catch (error) {
     await listeners.stop(true);
     unlock();
@@ -117,6 +120,7 @@ async function startOn(
   settings: MemberSettings,
   log: Log,
   dirs: { unlock: () => void; lockWalDir: () => void },
+  setLogLevel: ((level: LogLevel) => void) | undefined,
 ): Promise<RunningMember> {
   const startedMs = performance.now();
   const metrics = memberMetrics();
@@ -173,7 +177,7 @@ async function startOn(
     observer: metrics.transport,
   });
   await publishAttributes(server, settings, log);
-  serveClients(listeners, server, settings, log, metrics);
+  serveClients(listeners, server, settings, log, metrics, setLogLevel);
   listeners.serveMetrics(metricsApp(metrics, memberApiOf(server, log)));
   let stopping: Promise<void> | undefined;
   return {
@@ -202,6 +206,7 @@ function serveClients(
   settings: MemberSettings,
   log: Log,
   metrics: MemberMetrics,
+  setLogLevel: ((level: LogLevel) => void) | undefined,
 ): void {
   const cors = corsPolicy(settings.cors);
   const dashboard =
@@ -216,6 +221,7 @@ function serveClients(
         cors,
         metrics: { keys: metrics.keys, scrape: metrics.scrape },
         ...(dashboard === undefined ? {} : { dashboard }),
+        ...(setLogLevel === undefined ? {} : { setLogLevel }),
       }),
       (request, response) => {
         if (response.status >= 400)
@@ -424,8 +430,8 @@ export async function runMember(config: Config): Promise<undefined | "proxy"> {
   try {
     // Every line the member logs is informational; warn and above keep only failures,
     // which are written directly (fatal, cannot start).
-    const log: Log = processLog(config);
-    member = await startMember(settingsFromConfig(config), log);
+    const logger = processLogger(config);
+    member = await startMember(settingsFromConfig(config), logger.info, logger.setLevel);
   } catch (error) {
     // A data dir that cannot be used (corrupt WAL or snapshot, wrong member, locked) or a
     // listener that cannot bind: one clear line, exit 1, nothing served.

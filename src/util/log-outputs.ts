@@ -7,6 +7,7 @@ import { openSync, writeSync } from "node:fs";
 import {
   createLogger,
   type LogFormat,
+  type Logger,
   type LogLevel,
   type LogLine,
   packageLevelsOf,
@@ -20,14 +21,19 @@ export interface LogSettings {
   readonly logPackageLevels: string;
 }
 
-/** The process's log function for a role, as its flags ask (lines it marks `warning: ` warn). */
-export function processLog(settings: LogSettings): LogLine {
+/** The process's logger for a role, as its flags ask. */
+export function processLogger(settings: LogSettings): Logger {
   return createLogger({
     level: settings.logLevel,
     format: settings.logger,
     write: logWriter(settings.logOutputs),
     ...packageLevelsOf(settings.logPackageLevels),
-  }).info;
+  });
+}
+
+/** The process's log function for a role (lines it marks `warning: ` warn). */
+export function processLog(settings: LogSettings): LogLine {
+  return processLogger(settings).info;
 }
 
 export function logWriter(outputs: readonly string[]): (formatted: string) => void {

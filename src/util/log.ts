@@ -29,6 +29,8 @@ export interface Logger {
   readonly error: LogLine;
   /** Whether lines of this level are written (to skip building costly debug text). */
   readonly enabled: (level: LineLevel) => boolean;
+  /** From now on write lines at or above `level`, in every package (capnslog's global level). */
+  readonly setLevel: (level: LogLevel) => void;
 }
 
 export interface LoggerOptions {
@@ -43,23 +45,34 @@ export interface LoggerOptions {
   readonly packageLevels?: Readonly<Record<string, LogLevel>>;
 }
 
-/** capnslog's level names (and letters) as etcd's `--log-package-levels` takes them. */
+/** capnslog's level names (letters, digits) as etcd's `--log-package-levels` takes them. */
 const CAPNSLOG_LEVELS: Readonly<Record<string, LogLevel>> = {
   CRITICAL: "error",
   C: "error",
   ERROR: "error",
   E: "error",
+  "0": "error",
   WARNING: "warn",
   W: "warn",
+  "1": "warn",
   NOTICE: "info",
   N: "info",
+  "2": "info",
   INFO: "info",
   I: "info",
+  "3": "info",
   DEBUG: "debug",
   D: "debug",
+  "4": "debug",
   TRACE: "debug",
   T: "debug",
+  "5": "debug",
 };
+
+/** A capnslog level name or letter (`DEBUG`, `D`), as etcd's `ParseLevel`; undefined if none. */
+export function parseCapnslogLevel(name: string): LogLevel | undefined {
+  return Object.hasOwn(CAPNSLOG_LEVELS, name) ? CAPNSLOG_LEVELS[name] : undefined;
+}
 
 /**
  * `etcdserver=DEBUG,rafthttp=WARNING` into package → level; undefined (etcd then warns and
@@ -70,7 +83,7 @@ export function parsePackageLevels(text: string): Record<string, LogLevel> | und
   for (const part of text.split(",")) {
     if (part.trim() === "") continue;
     const [pkg, name, extra] = part.split("=");
-    const level = CAPNSLOG_LEVELS[(name ?? "").trim()];
+    const level = parseCapnslogLevel((name ?? "").trim());
     if (pkg === undefined || pkg.trim() === "" || level === undefined || extra !== undefined)
       return undefined;
     out[pkg.trim()] = level;
@@ -133,14 +146,15 @@ export function createLogger(options: LoggerOptions): Logger {
   const write = options.write ?? writeStderr;
   const format = options.format ?? "capnslog";
   const now = options.now ?? (() => performance.timeOrigin + performance.now());
-  const packageLevels = options.packageLevels ?? {};
+  let globalLevel = options.level;
+  let packageLevels = options.packageLevels ?? {};
   const enabled = (level: LineLevel) =>
-    levelEnabled(options.level, level) ||
+    levelEnabled(globalLevel, level) ||
     Object.values(packageLevels).some((threshold) => levelEnabled(threshold, level));
   const at =
     (level: LineLevel): LogLine =>
     (line) => {
-      const threshold = packageLevels[packageOf(line).pkg] ?? options.level;
+      const threshold = packageLevels[packageOf(line).pkg] ?? globalLevel;
       if (levelEnabled(threshold, level)) write(formatLine(level, line, format, now()));
     };
   const warn = at("warn");
@@ -157,6 +171,10 @@ export function createLogger(options: LoggerOptions): Logger {
     warn,
     error: at("error"),
     enabled,
+    setLevel: (level) => {
+      globalLevel = level;
+      packageLevels = {};
+    },
   };
 }
 

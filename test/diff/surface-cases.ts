@@ -40,6 +40,15 @@ const ENDPOINTS = [
   "/v2/nope",
   "/members",
   "/v1/keys/a",
+  "/config/local/log",
+  // Served paths spelled with a trailing slash are other paths: 404.
+  "/health/",
+  "/version/",
+  "/v2/machines/",
+  "/v2/stats/self/",
+  "/debug/vars/",
+  "/metrics/",
+  "/config/local/log/",
 ];
 
 function request(method: string, path: string): DiffRequest {
@@ -224,7 +233,42 @@ const membersCases: DiffCase[] = [
   },
 ];
 
+/** `PUT /config/local/log` bodies; the last one sets the level back to INFO. */
+const LOG_LEVEL_BODIES = [
+  "",
+  "{",
+  "null",
+  "[]",
+  '"DEBUG"',
+  "{}",
+  '{"Level":5}',
+  '{"Level":null}',
+  '{"Level":"NOPE"}',
+  '{"Level":"debug"}',
+  '{"level":"d"}',
+  '{"LEVEL":"Warning"}',
+  '{"Level":"4"}',
+  '{"Level":"trace"}',
+  '{"Level":"critical"}',
+  '{"Level":"INFO","Level":"x"}',
+  '{"Level":"INFO"} x',
+  '{"Level":"INFO"}',
+];
+
+const logLevelCases: DiffCase[] = [
+  {
+    name: "the log level at run time: PUT /config/local/log bodies",
+    requests: LOG_LEVEL_BODIES.map((body) => ({
+      method: "PUT",
+      path: "/config/local/log",
+      body,
+      headers: JSON_TYPE,
+    })),
+  },
+];
+
 export const SURFACE_CASES: readonly DiffCase[] = [
+  ...logLevelCases,
   ...endpointCases,
   ...uncleanCases,
   ...emptyThenDotCases,

@@ -68,3 +68,28 @@ test("--debug: refused client requests are logged at debug level, and only then"
     await Promise.all([quiet.stop(), loud.stop()]);
   }
 }, 30_000);
+
+test("PUT /config/local/log changes the level of a running member, as etcd's", async () => {
+  const member = await startMember();
+  const setLevel = (Level: string) =>
+    fetch(`${member.clientUrl}/config/local/log`, {
+      method: "PUT",
+      body: JSON.stringify({ Level }),
+    }).then((res) => res.status);
+  const missing = async (key: string) => {
+    expect((await fetch(`${member.clientUrl}/v2/keys/${key}`)).status).toBe(404);
+    await Bun.sleep(100);
+    return member.output().includes(`/v2/keys/${key} answered 404`);
+  };
+  try {
+    expect(await missing("before")).toBe(false);
+    expect(await setLevel("DEBUG")).toBe(204);
+    expect(member.output()).toContain('globalLogLevel set to "DEBUG"');
+    expect(await missing("while-debug")).toBe(true);
+    expect(await setLevel("INFO")).toBe(204);
+    expect(await missing("after")).toBe(false);
+    expect(await setLevel("LOUD")).toBe(400);
+  } finally {
+    await member.stop();
+  }
+}, 30_000);
