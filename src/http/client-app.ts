@@ -55,7 +55,7 @@ export function clientApp(options: ClientAppOptions): ClientFetch {
     access: auth.access,
     ...(metrics === undefined ? {} : { metrics: metrics.keys }),
   };
-  const app = new Elysia()
+  const app = new Elysia({ strictPath: true })
     .onError(({ code, error }) => {
       // A broken invariant must reach the listener's error handler, which ends the process.
       if (error instanceof AssertionError) throw error;
