@@ -338,7 +338,7 @@ function checkTlsScheme(
 /**
  * Flags etcd-bun knows but does not act on: a v3-only flag is accepted with one warning; a
  * refused flag given with a value other than its default yields the refusal line (the CLI
- * prints it and exits 1), naming the issue it waits for. Never accepted and ignored.
+ * prints it and exits 1), saying why. Never accepted and ignored.
  */
 function checkSupport(
   values: ReadonlyMap<string, SetValue>,
@@ -358,7 +358,7 @@ function checkSupport(
     const fallback = convert(spec, spec.defaultText, `default of -${name}`);
     const text = String(given.value);
     if (text === String(fallback)) continue;
-    refused ??= `${where} is not supported yet (${support.waitsFor})`;
+    refused ??= `${where} is not supported (${support.reason})`;
   }
   return refused;
 }
@@ -484,14 +484,11 @@ function verifyBootstrap(config: Config, advertised: readonly string[]): void {
 }
 
 /** Assembles the typed Config from resolved values; only value-level rules apply here. */
-function buildConfig(v: Values, tls: ListenerTls, warnings: string[]): Config {
+function buildConfig(v: Values, tls: ListenerTls): Config {
   const name = v.str("name");
   const dataDir = v.str("data-dir") !== "" ? v.str("data-dir") : `${name}.etcd`;
   const walDir = v.str("wal-dir");
   const snapshotCount = v.uint("snapshot-count");
-  if (!v.bool("enable-v2")) {
-    warnings.push("--enable-v2=false is ignored: etcd-bun always serves the v2 API");
-  }
   const discovery = v.str("discovery");
   return {
     name,
@@ -545,7 +542,7 @@ function buildConfig(v: Values, tls: ListenerTls, warnings: string[]): Config {
 /** The configuration with every flag at its default (for the help, version and discovery roles). */
 function defaultConfig(): Config {
   const v = new Values(new Map());
-  return buildConfig(v, { client: tlsConfig(v, "", []), peer: tlsConfig(v, "peer-", []) }, []);
+  return buildConfig(v, { client: tlsConfig(v, "", []), peer: tlsConfig(v, "peer-", []) });
 }
 
 function oneOf<const T extends string>(value: string, allowed: readonly T[]): T {
@@ -593,7 +590,7 @@ export function parseConfig(
   }
   const tls = { client: tlsConfig(v, "", warnings), peer: tlsConfig(v, "peer-", warnings) };
   verifyFlags(v, tls, listenClientUrlsGiven, warnings);
-  const config = buildConfig(v, tls, warnings);
+  const config = buildConfig(v, tls);
   const role: Role = config.proxy === "off" ? "member" : "proxy";
   const walExists = options.walExists ?? (() => false);
   if (role === "member" && !walExists(config.walDir)) {

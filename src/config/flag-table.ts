@@ -14,7 +14,7 @@ export function flagTableMarkdown(): string {
         ? "works"
         : support.status === "v3-only"
           ? "v3 only: accepted with a warning"
-          : `refused unless at its default (${support.waitsFor})`;
+          : `refused unless at its default (${support.reason})`;
     const fallback = f.defaultText === "" ? "" : `\`${f.defaultText}\``;
     return `| \`--${f.name}\` | ${fallback} | ${status} |`;
   });

@@ -94,7 +94,12 @@ const MEMBER: readonly Row[] = [
     "true",
     "Fast-forward election ticks on boot (a lone voter campaigns at once).",
   ],
-  ["enable-v2", BOOL, "true", "Accepted for etcd 3.4 compatibility; the v2 API is always served."],
+  [
+    "enable-v2",
+    BOOL,
+    "true",
+    "Serve the v2 API (etcd-bun serves nothing else: only true is accepted).",
+  ],
 ];
 
 const CLUSTERING: readonly Row[] = [

@@ -8,7 +8,7 @@
 
 export type FlagSupport =
   | { readonly status: "v3-only" }
-  | { readonly status: "refused"; readonly waitsFor: string };
+  | { readonly status: "refused"; readonly reason: string };
 
 const PROXY_WRITE = "no per-write deadline toward the members; --proxy-read-timeout bounds answers";
 const PPROF =
@@ -45,12 +45,13 @@ const V3_ONLY = [
 const REFUSED: Readonly<Record<string, string>> = {
   "proxy-write-timeout": PROXY_WRITE,
   "enable-pprof": PPROF,
+  "enable-v2": "etcd-bun serves the v2 API only; without it there would be nothing to serve",
 };
 
 /** How a flag is supported; undefined means it works as in etcd. */
 export function flagSupport(name: string): FlagSupport | undefined {
-  const waitsFor = REFUSED[name];
-  if (waitsFor !== undefined) return { status: "refused", waitsFor };
+  const reason = REFUSED[name];
+  if (reason !== undefined) return { status: "refused", reason };
   if ((V3_ONLY as readonly string[]).includes(name)) return { status: "v3-only" };
   return undefined;
 }

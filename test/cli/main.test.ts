@@ -74,7 +74,7 @@ describe("informational roles", () => {
   test("warnings go to stderr before the refusal", () => {
     const r = run(["--enable-pprof"], { ETCD_BOGUS: "1" });
     expect(r.stderr).toBe(
-      "etcd-bun: warning: unrecognized environment variable ETCD_BOGUS=1\netcd-bun: --enable-pprof is not supported yet (Go's pprof profiles have no Bun equivalent; /metrics and /debug/vars show the runtime)\n",
+      "etcd-bun: warning: unrecognized environment variable ETCD_BOGUS=1\netcd-bun: --enable-pprof is not supported (Go's pprof profiles have no Bun equivalent; /metrics and /debug/vars show the runtime)\n",
     );
   });
 });
@@ -83,15 +83,19 @@ describe("flags and roles not supported are refused with exit 1, saying why", ()
   test.each([
     [
       ["--proxy", "on", "--proxy-write-timeout", "100"],
-      "--proxy-write-timeout is not supported yet (no per-write deadline toward the members; --proxy-read-timeout bounds answers)",
+      "--proxy-write-timeout is not supported (no per-write deadline toward the members; --proxy-read-timeout bounds answers)",
     ],
     [
       ["--enable-pprof"],
-      "--enable-pprof is not supported yet (Go's pprof profiles have no Bun equivalent; /metrics and /debug/vars show the runtime)",
+      "--enable-pprof is not supported (Go's pprof profiles have no Bun equivalent; /metrics and /debug/vars show the runtime)",
+    ],
+    [
+      ["--enable-v2=false"],
+      "--enable-v2 is not supported (etcd-bun serves the v2 API only; without it there would be nothing to serve)",
     ],
     [
       ["--enable-pprof=true", "--proxy", "on"],
-      "--enable-pprof is not supported yet (Go's pprof profiles have no Bun equivalent; /metrics and /debug/vars show the runtime)",
+      "--enable-pprof is not supported (Go's pprof profiles have no Bun equivalent; /metrics and /debug/vars show the runtime)",
     ],
     [
       [
@@ -113,7 +117,7 @@ describe("flags and roles not supported are refused with exit 1, saying why", ()
     const r = run([], { ETCD_ENABLE_PPROF: "true" });
     expect(r.code).toBe(1);
     expect(r.stderr).toBe(
-      "etcd-bun: ETCD_ENABLE_PPROF is not supported yet (Go's pprof profiles have no Bun equivalent; /metrics and /debug/vars show the runtime)\n",
+      "etcd-bun: ETCD_ENABLE_PPROF is not supported (Go's pprof profiles have no Bun equivalent; /metrics and /debug/vars show the runtime)\n",
     );
   });
 

@@ -156,7 +156,7 @@ describe("flags not acted on yet never start the member", () => {
       expect(h.started).toEqual([]);
       expect(h.err).toHaveLength(1);
       expect(h.err[0]).toMatch(
-        new RegExp(`^etcd-bun: --${name} is not supported yet \\([^)]{20,}\\)$`),
+        new RegExp(`^etcd-bun: --${name} is not supported \\([^)]{20,}\\)$`),
       );
     },
   );
@@ -168,7 +168,7 @@ describe("flags not acted on yet never start the member", () => {
       expect(await runCli([], { [env]: otherValue(spec) }, h.io, h.deps)).toBe(1);
       expect(h.started).toEqual([]);
       expect(h.err).toHaveLength(1);
-      expect(h.err[0]).toStartWith(`etcd-bun: ${env} is not supported yet (`);
+      expect(h.err[0]).toStartWith(`etcd-bun: ${env} is not supported (`);
     },
   );
 

@@ -426,11 +426,6 @@ describe("warnings", () => {
         "the scheme of client url http://localhost:2379 is HTTP while key/cert files are presented; ignored key/cert files",
       ],
     ],
-    [
-      ["--enable-v2=false"],
-      {},
-      ["--enable-v2=false is ignored: etcd-bun always serves the v2 API"],
-    ],
     [[], { ETCD_UNSUPPORTED_ARCH: "arm", ETCD_BOGUS: "" }, []],
     [["--name", "x"], { ETCD_NAME: "" }, []],
   ] as const)("%j %j", (argv, env, expected) => {
