@@ -37,7 +37,7 @@ export function handleKeys(
   } catch (error) {
     return keysErrorResponse(
       server.clusterId,
-      toEtcdError(error, 0, (line) => server.log(line)),
+      toEtcdError(error, (line) => server.log(line)),
     );
   }
   const allowed = keyAccess(ctx, request, url, req);
@@ -108,7 +108,7 @@ function localRead(
   } catch (error) {
     return keysErrorResponse(
       server.clusterId,
-      toEtcdError(error, server.storeIndex(), (line) => server.log(line)),
+      toEtcdError(error, (line) => server.log(line)),
     );
   }
 }
@@ -130,7 +130,7 @@ async function quorumGet(
   } catch (error) {
     return keysErrorResponse(
       server.clusterId,
-      toEtcdError(error, server.storeIndex(), (line) => server.log(line)),
+      toEtcdError(error, (line) => server.log(line)),
     );
   }
   return localRead(server, req, cors);
@@ -155,7 +155,7 @@ async function handleWrite(
   } catch (error) {
     return keysErrorResponse(
       server.clusterId,
-      toEtcdError(error, 0, (line) => server.log(line)),
+      toEtcdError(error, (line) => server.log(line)),
     );
   }
   const allowed = keyAccess(ctx, request, info.url, req);
@@ -177,7 +177,7 @@ async function proposed(server: MemberApi, req: V2Request, info: RequestInfo): P
   } catch (error) {
     return keysErrorResponse(
       server.clusterId,
-      toEtcdError(error, server.storeIndex(), (line) => server.log(line)),
+      toEtcdError(error, (line) => server.log(line)),
     );
   }
 }

@@ -27,18 +27,15 @@ export function keysErrorResponse(clusterId: string, error: EtcdError): Response
  * a bug, though one that cannot have changed the store: handlers only read and propose). A
  * broken invariant is rethrown: it must end the process, not become a response.
  */
-export function toEtcdError(
-  error: unknown,
-  index: number,
-  log?: (line: string) => void,
-): EtcdError {
+export function toEtcdError(error: unknown, log?: (line: string) => void): EtcdError {
   if (error instanceof EtcdError) return error;
   if (error instanceof AssertionError) throw error;
   const message = error instanceof Error ? error.message : String(error);
   log?.(
     `keys request failed unexpectedly: ${error instanceof Error ? (error.stack ?? message) : message}`,
   );
-  return new EtcdError(300, message, index);
+  // etcd writes these with index 0 (body and X-Etcd-Index), whatever the store's index.
+  return new EtcdError(300, message, 0);
 }
 
 export function textResponse(status: number, body: string, extra?: Record<string, string>) {

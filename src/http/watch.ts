@@ -79,7 +79,7 @@ export function watchResponse(
   } catch (error) {
     return keysErrorResponse(
       server.clusterId,
-      toEtcdError(error, server.storeIndex(), (line) => server.log(line)),
+      toEtcdError(error, (line) => server.log(line)),
     );
   }
   const startIndex = watcher.startIndex;

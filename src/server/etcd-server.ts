@@ -167,7 +167,7 @@ export class EtcdServer {
       hasLeader: () => this.leader !== "",
       appliedIndex: () => this.loop.appliedIndex,
       timeoutMs: () => this.requestTimeoutMs,
-      timeoutError: () => timeoutError(this.currentStore),
+      timeoutError: () => timeoutError(),
     });
     this.applyContext = {
       store: this.currentStore,
@@ -268,7 +268,7 @@ export class EtcdServer {
     this.loop.stopping = true;
     for (const cancel of this.timers) cancel();
     while (this.loop.busy) await this.time.sleep(1);
-    const stopped = () => new EtcdError(300, "etcdserver: server stopped", this.store.index());
+    const stopped = () => new EtcdError(300, "etcdserver: server stopped", 0);
     this.waiters.failAll(stopped);
     this.reads.failAll(stopped);
     // A snapshot still being written is simply not marked in the WAL: restart uses the last one.
@@ -351,9 +351,7 @@ export class EtcdServer {
         requestTimeoutMs: () => this.requestTimeoutMs,
         newRequest: () => {
           const id = this.waiters.nextId();
-          const applied = this.waiters.wait(id, this.requestTimeoutMs, () =>
-            timeoutError(this.currentStore),
-          );
+          const applied = this.waiters.wait(id, this.requestTimeoutMs, () => timeoutError());
           return { id, applied };
         },
         failRequest: (id, error) => this.waiters.fail(id, error),
@@ -464,7 +462,7 @@ export class EtcdServer {
   /** Proposes a v2 request through Raft and resolves when it has been applied locally. */
   proposeV2(req: V2Request): Promise<ApplyResult> {
     const id = this.waiters.nextId();
-    const done = this.waiters.wait(id, this.requestTimeoutMs, () => timeoutError(this.store));
+    const done = this.waiters.wait(id, this.requestTimeoutMs, () => timeoutError());
     this.proposals.add(encodePayload({ kind: "v2", id, req }));
     return done;
   }
@@ -472,7 +470,7 @@ export class EtcdServer {
   /** Proposes a write of the auth data (`req.path` relative to `/2`); resolves once applied. */
   proposeAuth(req: V2Request): Promise<ApplyResult> {
     const id = this.waiters.nextId();
-    const done = this.waiters.wait(id, this.requestTimeoutMs, () => timeoutError(this.store));
+    const done = this.waiters.wait(id, this.requestTimeoutMs, () => timeoutError());
     this.proposals.add(encodePayload({ kind: "auth", id, req }));
     return done;
   }
@@ -485,7 +483,7 @@ export class EtcdServer {
   /** Proposes an internal metadata write under `/0`; resolves once applied. */
   proposeInternal(path: string, value: string): Promise<ApplyResult> {
     const id = this.waiters.nextId();
-    const done = this.waiters.wait(id, this.requestTimeoutMs, () => timeoutError(this.store));
+    const done = this.waiters.wait(id, this.requestTimeoutMs, () => timeoutError());
     const payload: EntryPayload = { kind: "internal", id, path, value };
     this.proposals.add(encodePayload(payload));
     return done;
@@ -519,6 +517,7 @@ export interface ServerFigures {
   readonly slowApplies: number;
 }
 
-function timeoutError(store: Store): EtcdError {
-  return new EtcdError(300, "etcdserver: request timed out", store.index());
+/** etcd's writeKeyError gives errors that are not the store's (300) index 0. */
+function timeoutError(): EtcdError {
+  return new EtcdError(300, "etcdserver: request timed out", 0);
 }

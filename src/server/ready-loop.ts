@@ -208,8 +208,7 @@ export class ReadyLoop {
       // Proposals that went to a leader that is gone are probably lost; etcd answers them
       // only at the full request timeout, which stalls every client of this member. Answer
       // (error 300, outcome unknown) after two election timeouts unless they apply first.
-      const store = this.p.store;
-      this.p.waiters.expireAllWithin(2 * this.p.electionMs, () => leaderFailureError(store));
+      this.p.waiters.expireAllWithin(2 * this.p.electionMs, leaderFailureError);
       this.p.reads.leaderChanged();
       this.leaderSince = new Date(this.p.time.now());
       this.p.log(`leader is now ${soft.lead === "" ? "unknown" : soft.lead}`);
@@ -260,10 +259,11 @@ function promisesNothing(m: Message): boolean {
   return m.type === "MsgProp" || m.type === "MsgReadIndex";
 }
 
-function leaderFailureError(store: Store): EtcdError {
+/** Index 0, as etcd's writeKeyError gives errors that are not the store's. */
+function leaderFailureError(): EtcdError {
   return new EtcdError(
     300,
     "etcdserver: request timed out, possibly due to previous leader failure",
-    store.index(),
+    0,
   );
 }

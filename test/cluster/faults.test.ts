@@ -25,7 +25,8 @@ async function put(m: MemberProcess, key: string, value: string, timeoutMs = 15_
     body: new URLSearchParams({ value }),
     signal: AbortSignal.timeout(timeoutMs),
   });
-  return { status: res.status, body: (await res.json()) as { errorCode?: number } };
+  const body = (await res.json()) as { errorCode?: number; index?: number };
+  return { status: res.status, body, etcdIndex: res.headers.get("x-etcd-index") };
 }
 
 async function read(m: MemberProcess, key: string, quorum = false) {
@@ -58,6 +59,8 @@ test("an isolated member cannot write or read stale at quorum; it converges afte
   const write = await put(isolated, "/q", "x", 30_000);
   expect(write.status).toBe(500);
   expect(write.body.errorCode).toBe(300);
+  // etcd answers errors that are not the store's with index 0, in the body and the header.
+  expect([write.body.index, write.etcdIndex]).toEqual([0, "0"]);
   const quorumRead = await read(isolated, "/p", true);
   expect(quorumRead.status).toBe(500); // never the stale "old"
   expect(quorumRead.errorCode).toBe(300);
