@@ -31,6 +31,7 @@ export interface ClientAppOptions {
   /** `/metrics` (Prometheus text) and the keys request counters behind it. */
   readonly metrics?: {
     readonly keys: KeysMetrics;
+    readonly healthChecked?: (healthy: boolean) => void;
     scrape(): Promise<Response>;
   };
   /** The dashboard's pages and endpoints: answers its own paths, undefined for others. */
@@ -80,7 +81,9 @@ export function clientApp(options: ClientAppOptions): ClientFetch {
     )
     .all("/v2/machines", ({ request }) => handleMachines(server, request), { parse: "none" })
     .all("/version", ({ request }) => handleVersion(request), { parse: "none" })
-    .all("/health", ({ request }) => handleHealth(server, request), { parse: "none" })
+    .all("/health", ({ request }) => handleHealth(server, request, metrics?.healthChecked), {
+      parse: "none",
+    })
     .all("/debug/vars", ({ request }) => handleDebugVars(server, request), { parse: "none" })
     .all("/metrics", () => (metrics === undefined ? notFound() : metrics.scrape()), {
       parse: "none",

@@ -21,9 +21,15 @@ export function handleMachines(server: MemberApi, request: Request): Response {
 }
 
 /** Healthy when there is a leader and a Raft round trip (a quorum read) succeeds in time. */
-export async function handleHealth(server: MemberApi, request: Request): Promise<Response> {
+export async function handleHealth(
+  server: MemberApi,
+  request: Request,
+  /** Told each check's outcome (etcd_server_health_success / _failures). */
+  checked?: (healthy: boolean) => void,
+): Promise<Response> {
   if (request.method !== "GET") return methodNotAllowed("GET");
   const healthy = server.leader !== "" && (await server.probeQuorum(HEALTH_TIMEOUT_MS));
+  checked?.(healthy);
   return textResponse(healthy ? 200 : 503, `{"health":"${healthy ? "true" : "false"}"}`);
 }
 

@@ -125,6 +125,7 @@ async function startOn(
   const startedMs = performance.now();
   const metrics = memberMetrics();
   const disk = realDisk(settings, {
+    onWrite: metrics.walWritten,
     onSync: (seconds) => {
       metrics.walSynced(seconds);
       // etcd's warning for a disk too slow for Raft's heartbeats.
@@ -219,7 +220,11 @@ function serveClients(
       clientApp({
         server: memberApiOf(server, log),
         cors,
-        metrics: { keys: metrics.keys, scrape: metrics.scrape },
+        metrics: {
+          keys: metrics.keys,
+          healthChecked: metrics.healthChecked,
+          scrape: metrics.scrape,
+        },
         ...(dashboard === undefined ? {} : { dashboard }),
         ...(setLogLevel === undefined ? {} : { setLogLevel }),
       }),
@@ -243,7 +248,7 @@ function dashboardTls(settings: MemberSettings): FetchTls | undefined {
 function metricsApp(metrics: MemberMetrics, api: MemberApi) {
   return async (request: Request): Promise<Response> => {
     const path = requestUrl(request).pathname;
-    if (path === "/health") return handleHealth(api, request);
+    if (path === "/health") return handleHealth(api, request, metrics.healthChecked);
     if (path !== "/metrics") return notFound();
     return metrics.scrape();
   };

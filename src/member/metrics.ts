@@ -6,6 +6,7 @@
  */
 import { Counter, collectDefaultMetrics, Gauge, Histogram, Registry } from "prom-client";
 import type { KeysMetrics } from "../http/member-api.ts";
+import { CLUSTER_VERSION, SERVER_VERSION } from "../http/misc-handlers.ts";
 import type { EtcdServer } from "../server/etcd-server.ts";
 import type { StoreStats } from "../store/stats.ts";
 import type { TransportObserver } from "../transport/observer.ts";
@@ -20,6 +21,9 @@ export interface SyncTotals {
 
 export interface MemberMetrics {
   readonly walSynced: (seconds: number) => void;
+  readonly walWritten: (bytes: number) => void;
+  /** A `/health` check's outcome. */
+  readonly healthChecked: (healthy: boolean) => void;
   walSyncs(): SyncTotals;
   /** A snapshot became durable (etcd's backend commit: its v3 store's commit to disk). */
   readonly snapshotSaved: (seconds: number) => void;
@@ -70,6 +74,30 @@ export function memberMetrics(): MemberMetrics {
     buckets: exponentialBuckets(0.001, 2, 14),
     registers,
   });
+  const snapshotSave = new Histogram({
+    name: "etcd_debugging_snap_save_total_duration_seconds",
+    help: "The total latency distributions of save called by snapshot.",
+    buckets: exponentialBuckets(0.001, 2, 14),
+    registers,
+  });
+  // A gauge in etcd 3.4 despite its name.
+  const walWriteBytes = new Gauge({
+    name: "etcd_disk_wal_write_bytes_total",
+    help: "Total number of bytes written in WAL.",
+    registers,
+  });
+  const health = {
+    success: new Counter({
+      name: "etcd_server_health_success",
+      help: "The total number of successful health checks",
+      registers,
+    }),
+    failures: new Counter({
+      name: "etcd_server_health_failures",
+      help: "The total number of failed health checks",
+      registers,
+    }),
+  };
   const transport = peerMetrics(registers, () => server?.peerStats());
   new Gauge({
     name: "etcd_network_active_peers",
@@ -91,8 +119,13 @@ export function memberMetrics(): MemberMetrics {
       syncs.count++;
       syncs.seconds += seconds;
     },
+    walWritten: (bytes) => walWriteBytes.inc(bytes),
+    healthChecked: (healthy) => (healthy ? health.success : health.failures).inc(),
     walSyncs: () => ({ ...syncs }),
-    snapshotSaved: (seconds) => snapshotCommit.observe(seconds),
+    snapshotSaved: (seconds) => {
+      snapshotCommit.observe(seconds);
+      snapshotSave.observe(seconds);
+    },
     transport,
     keys,
     attach: (s) => {
@@ -115,6 +148,19 @@ function serverMetrics(registers: Registry[], current: () => EtcdServer | undefi
     "etcd_server_is_leader",
     "Whether or not this member is a leader. 1 if is, 0 otherwise.",
     () => (current()?.state === "leader" ? 1 : 0),
+  );
+  versionGauge(registers, "etcd_server_version", "server_version", SERVER_VERSION);
+  versionGauge(
+    registers,
+    "etcd_cluster_version",
+    "cluster_version",
+    CLUSTER_VERSION.split(".").slice(0, 2).join("."),
+  );
+  figureCounter(
+    registers,
+    "etcd_server_read_indexes_failed_total",
+    "The total number of failed read indexes seen.",
+    () => current()?.figures().failedReadIndexes ?? 0,
   );
   new Gauge({
     name: "etcd_server_id",
@@ -163,6 +209,17 @@ function serverMetrics(registers: Registry[], current: () => EtcdServer | undefi
     "The total number of failed proposals seen.",
     () => current()?.figures().failedProposals ?? 0,
   );
+}
+
+/** etcd's version gauges: 1, with the version as a label. */
+function versionGauge(registers: Registry[], name: string, label: string, version: string): void {
+  const gauge = new Gauge({
+    name,
+    help: `Which version is running. 1 for '${label}' label with current version.`,
+    labelNames: [label],
+    registers,
+  });
+  gauge.set({ [label]: version }, 1);
 }
 
 function storeMetrics(registers: Registry[], stats: () => StoreStats | undefined): void {

@@ -26,32 +26,38 @@ export function memberDirs(settings: Pick<MemberSettings, "dataDir" | "walDir">)
  * (one fdatasync per batch); a store into a mapping costs a write-protect fault per page after
  * every writeback, which a pwrite does not.
  */
-function walOptions(onSync: ((seconds: number) => void) | undefined): WalOptions {
+function walOptions(observe: DiskObservers): WalOptions {
   const { walWriter, walSegmentBytes } = tuning();
+  const { onSync, onWrite } = observe;
   return {
     ...(walWriter !== undefined && { writer: walWriter }),
     ...(walSegmentBytes !== undefined && { segmentSizeBytes: walSegmentBytes }),
     ...(onSync !== undefined && { onSync }),
+    ...(onWrite !== undefined && { onWrite }),
   };
+}
+
+/** What the metrics are told of the disk's work. */
+interface DiskObservers {
+  readonly onSync?: (seconds: number) => void;
+  readonly onWrite?: (bytes: number) => void;
+  readonly onSnapshotSaved?: (seconds: number) => void;
 }
 
 export function realDisk(
   settings: Pick<MemberSettings, "dataDir" | "walDir">,
-  observe: {
-    readonly onSync?: (seconds: number) => void;
-    readonly onSnapshotSaved?: (seconds: number) => void;
-  } = {},
+  observe: DiskObservers = {},
 ): MemberDisk {
   const { walDir, snapDir } = memberDirs(settings);
   return {
     logExists: () => Wal.exists(walDir),
     createLog: (ids) => {
       mkdirSync(snapDir, { recursive: true, mode: 0o700 });
-      return Wal.create(walDir, ids, walOptions(observe.onSync));
+      return Wal.create(walDir, ids, walOptions(observe));
     },
     openLog: async (at) => {
       try {
-        const opened = await Wal.open(walDir, at, walOptions(observe.onSync));
+        const opened = await Wal.open(walDir, at, walOptions(observe));
         return {
           log: opened.wal,
           ids: opened.metadata,

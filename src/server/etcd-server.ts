@@ -404,6 +404,7 @@ export class EtcdServer {
       failedProposals: this.waiters.failed,
       leaderChanges: this.loop.leaderChanges,
       slowApplies: this.loop.slowApplies,
+      failedReadIndexes: this.reads.failed,
     };
   }
 
@@ -515,6 +516,7 @@ export interface ServerFigures {
   readonly failedProposals: number;
   readonly leaderChanges: number;
   readonly slowApplies: number;
+  readonly failedReadIndexes: number;
 }
 
 /** etcd's writeKeyError gives errors that are not the store's (300) index 0. */

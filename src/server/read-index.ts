@@ -32,6 +32,8 @@ export class LinearizableReads {
   private readonly inFlight = new Map<string, Set<ReadWaiter>>();
   private ready: { index: number; batch: Set<ReadWaiter> }[] = [];
   private askedAt = 0;
+  /** Reads that timed out (etcd_server_read_indexes_failed_total). */
+  failed = 0;
 
   constructor(private readonly host: ReadIndexHost) {}
 
@@ -41,6 +43,7 @@ export class LinearizableReads {
       const cancelTimeout = this.host.time.after(this.host.timeoutMs(), () => {
         this.waiting.delete(waiter);
         for (const batch of this.inFlight.values()) batch.delete(waiter);
+        this.failed++;
         reject(this.host.timeoutError());
       });
       const waiter: ReadWaiter = {

@@ -56,6 +56,8 @@ export interface WalOptions {
   log?: (message: string) => void;
   /** Told how long each save's fdatasync took, in seconds (metrics, slow-disk warnings). */
   onSync?: (seconds: number) => void;
+  /** Told the bytes of each write to the tail segment (etcd_disk_wal_write_bytes_total). */
+  onWrite?: (bytes: number) => void;
 }
 
 interface ResolvedOptions {
@@ -63,6 +65,7 @@ interface ResolvedOptions {
   writer: WriterKind;
   log: (message: string) => void;
   onSync: ((seconds: number) => void) | undefined;
+  onWrite: ((bytes: number) => void) | undefined;
 }
 
 export interface WalOpenResult {
@@ -97,6 +100,7 @@ function resolveOptions(opts: WalOptions | undefined): ResolvedOptions {
     writer: opts?.writer ?? "pwrite",
     log: opts?.log ?? ((message) => console.warn(message)),
     onSync: opts?.onSync,
+    onWrite: opts?.onWrite,
   };
 }
 
@@ -394,6 +398,7 @@ export class Wal {
     assert(bytes !== undefined && bytes.length === this.pendingBytes, "wal: pending frames");
     this.tail.writer.writeAt(bytes, this.tail.offset);
     this.tail.offset += bytes.length;
+    this.opts.onWrite?.(bytes.length);
     this.pending = [];
     this.pendingBytes = 0;
   }

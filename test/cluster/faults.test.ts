@@ -64,6 +64,8 @@ test("an isolated member cannot write or read stale at quorum; it converges afte
   const quorumRead = await read(isolated, "/p", true);
   expect(quorumRead.status).toBe(500); // never the stale "old"
   expect(quorumRead.errorCode).toBe(300);
+  const metrics = await (await fetch(`${isolated.clientUrl}/metrics`)).text();
+  expect(metrics).toMatch(/^etcd_server_read_indexes_failed_total [1-9]/m);
   expect((await read(isolated, "/p")).value).toBe("old"); // a local read may be stale, as etcd's
   cluster.heal();
   expect(await until(async () => (await read(isolated, "/p")).value === "new", 15_000)).toBe(true);

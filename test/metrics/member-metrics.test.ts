@@ -65,6 +65,7 @@ test("etcd's names are exported with the types and labels etcd gives them", asyn
     "etcd_debugging_store_expires_total",
     "etcd_debugging_store_watch_requests_total",
     "etcd_server_slow_apply_total",
+    "etcd_server_read_indexes_failed_total",
     "process_resident_memory_bytes",
     "process_cpu_seconds_total",
     "process_start_time_seconds",
@@ -74,6 +75,9 @@ test("etcd's names are exported with the types and labels etcd gives them", asyn
   expect(samples.get("etcd_server_has_leader")).toBe(1);
   expect(samples.has('etcd_debugging_store_writes_total{action="set"}')).toBe(true);
   expect([...samples.keys()].some((k) => k.startsWith("etcd_server_id{server_id="))).toBe(true);
+  // The versions /version reports.
+  expect(samples.get('etcd_server_version{server_version="2.3.8"}')).toBe(1);
+  expect(samples.get('etcd_cluster_version{cluster_version="2.3"}')).toBe(1);
   expect(samples.has('etcd_disk_wal_fsync_duration_seconds_bucket{le="0.001"}')).toBe(true);
   // The leader has a stream open to each of the two followers.
   expect(total(samples, "etcd_network_active_peers")).toBe(2);
@@ -89,8 +93,14 @@ test("writes move proposals, fsyncs, store writes, request counters and peer tra
     await fetch(`${leader.clientUrl}/v2/keys/metrics?wait=true&recursive=true&waitIndex=1`, {
       signal: AbortSignal.timeout(5000),
     }).then((r) => r.arrayBuffer());
+  for (let i = 0; i < 3; i++)
+    await fetch(`${leader.clientUrl}/health`).then((r) => r.arrayBuffer());
   const after = await scrape(leader);
   const grew = (name: string) => total(after, name) - total(before, name);
+  expect(grew("etcd_server_health_success")).toBe(3);
+  expect(grew("etcd_server_health_failures")).toBe(0);
+  // Each PUT's entry, at least (frames, headers and the hard state come on top).
+  expect(grew("etcd_disk_wal_write_bytes_total")).toBeGreaterThan(20 * "metrics/k0v0".length);
   expect(grew("etcd_server_proposals_committed_total")).toBeGreaterThanOrEqual(20);
   expect(grew("etcd_server_proposals_applied_total")).toBeGreaterThanOrEqual(20);
   expect(grew("etcd_disk_wal_fsync_duration_seconds_count")).toBeGreaterThanOrEqual(20);
@@ -179,7 +189,7 @@ test("/debug/vars shows the command line, memory and Raft's status as etcd's doe
   );
 });
 
-test("snapshot saves are etcd_disk_backend_commit_duration_seconds observations", async () => {
+test("snapshot saves are etcd_disk_backend_commit_duration_seconds and snap save observations", async () => {
   const member = await startMember({ extraArgs: ["--snapshot-count", "10"] });
   try {
     for (let i = 0; i < 40; i++) await put(member, `snap/k${i}`, "v");
@@ -190,6 +200,10 @@ test("snapshot saves are etcd_disk_backend_commit_duration_seconds observations"
       if (saves === 0) await Bun.sleep(100);
     }
     expect(saves).toBeGreaterThanOrEqual(1);
+    const samples = await scrape(member);
+    expect(total(samples, "etcd_debugging_snap_save_total_duration_seconds_count")).toBe(
+      total(samples, "etcd_disk_backend_commit_duration_seconds_count"),
+    );
   } finally {
     await member.stop();
   }
