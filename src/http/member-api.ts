@@ -28,6 +28,12 @@ export interface WriteResult {
   readonly raftTerm: number;
 }
 
+/** A rate of append requests: requests per second and bytes per second. */
+export interface Rates {
+  readonly pkg: number;
+  readonly bandwidth: number;
+}
+
 export interface MemberApi {
   /** The member's log (request errors that are not etcd errors are written there). */
   log(line: string): void;
@@ -42,6 +48,8 @@ export interface MemberApi {
   readonly raftIndex: number;
   readonly raftTerm: number;
   readonly appendCounts: { readonly received: number; readonly sent: number };
+  /** Append requests per second and bytes per second, each way, as etcd's stats queue. */
+  appendRates(): { readonly received: Rates; readonly sent: Rates };
   /** Per follower: messages sent and failed, and round-trip latency in ms. */
   peerFigures(): Record<
     string,

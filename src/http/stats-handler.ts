@@ -32,6 +32,9 @@ export function handleStats(server: MemberApi, request: Request, sub: string): R
 function selfStatsJson(server: MemberApi): string {
   const now = Date.now();
   const leaderSince = server.leaderSince.getTime();
+  const rates = server.appendRates();
+  // Go's omitempty: a rate of 0 is left out.
+  const nonZero = (name: string, value: number) => (value === 0 ? {} : { [name]: value });
   return JSON.stringify({
     name: server.name,
     id: server.memberId,
@@ -43,7 +46,11 @@ function selfStatsJson(server: MemberApi): string {
       startTime: rfc3339Nano(leaderSince),
     },
     recvAppendRequestCnt: server.appendCounts.received,
+    ...nonZero("recvPkgRate", rates.received.pkg),
+    ...nonZero("recvBandwidthRate", rates.received.bandwidth),
     sendAppendRequestCnt: server.appendCounts.sent,
+    ...nonZero("sendPkgRate", rates.sent.pkg),
+    ...nonZero("sendBandwidthRate", rates.sent.bandwidth),
   });
 }
 

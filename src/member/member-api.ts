@@ -82,6 +82,10 @@ export function memberApiOf(server: EtcdServer, log: (line: string) => void): Me
       return server.raftTerm;
     },
     appendCounts: server.appendCounts,
+    appendRates: () => ({
+      received: server.appendRates.received.rates(),
+      sent: server.appendRates.sent.rates(),
+    }),
     peerFigures: () => server.peerStats(),
     storeIndex: () => server.store.index(),
     storeStats: () => server.store.stats,

@@ -20,6 +20,7 @@ import { EtcdError } from "../store/errors.ts";
 import type { Event } from "../store/event.ts";
 import type { Store } from "../store/store.ts";
 import { applyV2Request, authStorePath, syncRequest, type V2Request } from "../store/v2-apply.ts";
+import { appendSize, RateWindow } from "./append-rates.ts";
 import type { ApplyContext } from "./apply.ts";
 import { proposeConfChange } from "./conf-change-proposer.ts";
 import { type EntryPayload, encodePayload } from "./entry-payload.ts";
@@ -110,6 +111,8 @@ export class EtcdServer {
   readonly startTime: Date;
   /** Append requests received from / sent to peers (for `/v2/stats/self`). */
   readonly appendCounts = { received: 0, sent: 0 };
+  /** Append requests sent (as leader) and received (as follower) over the last second or so. */
+  readonly appendRates: { readonly sent: RateWindow; readonly received: RateWindow };
   private readonly currentStore: Store;
   private readonly raft: RawNode;
   private readonly wal: LogStorage;
@@ -137,6 +140,8 @@ export class EtcdServer {
     this.name = options.name;
     this.time = options.time;
     this.startTime = new Date(this.time.now());
+    const monotonic = () => this.time.monotonic();
+    this.appendRates = { sent: new RateWindow(monotonic), received: new RateWindow(monotonic) };
     this.waiters = new Waiters(options.memberId, this.time);
     this.peers = new PeerSet(options.memberId);
     this.proposals = this.newProposalQueue();
@@ -193,12 +198,19 @@ export class EtcdServer {
       electionTickAdvance: options.electionTickAdvance ?? true,
       appliedIndex: parts.appliedIndex,
       hardState: parts.hardState,
-      send: (msgs) => {
-        for (const m of msgs) if (m.type === "MsgApp") this.appendCounts.sent++;
-        this.network?.send(msgs);
-      },
+      send: (msgs) => this.send(msgs),
       log: (line) => this.options.log(line),
     });
+  }
+
+  /** Raft messages to peers, counted for the self stats. */
+  private send(msgs: readonly Message[]): void {
+    for (const m of msgs) {
+      if (m.type !== "MsgApp") continue;
+      this.appendCounts.sent++;
+      this.appendRates.sent.record(appendSize(m));
+    }
+    this.network?.send(msgs);
   }
 
   private newProposalQueue(): ProposalQueue {
@@ -309,7 +321,10 @@ export class EtcdServer {
   receive(msgs: readonly Message[]): void {
     if (this.loop.stopping) return;
     for (const m of msgs) {
-      if (m.type === "MsgApp") this.appendCounts.received++;
+      if (m.type === "MsgApp") {
+        this.appendCounts.received++;
+        this.appendRates.received.record(appendSize(m));
+      }
       this.raft.step(m);
     }
     this.loop.schedule();
