@@ -7,7 +7,7 @@
 import { Counter, collectDefaultMetrics, Gauge, Histogram, Registry } from "prom-client";
 import type { KeysMetrics } from "../http/member-api.ts";
 import { CLUSTER_VERSION, SERVER_VERSION } from "../http/misc-handlers.ts";
-import type { EtcdServer } from "../server/etcd-server.ts";
+import type { EtcdServer, ServerFigures } from "../server/etcd-server.ts";
 import type { StoreStats } from "../store/stats.ts";
 import type { TransportObserver } from "../transport/observer.ts";
 import { exponentialBuckets } from "../util/buckets.ts";
@@ -135,7 +135,65 @@ export function memberMetrics(): MemberMetrics {
   };
 }
 
-/** etcd_server_*: leadership and proposals, read from the server at each scrape. */
+/** The server's figures etcd exports, by name: [type, help, the figure]. */
+const SERVER_FIGURES: readonly (readonly [
+  string,
+  "counter" | "gauge",
+  string,
+  (f: ServerFigures) => number,
+])[] = [
+  [
+    "etcd_server_leader_changes_seen_total",
+    "counter",
+    "The number of leader changes seen.",
+    (f) => f.leaderChanges,
+  ],
+  [
+    "etcd_server_slow_apply_total",
+    "counter",
+    "The total number of slow apply requests (likely overloaded from slow disk).",
+    (f) => f.slowApplies,
+  ],
+  [
+    "etcd_server_heartbeat_send_failures_total",
+    "counter",
+    "The total number of leader heartbeat send failures (likely overloaded from slow disk).",
+    (f) => f.lateHeartbeats,
+  ],
+  [
+    "etcd_server_read_indexes_failed_total",
+    "counter",
+    "The total number of failed read indexes seen.",
+    (f) => f.failedReadIndexes,
+  ],
+  // Gauges in etcd 3.4, despite the names.
+  [
+    "etcd_server_proposals_committed_total",
+    "gauge",
+    "The total number of consensus proposals committed.",
+    (f) => f.commitIndex,
+  ],
+  [
+    "etcd_server_proposals_applied_total",
+    "gauge",
+    "The total number of consensus proposals applied.",
+    (f) => f.appliedIndex,
+  ],
+  [
+    "etcd_server_proposals_pending",
+    "gauge",
+    "The current number of pending proposals to commit.",
+    (f) => f.pendingProposals,
+  ],
+  [
+    "etcd_server_proposals_failed_total",
+    "counter",
+    "The total number of failed proposals seen.",
+    (f) => f.failedProposals,
+  ],
+];
+
+/** etcd_server_*: leadership, versions and proposals, read from the server at each scrape. */
 function serverMetrics(registers: Registry[], current: () => EtcdServer | undefined): void {
   figureGauge(
     registers,
@@ -156,12 +214,6 @@ function serverMetrics(registers: Registry[], current: () => EtcdServer | undefi
     "cluster_version",
     CLUSTER_VERSION.split(".").slice(0, 2).join("."),
   );
-  figureCounter(
-    registers,
-    "etcd_server_read_indexes_failed_total",
-    "The total number of failed read indexes seen.",
-    () => current()?.figures().failedReadIndexes ?? 0,
-  );
   new Gauge({
     name: "etcd_server_id",
     help: "Server or member ID in hexadecimal format. 1 for 'server_id' label with current ID.",
@@ -173,42 +225,14 @@ function serverMetrics(registers: Registry[], current: () => EtcdServer | undefi
       if (id !== undefined) this.set({ server_id: id }, 1);
     },
   });
-  figureCounter(
-    registers,
-    "etcd_server_leader_changes_seen_total",
-    "The number of leader changes seen.",
-    () => current()?.figures().leaderChanges ?? 0,
-  );
-  figureCounter(
-    registers,
-    "etcd_server_slow_apply_total",
-    "The total number of slow apply requests (likely overloaded from slow disk).",
-    () => current()?.figures().slowApplies ?? 0,
-  );
-  figureGauge(
-    registers,
-    "etcd_server_proposals_committed_total",
-    "The total number of consensus proposals committed.",
-    () => current()?.figures().commitIndex ?? 0,
-  );
-  figureGauge(
-    registers,
-    "etcd_server_proposals_applied_total",
-    "The total number of consensus proposals applied.",
-    () => current()?.figures().appliedIndex ?? 0,
-  );
-  figureGauge(
-    registers,
-    "etcd_server_proposals_pending",
-    "The current number of pending proposals to commit.",
-    () => current()?.figures().pendingProposals ?? 0,
-  );
-  figureCounter(
-    registers,
-    "etcd_server_proposals_failed_total",
-    "The total number of failed proposals seen.",
-    () => current()?.figures().failedProposals ?? 0,
-  );
+  for (const [name, type, help, pick] of SERVER_FIGURES) {
+    const read = () => {
+      const server = current();
+      return server === undefined ? 0 : pick(server.figures());
+    };
+    if (type === "counter") figureCounter(registers, name, help, read);
+    else figureGauge(registers, name, help, read);
+  }
 }
 
 /** etcd's version gauges: 1, with the version as a label. */

@@ -24,6 +24,7 @@ import { appendSize, RateWindow } from "./append-rates.ts";
 import type { ApplyContext } from "./apply.ts";
 import { proposeConfChange } from "./conf-change-proposer.ts";
 import { type EntryPayload, encodePayload } from "./entry-payload.ts";
+import { HeartbeatWatch } from "./heartbeat-watch.ts";
 import type { MemberInfo } from "./membership.ts";
 import { PeerSet } from "./peer-set.ts";
 import { ProposalQueue } from "./proposal-queue.ts";
@@ -113,6 +114,7 @@ export class EtcdServer {
   readonly appendCounts = { received: 0, sent: 0 };
   /** Append requests sent (as leader) and received (as follower) over the last second or so. */
   readonly appendRates: { readonly sent: RateWindow; readonly received: RateWindow };
+  private readonly heartbeats: HeartbeatWatch;
   private readonly currentStore: Store;
   private readonly raft: RawNode;
   private readonly wal: LogStorage;
@@ -142,6 +144,7 @@ export class EtcdServer {
     this.startTime = new Date(this.time.now());
     const monotonic = () => this.time.monotonic();
     this.appendRates = { sent: new RateWindow(monotonic), received: new RateWindow(monotonic) };
+    this.heartbeats = new HeartbeatWatch(options.heartbeatMs, monotonic, options.log);
     this.waiters = new Waiters(options.memberId, this.time);
     this.peers = new PeerSet(options.memberId);
     this.proposals = this.newProposalQueue();
@@ -206,6 +209,7 @@ export class EtcdServer {
   /** Raft messages to peers, counted for the self stats. */
   private send(msgs: readonly Message[]): void {
     for (const m of msgs) {
+      if (m.type === "MsgHeartbeat") this.heartbeats.sent(m.to, m.term);
       if (m.type !== "MsgApp") continue;
       this.appendCounts.sent++;
       this.appendRates.sent.record(appendSize(m));
@@ -420,6 +424,7 @@ export class EtcdServer {
       leaderChanges: this.loop.leaderChanges,
       slowApplies: this.loop.slowApplies,
       failedReadIndexes: this.reads.failed,
+      lateHeartbeats: this.heartbeats.late,
     };
   }
 
@@ -532,6 +537,7 @@ export interface ServerFigures {
   readonly leaderChanges: number;
   readonly slowApplies: number;
   readonly failedReadIndexes: number;
+  readonly lateHeartbeats: number;
 }
 
 /** etcd's writeKeyError gives errors that are not the store's (300) index 0. */

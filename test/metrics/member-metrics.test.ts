@@ -66,6 +66,7 @@ test("etcd's names are exported with the types and labels etcd gives them", asyn
     "etcd_debugging_store_watch_requests_total",
     "etcd_server_slow_apply_total",
     "etcd_server_read_indexes_failed_total",
+    "etcd_server_heartbeat_send_failures_total",
     "process_resident_memory_bytes",
     "process_cpu_seconds_total",
     "process_start_time_seconds",
