@@ -116,13 +116,32 @@ export class KeysClient {
         ...(this.o.proxy !== "" ? { proxy: this.o.proxy } : {}),
         redirect: "follow",
       });
-      return { res, text: await res.text() };
+      const text = await res.text();
+      // The Go client takes any 5xx as this endpoint failing (no leader, a proxy's 502...),
+      // and discovery retries it like an endpoint that did not answer.
+      if (res.status >= 500) throw new Unreachable(serverError(this.o.origin, res));
+      return { res, text };
     } catch (error) {
       if (!isTransportError(error)) throw error;
       throw new Unreachable(error instanceof Error ? error.message : String(error));
     }
   }
 }
+
+/** The Go client's words for a 5xx answer. */
+function serverError(origin: string, res: Response): string {
+  if (res.status === 500 || res.status === 503)
+    return `client: etcd member ${origin} has no leader`;
+  return `client: etcd member ${origin} returns server error [${STATUS_TEXT[res.status] ?? res.statusText}]`;
+}
+
+/** Go's http.StatusText for the other 5xx codes a proxy or balancer sends. */
+const STATUS_TEXT: Readonly<Record<number, string>> = {
+  501: "Not Implemented",
+  502: "Bad Gateway",
+  504: "Gateway Timeout",
+  505: "HTTP Version Not Supported",
+};
 
 /** The Go client's reading of an answer: its node, or an error. */
 function answerOf(res: Response, text: string): KeysAnswer {

@@ -186,6 +186,52 @@ describe("a token that cannot be used", () => {
     }
   });
 
+  test("5xx answers (no leader, a balancer's 502) are retried as etcd's client does", async () => {
+    const url = await token("1");
+    const backingUrl = new URL(url);
+    const failing = [503, 502, 500];
+    const flaky = Bun.serve({
+      port: 0,
+      hostname: "127.0.0.1",
+      fetch: async (request) => {
+        const status = failing.shift();
+        if (status !== undefined) return new Response("<html>busy</html>", { status });
+        const target = new URL(request.url);
+        const body = request.method === "GET" ? undefined : await request.text();
+        const res = await fetch(`${backingUrl.origin}${target.pathname}${target.search}`, {
+          method: request.method,
+          headers: request.headers,
+          ...(body === undefined ? {} : { body }),
+        });
+        return new Response(await res.arrayBuffer(), { status: res.status, headers: res.headers });
+      },
+    });
+    const origin = `http://127.0.0.1:${flaky.port}`;
+    const lines: string[] = [];
+    const waits: number[] = [];
+    try {
+      const cluster = await joinCluster(
+        {
+          ...options(`${origin}${backingUrl.pathname}`, lines),
+          sleep: async (ms) => {
+            waits.push(ms);
+          },
+        },
+        "r1",
+        "r=http://127.0.0.1:9401",
+      );
+      expect(cluster).toBe("r=http://127.0.0.1:9401");
+      expect(waits).toEqual([2000, 4000, 8000]);
+      expect(lines.filter((l) => l.startsWith("discovery: error #0"))).toEqual([
+        `discovery: error #0: client: etcd member ${origin} has no leader`,
+        `discovery: error #0: client: etcd member ${origin} returns server error [Bad Gateway]`,
+        `discovery: error #0: client: etcd member ${origin} has no leader`,
+      ]);
+    } finally {
+      flaky.stop(true);
+    }
+  });
+
   test("a host that cannot be reached is retried, waiting 2, 4, 8 s ... as etcd", async () => {
     const down = Bun.serve({ port: 0, hostname: "127.0.0.1", fetch: () => new Response("") });
     const origin = `http://127.0.0.1:${down.port}`;
