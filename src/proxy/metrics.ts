@@ -11,7 +11,8 @@ export type ProxyingError = "zero_endpoints" | "failed_getting_response";
 
 export interface ProxyMetrics {
   incoming(method: string): void;
-  handled(method: string, seconds: number): void;
+  /** A request the members answered, with their status code. */
+  handled(method: string, code: number, seconds: number): void;
   dropped(method: string, why: ProxyingError): void;
   /** `/metrics`: the exposition text. */
   scrape(): Promise<Response>;
@@ -30,7 +31,7 @@ export function proxyMetrics(): ProxyMetrics {
   const handled = new Counter({
     name: "etcd_proxy_handled_total",
     help: "Counter of requests fully handled (by authoratitave servers)",
-    labelNames: ["method"],
+    labelNames: ["method", "code"],
     registers,
   });
   const dropped = new Counter({
@@ -48,8 +49,8 @@ export function proxyMetrics(): ProxyMetrics {
   });
   return {
     incoming: (method) => incoming.inc({ method }),
-    handled: (method, seconds) => {
-      handled.inc({ method });
+    handled: (method, code, seconds) => {
+      handled.inc({ method, code: String(code) });
       duration.observe({ method }, seconds);
     },
     dropped: (method, why) => dropped.inc({ method, proxying_error: why }),

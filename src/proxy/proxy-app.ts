@@ -61,7 +61,8 @@ function counted(metrics: ProxyMetrics, method: string, answer: Promise<Response
   const started = performance.now();
   metrics.incoming(method);
   return answer.then((res) => {
-    if (!isProxyError(res)) metrics.handled(method, (performance.now() - started) / 1000);
+    if (!isProxyError(res))
+      metrics.handled(method, res.status, (performance.now() - started) / 1000);
     else metrics.dropped(method, res.status === 503 ? "zero_endpoints" : "failed_getting_response");
     return res;
   });

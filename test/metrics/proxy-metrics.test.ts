@@ -23,7 +23,13 @@ test("requests through the proxy are counted as handled, or dropped with why", a
     expect(text).toContain("# TYPE etcd_proxy_handling_duration_seconds histogram");
     expect(text).not.toContain("etcd_server_has_leader");
     expect(await sample(proxy.clientUrl, 'etcd_proxy_requests_total{method="PUT"}')).toBe(5);
-    expect(await sample(proxy.clientUrl, 'etcd_proxy_handled_total{method="PUT"}')).toBe(5);
+    expect(await sample(proxy.clientUrl, 'etcd_proxy_handled_total{method="PUT",code="201"}')).toBe(
+      5,
+    );
+    await (await fetch(`${proxy.clientUrl}/v2/keys/none`)).arrayBuffer();
+    expect(await sample(proxy.clientUrl, 'etcd_proxy_handled_total{method="GET",code="404"}')).toBe(
+      1,
+    );
     await member.stop();
     const res = await fetch(`${proxy.clientUrl}/v2/keys/p0`);
     await res.arrayBuffer();
