@@ -164,9 +164,10 @@ export function readArgv(argv: readonly string[], table: FlagLookup = ETCD_FLAGS
 }
 
 /**
- * Applies `ETCD_*` variables to flags not set on the command line. Empty values count as
- * unset. A variable naming a flag that argv also set is fatal in etcd 3.4; an `ETCD_*`
- * variable naming no flag is a warning.
+ * Applies `ETCD_*` variables to flags not set on the command line, as etcd 3.4's
+ * SetFlagsFromEnv and verifyEnv: an empty value sets nothing; a variable naming a flag that
+ * argv also set is fatal, even empty; any other `ETCD_*` variable not used (naming no flag, or
+ * empty) is warned about as unrecognized.
  */
 export function readEnv(
   env: Readonly<Record<string, string | undefined>>,
@@ -175,17 +176,17 @@ export function readEnv(
 ): void {
   for (const key of Object.keys(env).sort()) {
     const text = env[key];
-    if (!key.startsWith("ETCD_") || text === undefined || text === "") continue;
+    if (!key.startsWith("ETCD_") || text === undefined) continue;
     if (ENV_NOT_FLAGS.has(key)) continue;
     const spec = flagByEnv(key);
-    if (spec === undefined) {
-      warnings.push(`unrecognized environment variable ${key}=${text}`);
-      continue;
-    }
-    if (values.get(spec.name)?.source === "flag") {
+    if (spec !== undefined && values.get(spec.name)?.source === "flag") {
       throw new ConfigError(
         `conflicting environment variable "${key}" is shadowed by corresponding command-line flag (either unset environment variable or disable flag)`,
       );
+    }
+    if (spec === undefined || text === "") {
+      warnings.push(`unrecognized environment variable ${key}=${text}`);
+      continue;
     }
     values.set(spec.name, { value: convert(spec, text, key), source: "env" });
     legacyWarning(spec, values, warnings);

@@ -426,14 +426,27 @@ describe("warnings", () => {
         "the scheme of client url http://localhost:2379 is HTTP while key/cert files are presented; ignored key/cert files",
       ],
     ],
-    [[], { ETCD_UNSUPPORTED_ARCH: "arm", ETCD_BOGUS: "" }, []],
-    [["--name", "x"], { ETCD_NAME: "" }, []],
+    // etcd's verifyEnv: an empty variable sets nothing, and so is "unrecognized".
+    [
+      [],
+      { ETCD_UNSUPPORTED_ARCH: "arm", ETCD_BOGUS: "", ETCD_NAME: "" },
+      [
+        "unrecognized environment variable ETCD_BOGUS=",
+        "unrecognized environment variable ETCD_NAME=",
+      ],
+    ],
   ] as const)("%j %j", (argv, env, expected) => {
     expect(parseConfig([...argv], env).warnings).toEqual([...expected]);
   });
 
   test("an empty env value is unset, not an empty flag", () => {
     expect(parseConfig([], { ETCD_CORS: "" }).config.cors).toEqual(["*"]);
+  });
+
+  test("an empty env value beside its flag is the same conflict as a set one", () => {
+    expect(() => parseConfig(["--name", "x"], { ETCD_NAME: "" })).toThrow(
+      'conflicting environment variable "ETCD_NAME" is shadowed by corresponding command-line flag',
+    );
   });
 });
 
