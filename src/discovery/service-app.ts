@@ -55,14 +55,15 @@ export function discoveryService(o: ServiceOptions) {
       return goError(400, `size must be between 1 and ${MAX_SIZE}, got ${size}`);
     }
     const token = newToken();
-    if (!(await tokens.create(token, size))) return goError(500, "unable to create the token");
+    // discovery.etcd.io's answer when its store takes no writes.
+    if (!(await tokens.create(token, size))) return goError(400, "Unable to generate token");
     return text(`${o.hostPrefix}/${token}`);
   };
 
   const health = async (): Promise<Response> =>
     (await tokens.healthy(newToken()))
       ? text("OK")
-      : goError(500, "the token store does not take writes");
+      : goError(400, "health failed to setupToken");
 
   const passOn = async (request: Request, storePath: string, search: string) =>
     (await tokens.passOn(request, storePath, search)) ?? goError(500, "error proxying request");

@@ -118,6 +118,23 @@ describe.if(realEtcdInstalled && existsSync(DEBIAN_DISCOVERY))(
       }
     }, 30_000);
 
+    test("with its store down: the same refusals for a new token and for health", async () => {
+      const store = await startMember({ kind: "etcd" });
+      members.push(store);
+      const ourOwn = await startDiscoveryServiceProcess({
+        kind: "etcd-bun",
+        store: store.clientUrl,
+      });
+      const their = await startDiscoveryServiceProcess({ kind: "debian", store: store.clientUrl });
+      services.push(ourOwn, their);
+      await store.stop();
+      for (const e of [
+        { method: "GET", path: "/new?size=3" },
+        { method: "GET", path: "/health" },
+      ])
+        expect(await observe(ourOwn, "", e)).toEqual(await observe(their, "", e));
+    }, 30_000);
+
     test("where it differs on purpose: sizes out of 1..1000 are refused", async () => {
       for (const size of ["0", "-1", "1001"]) {
         const res = await fetch(`${ours.url}/new?size=${size}`);
