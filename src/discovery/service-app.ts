@@ -61,9 +61,7 @@ export function discoveryService(o: ServiceOptions) {
   };
 
   const health = async (): Promise<Response> =>
-    (await tokens.healthy(newToken()))
-      ? text("OK")
-      : goError(400, "health failed to setupToken");
+    (await tokens.healthy(newToken())) ? text("OK") : goError(400, "health failed to setupToken");
 
   const passOn = async (request: Request, storePath: string, search: string) =>
     (await tokens.passOn(request, storePath, search)) ?? goError(500, "error proxying request");

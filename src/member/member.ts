@@ -72,6 +72,8 @@ export async function startMember(
   log: Log = defaultLog,
   /** The process logger's level control, for `PUT /config/local/log`. */
   setLogLevel?: (level: LogLevel) => void,
+  /** Told of the server as soon as it runs, before the start completes (to stop it early). */
+  serverRunning?: (server: EtcdServer) => void,
 ): Promise<RunningMember> {
   const { settings, saveCertificates } = await withAutoTls(given, log);
   const listeners = await bindListeners({
@@ -101,7 +103,14 @@ export async function startMember(
     locks.push(lockDir(settings.dataDir, "data dir"));
     lockWalDir();
     saveCertificates();
-    return await startOn(listeners, settings, log, { unlock, lockWalDir }, setLogLevel);
+    return await startOn(
+      listeners,
+      settings,
+      log,
+      { unlock, lockWalDir },
+      setLogLevel,
+      serverRunning,
+    );
   } catch (error) {
     await listeners.stop(true);
     unlock();
@@ -121,6 +130,7 @@ async function startOn(
   log: Log,
   dirs: { unlock: () => void; lockWalDir: () => void },
   setLogLevel: ((level: LogLevel) => void) | undefined,
+  serverRunning: ((server: EtcdServer) => void) | undefined,
 ): Promise<RunningMember> {
   const startedMs = performance.now();
   const metrics = memberMetrics();
@@ -164,6 +174,7 @@ async function startOn(
   checkIdentity(server, settings);
   metrics.attach(server);
   server.start(fatal);
+  serverRunning?.(server);
   const replayed = Math.max(0, opened.hardState.commit - opened.appliedIndex);
   const restart = opened.restarted
     ? `; snapshot at index ${opened.appliedIndex}, WAL to index ${opened.storage.lastIndex()}, ${replayed} committed entries replayed`
@@ -415,6 +426,8 @@ export async function runMember(config: Config): Promise<undefined | "proxy"> {
     debug: config.debug,
   });
   let shuttingDown = false;
+  let starting: EtcdServer | undefined;
+  const settings = settingsFromConfig(config);
   const shutdown = async (signal: string) => {
     if (shuttingDown) return;
     shuttingDown = true;
@@ -423,8 +436,19 @@ export async function runMember(config: Config): Promise<undefined | "proxy"> {
       defaultLog(`could not stop within ${SHUTDOWN_TIMEOUT_MS} ms; exiting`);
       process.exit(1);
     }, SHUTDOWN_TIMEOUT_MS).unref();
-    // While starting, the start path stops the member once it is up (below).
-    if (member === undefined) return;
+    if (member === undefined) {
+      // A server waiting for its cluster (to publish its attributes) is stopped: its start
+      // then ends, and the start path stops the rest (below).
+      if (starting !== undefined) return void (await starting.stop());
+      // Still bootstrapping (discovery, DNS, a join): nothing durable is written yet, so
+      // there is nothing to stop cleanly; etcd exits at once too.
+      if (!realDisk(settings).logExists()) {
+        defaultLog("stopped before the member started");
+        process.exit(0);
+      }
+      // Otherwise (a WAL being replayed) the start path stops the member once it is up.
+      return;
+    }
     await member.stop();
     process.exit(0);
   };
@@ -436,7 +460,10 @@ export async function runMember(config: Config): Promise<undefined | "proxy"> {
     // Every line the member logs is informational; warn and above keep only failures,
     // which are written directly (fatal, cannot start).
     const logger = processLogger(config);
-    member = await startMember(settingsFromConfig(config), logger.info, logger.setLevel);
+    member = await startMember(settings, logger.info, logger.setLevel, (server) => {
+      starting = server;
+      if (shuttingDown) void server.stop();
+    });
   } catch (error) {
     // A data dir that cannot be used (corrupt WAL or snapshot, wrong member, locked) or a
     // listener that cannot bind: one clear line, exit 1, nothing served.

@@ -130,6 +130,7 @@ export class EtcdServer {
   private readonly loop: ReadyLoop;
   private timers: Cancel[] = [];
   private network: PeerNetwork | undefined;
+  private stopDone: Promise<void> | undefined;
 
   constructor(parts: ServerParts, options: ServerOptions) {
     this.raft = parts.raft;
@@ -280,7 +281,13 @@ export class EtcdServer {
    * applied and answered), fails every request still waiting (error 300, outcome unknown, as
    * etcd's "server stopped"), then syncs and closes the WAL.
    */
-  async stop(): Promise<void> {
+  /** Stops the server; later calls wait for the first one. */
+  stop(): Promise<void> {
+    this.stopDone ??= this.stopOnce();
+    return this.stopDone;
+  }
+
+  private async stopOnce(): Promise<void> {
     this.loop.stopping = true;
     for (const cancel of this.timers) cancel();
     while (this.loop.busy) await this.time.sleep(1);

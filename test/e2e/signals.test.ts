@@ -1,7 +1,8 @@
 /**
  * Stopping a member by signal, with real processes: SIGTERM and SIGINT under a write load stop
  * it cleanly (exit 0, every acknowledged write kept, a WAL that needs no repair), and killing
- * the `npm start` process stops the member it started instead of orphaning it.
+ * the `npm start` process stops the member it started instead of orphaning it; a member still
+ * waiting for its cluster or its discovery URL stops at once.
  */
 import { afterEach, expect, test } from "bun:test";
 import { existsSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
@@ -133,3 +134,51 @@ test("killing `npm start` stops the member it started", async () => {
     .catch(() => false);
   expect(answered).toBe(false);
 });
+
+/** Starts a member that cannot finish its start (`extra` says why), and stops it with SIGTERM. */
+async function stopWhileStarting(extra: (peer: string) => Promise<string[]>) {
+  const dataDir = mkdtempSync(join(tmpdir(), "etcd-bun-starting-"));
+  cleanups.push(() => rmSync(dataDir, { recursive: true, force: true }));
+  const client = `http://127.0.0.1:${await freePort()}`;
+  const peer = `http://127.0.0.1:${await freePort()}`;
+  const proc = Bun.spawn(
+    [
+      process.execPath,
+      join(ROOT, "src/main.ts"),
+      ...["--name", "a", "--data-dir", dataDir],
+      ...["--listen-client-urls", client, "--advertise-client-urls", client],
+      ...["--listen-peer-urls", peer, "--initial-advertise-peer-urls", peer],
+      ...(await extra(peer)),
+    ],
+    { stdout: "pipe", stderr: "pipe" },
+  );
+  cleanups.push(() => proc.kill("SIGKILL"));
+  const output = new Response(proc.stderr).text();
+  await Bun.sleep(2500);
+  const sent = performance.now();
+  proc.kill("SIGTERM");
+  const timer = setTimeout(() => proc.kill("SIGKILL"), STOP_MS_MAX);
+  const code = await proc.exited;
+  clearTimeout(timer);
+  return { code, tookMs: performance.now() - sent, output: await output };
+}
+
+test("a member waiting for its peers to elect a leader stops at once on SIGTERM", async () => {
+  const stopped = await stopWhileStarting(async (peer) => [
+    "--initial-cluster",
+    `a=${peer},b=http://127.0.0.1:${await freePort()},c=http://127.0.0.1:${await freePort()}`,
+  ]);
+  expect(stopped.code).toBe(0);
+  expect(stopped.tookMs).toBeLessThan(2000);
+  expect(stopped.output).not.toContain("could not stop");
+}, 20_000);
+
+test("a member waiting on its discovery URL stops at once on SIGTERM", async () => {
+  const stopped = await stopWhileStarting(async () => [
+    "--discovery",
+    `http://127.0.0.1:${await freePort()}/v2/keys/discovery/token`,
+  ]);
+  expect(stopped.code).toBe(0);
+  expect(stopped.tookMs).toBeLessThan(2000);
+  expect(stopped.output).toContain("stopped before the member started");
+}, 20_000);
