@@ -5,9 +5,11 @@
  * and the one filesystem question (does a WAL exist?) is asked through an injected probe.
  */
 
+import { readFileSync } from "node:fs";
 import { assert } from "../util/assert.ts";
 import { LOG_LEVELS, type LogFormat, type LogLevel } from "../util/log.ts";
 import { opensslCiphers } from "./cipher-suites.ts";
+import { configFileValues } from "./config-file.ts";
 import { type DiscoveryServerConfig, parseDiscoveryServer } from "./discovery-server.ts";
 import { envNameFor, flagByName } from "./flags.ts";
 import {
@@ -150,6 +152,8 @@ export interface ParseOptions {
    * does). Off: such flags are parsed and validated as etcd would, for tests of those rules.
    */
   readonly refuseUnsupported?: boolean;
+  /** Reads `--config-file`. Default: from the disk. */
+  readonly readFile?: (path: string) => string;
 }
 
 /** etcd `embed.DefaultName`. */
@@ -348,7 +352,8 @@ function checkSupport(
   for (const [name, given] of values) {
     const support = flagSupport(name);
     if (support === undefined) continue;
-    const where = given.source === "env" ? envNameFor(name) : `--${name}`;
+    const where =
+      given.source === "env" ? envNameFor(name) : given.source === "file" ? name : `--${name}`;
     if (support.status === "v3-only") {
       warnings.push(`${where} only concerns etcd's v3 API; it has no effect on the v2 API`);
       continue;
@@ -361,6 +366,29 @@ function checkSupport(
     refused ??= `${where} is not supported (${support.reason})`;
   }
   return refused;
+}
+
+/**
+ * `--config-file` (or `ETCD_CONFIG_FILE`): the values its YAML sets, which replace every flag and
+ * variable given, as in etcd; undefined when there is none.
+ */
+function configFile(
+  values: ReadonlyMap<string, SetValue>,
+  options: ParseOptions,
+  warnings: string[],
+): Map<string, SetValue> | undefined {
+  const path = String(values.get("config-file")?.value ?? "");
+  if (path === "") return undefined;
+  let text: string;
+  try {
+    text = (options.readFile ?? ((p) => readFileSync(p, "utf8")))(path);
+  } catch (error) {
+    throw new ConfigError(`cannot read config file: ${(error as Error).message}`);
+  }
+  warnings.push(
+    `loading server configuration from "${path}"; other configuration command line flags and environment variables are ignored`,
+  );
+  return configFileValues(path, text, warnings);
 }
 
 /** The flag rules etcd 3.4 checks before anything starts (`embed.Config.Validate`, etcdmain). */
@@ -578,6 +606,13 @@ export function parseConfig(
     return { config: defaultConfig(), warnings, role };
   }
   readEnv(env, values, warnings);
+  const fromFile = configFile(values, options, warnings);
+  if (fromFile !== undefined) {
+    const named = values.get("config-file");
+    values.clear();
+    for (const [name, value] of fromFile) values.set(name, value);
+    if (named !== undefined) values.set("config-file", named);
+  }
   // Rule 3 looks at --listen-client-urls itself, not at a 0.4 --bind-addr mapped onto it.
   const listenClientUrlsGiven = values.has("listen-client-urls");
   applyLegacyAddresses(values);

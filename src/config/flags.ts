@@ -70,6 +70,12 @@ function rows(group: FlagGroup, list: readonly Row[]): FlagSpec[] {
 }
 
 const MEMBER: readonly Row[] = [
+  [
+    "config-file",
+    STRING,
+    "",
+    "Path to the server configuration file (YAML); when given, the other flags and environment variables are ignored.",
+  ],
   ["name", STRING, "default", "Human-readable name for this member."],
   ["data-dir", STRING, "", "Path to the data directory (default: <name>.etcd)."],
   ["wal-dir", STRING, "", "Path to a dedicated WAL directory (default: <data-dir>/member/wal)."],

@@ -16,7 +16,7 @@ export type FlagValue = string | number | boolean | readonly string[];
 
 export interface SetValue {
   readonly value: FlagValue;
-  readonly source: "flag" | "env";
+  readonly source: "flag" | "env" | "file";
 }
 
 /** What argv asked for before any value is interpreted. */

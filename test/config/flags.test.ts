@@ -2,7 +2,10 @@
  * Every flag in every spelling: `--f v`, `--f=v`, `-f v`, `-f=v` and `ETCD_F=v`, plus defaults.
  * The table must list every documented flag (a test checks it against the flag table).
  */
-import { describe, expect, test } from "bun:test";
+import { afterAll, describe, expect, test } from "bun:test";
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { type Config, parseConfig } from "../../src/config/config.ts";
 import { FLAGS, flagByName } from "../../src/config/flags.ts";
 import { formatUrl } from "../../src/config/values.ts";
@@ -18,6 +21,10 @@ interface FlagCase {
 
 const urls = (list: readonly URL[]) => list.map(formatUrl);
 const PEER_A = "http://10.0.0.1:2380";
+const CONFIG_DIR = mkdtempSync(join(tmpdir(), "etcd-bun-flags-"));
+const CONFIG_FILE = join(CONFIG_DIR, "etcd.yml");
+writeFileSync(CONFIG_FILE, "name: fromfile\nconfig-file: ignored\n");
+afterAll(() => rmSync(CONFIG_DIR, { recursive: true, force: true }));
 
 /** Flags that only need to parse (v3-only or refused later by the CLI): given, recorded. */
 function givenOnly(flags: readonly string[], text: string): FlagCase[] {
@@ -70,6 +77,7 @@ const CASES: readonly FlagCase[] = [
   { flag: "force-new-cluster", text: "true", read: (c) => c.forceNewCluster, expected: true },
   { flag: "enable-pprof", text: "true", read: (c) => c.enablePprof, expected: true },
   { flag: "enable-v2", text: "true", read: (c) => c.name, expected: "default" },
+  { flag: "config-file", text: CONFIG_FILE, read: (c) => c.name, expected: "fromfile" },
   {
     flag: "initial-advertise-peer-urls",
     text: PEER_A,
