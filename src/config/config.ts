@@ -429,7 +429,6 @@ function verifyFlags(
       "--advertise-client-urls is required when --listen-client-urls is set explicitly",
     );
   }
-  checkDiscoveryUrls(v);
   checkTlsScheme(v.urls("listen-client-urls"), tls.client, "client", warnings);
   checkTlsScheme(v.urls("listen-peer-urls"), tls.peer, "peer", warnings);
 }
@@ -628,7 +627,10 @@ export function parseConfig(
   const config = buildConfig(v, tls);
   const role: Role = config.proxy === "off" ? "member" : "proxy";
   const walExists = options.walExists ?? (() => false);
-  if (role === "member" && !walExists(config.walDir)) {
+  const restart = role === "member" && walExists(config.walDir);
+  // A restart ignores the discovery flags (as etcd): only a start that uses them checks them.
+  if (!restart) checkDiscoveryUrls(v);
+  if (role === "member" && !restart) {
     verifyBootstrap(config, v.list("initial-advertise-peer-urls"));
   } else if (role === "member" && config.discovery !== "") {
     warnings.push(

@@ -358,6 +358,16 @@ describe("accepted combinations", () => {
     expect(parseConfig(argv, {}).warnings).toEqual([]);
   });
 
+  test("a WAL on disk: even a malformed --discovery is ignored, as etcd does; without one it stops the start", () => {
+    const argv = ["--discovery", "notaurl"];
+    expect(parseConfig(argv, {}, { walExists: () => true }).warnings).toEqual([
+      "discovery token ignored since a cluster has already been initialized. Valid log found at default.etcd/member/wal",
+    ]);
+    expect(() => parseConfig(argv, {})).toThrow(
+      '--discovery must be an http:// or https:// URL, got "notaurl"',
+    );
+  });
+
   test("the proxy role skips the member bootstrap checks", () => {
     const argv = ["--proxy", "readonly", "--name", "p", "--initial-cluster", "a=http://a:1"];
     expect(parseConfig(argv, {}).role).toBe("proxy");
