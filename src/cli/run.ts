@@ -9,6 +9,7 @@ import {
   type Config,
   ConfigError,
   type DiscoveryServerConfig,
+  FlagSyntaxError,
   parseConfig,
 } from "../config/config.ts";
 import { helpText, versionLines } from "./command.ts";
@@ -33,6 +34,8 @@ export interface CliDeps {
 /** Exit codes: 0 ok, 1 bad or not yet supported configuration. */
 export const EXIT_OK = 0;
 export const EXIT_CONFIG = 1;
+/** A command line that does not parse: Go's flag package exits 2, and so does etcd. */
+export const EXIT_USAGE = 2;
 
 /**
  * What a data dir was initialised as (etcd's identifyDataDirOrDie): a `member` dir makes the
@@ -74,7 +77,9 @@ export async function runCli(
   } catch (error) {
     if (!(error instanceof ConfigError)) throw error;
     io.stderr(`etcd-bun: ${error.message}`);
-    return EXIT_CONFIG;
+    if (!(error instanceof FlagSyntaxError)) return EXIT_CONFIG;
+    io.stderr("Usage: etcd-bun [flags] (etcd-bun --help lists them)");
+    return EXIT_USAGE;
   }
   for (const warning of parsed.warnings) io.stderr(`etcd-bun: warning: ${warning}`);
   if (parsed.refused !== undefined && parsed.role !== "help" && parsed.role !== "version") {

@@ -24,7 +24,7 @@ import { flagSupport } from "./support.ts";
 import { formatInitialCluster, isIpLiteral, parseInitialCluster } from "./values.ts";
 
 export type { DiscoveryServerConfig } from "./discovery-server.ts";
-export { ConfigError } from "./sources.ts";
+export { ConfigError, FlagSyntaxError } from "./sources.ts";
 
 export type Role = "member" | "proxy" | "discovery" | "version" | "help";
 export type ProxyMode = "off" | "readonly" | "on";
@@ -599,7 +599,9 @@ export function parseConfig(
     }
     return { config, warnings: [], role: "discovery", discoveryServer };
   }
-  const { values, warnings, wantsHelp, wantsVersion } = readArgv(argv);
+  const { values, warnings, wantsHelp, wantsVersion, leftover } = readArgv(argv);
+  // etcd checks this before --version (and exits 1, not 2: the flags themselves parsed).
+  if (leftover !== undefined) throw new ConfigError(`'${leftover}' is not a valid flag`);
   if (wantsHelp || wantsVersion) {
     const role = wantsHelp ? "help" : "version";
     return { config: defaultConfig(), warnings, role };

@@ -72,8 +72,9 @@ export function parseDiscoveryServer(
   argv: readonly string[],
   env: Readonly<Record<string, string | undefined>>,
 ): DiscoveryServerConfig | null {
-  const { values, wantsHelp } = readArgv(argv, { byName: lookup, helpNames: ["help"] });
+  const { values, wantsHelp, leftover } = readArgv(argv, { byName: lookup, helpNames: ["help"] });
   if (wantsHelp) return null;
+  if (leftover !== undefined) throw new ConfigError(`'${leftover}' is not a valid flag`);
   const text = (spec: FlagSpec): string => {
     const given = values.get(spec.name);
     if (given !== undefined) return String(given.value);

@@ -12,6 +12,11 @@ export class ConfigError extends Error {
   override name = "ConfigError";
 }
 
+/** The command line itself does not parse (Go's flag package: etcd exits 2, with its usage). */
+export class FlagSyntaxError extends ConfigError {
+  override name = "FlagSyntaxError";
+}
+
 export type FlagValue = string | number | boolean | readonly string[];
 
 export interface SetValue {
@@ -25,6 +30,8 @@ export interface ArgvResult {
   readonly warnings: string[];
   readonly wantsHelp: boolean;
   readonly wantsVersion: boolean;
+  /** The first argument after the flags (an error once help and version are handled). */
+  readonly leftover?: string | undefined;
 }
 
 /** Env variables that are not flags but must not be reported as unrecognized. */
@@ -120,6 +127,15 @@ function legacyWarning(spec: FlagSpec, values: Map<string, SetValue>, warnings: 
  * non-flag argument, and any leftover argument is an error (`'x' is not a valid flag`).
  */
 export function readArgv(argv: readonly string[], table: FlagLookup = ETCD_FLAGS): ArgvResult {
+  try {
+    return readFlags(argv, table);
+  } catch (error) {
+    if (!(error instanceof ConfigError) || error instanceof FlagSyntaxError) throw error;
+    throw new FlagSyntaxError(error.message);
+  }
+}
+
+function readFlags(argv: readonly string[], table: FlagLookup): ArgvResult {
   const values = new Map<string, SetValue>();
   const warnings: string[] = [];
   let wantsVersion = false;
@@ -156,11 +172,7 @@ export function readArgv(argv: readonly string[], table: FlagLookup = ETCD_FLAGS
     values.set(spec.name, { value: convert(spec, text, `flag -${name}`), source: "flag" });
     legacyWarning(spec, values, warnings);
   }
-  const leftover = argv[i];
-  if (leftover !== undefined) {
-    throw new ConfigError(`'${leftover}' is not a valid flag`);
-  }
-  return { values, warnings, wantsHelp: false, wantsVersion };
+  return { values, warnings, wantsHelp: false, wantsVersion, leftover: argv[i] };
 }
 
 /**

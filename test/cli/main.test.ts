@@ -29,7 +29,6 @@ function run(argv: readonly string[], env: Record<string, string> = {}): Run {
 
 describe("bad configuration", () => {
   test.each([
-    [["-name", "x", "-bogus"], {}, "etcd-bun: flag provided but not defined: -bogus"],
     [["--election-timeout", "100"], {}, "etcd-bun: --election-timeout[100ms] should be at least"],
     [["--name", "x"], { ETCD_NAME: "y" }, 'etcd-bun: conflicting environment variable "ETCD_NAME"'],
     [
@@ -37,7 +36,6 @@ describe("bad configuration", () => {
       {},
       'etcd-bun: couldn\'t find local name "foo"',
     ],
-    [["-peers", "a"], {}, 'etcd-bun: flag "-peers" is no longer supported.'],
   ] as const)("%j → exit 1", (argv, env, prefix) => {
     const dataDir = join(work, "data");
     const r = run([...argv, "--data-dir", dataDir], env);
@@ -48,6 +46,27 @@ describe("bad configuration", () => {
     expect(r.stdout).toBe("");
     expect(existsSync(dataDir)).toBe(false);
     expect(readdirSync(work)).toEqual([]);
+  });
+});
+
+describe("a command line that does not parse", () => {
+  test.each([
+    [["-name", "x", "-bogus"], "etcd-bun: flag provided but not defined: -bogus"],
+    [["-peers", "a"], 'etcd-bun: flag "-peers" is no longer supported.'],
+    [["--snapshot-count", "abc"], 'etcd-bun: invalid value "abc" for flag -snapshot-count'],
+    [["--name"], "etcd-bun: flag needs an argument: -name"],
+  ] as const)("%j → exit 2, as etcd's flag package", (argv, prefix) => {
+    const r = run(argv);
+    expect(r.code).toBe(2);
+    const lines = r.stderr.split("\n").filter((l) => l !== "");
+    expect(lines[0]?.startsWith(prefix)).toBe(true);
+    expect(lines.slice(1)).toEqual(["Usage: etcd-bun [flags] (etcd-bun --help lists them)"]);
+    expect(readdirSync(work)).toEqual([]);
+  });
+
+  test("an argument after the flags is exit 1 (etcd checks it after parsing)", () => {
+    const r = run(["--name", "x", "y"]);
+    expect([r.code, r.stderr]).toEqual([1, "etcd-bun: 'y' is not a valid flag\n"]);
   });
 });
 

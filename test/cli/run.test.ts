@@ -66,9 +66,21 @@ describe("runCli", () => {
 
   test("a config error never starts the member", async () => {
     const h = harness();
-    expect(await runCli(["--proxy", "maybe"], {}, h.io, h.deps)).toBe(1);
+    expect(
+      await runCli(["--name", "foo", "--initial-cluster", "bar=http://a:1"], {}, h.io, h.deps),
+    ).toBe(1);
     expect(h.started).toEqual([]);
     expect(h.err).toHaveLength(1);
+  });
+
+  test("a command line that does not parse exits 2 with a usage line, as etcd's flag package", async () => {
+    const h = harness();
+    expect(await runCli(["--proxy", "maybe"], {}, h.io, h.deps)).toBe(2);
+    expect(h.started).toEqual([]);
+    expect(h.err).toEqual([
+      `etcd-bun: invalid value "maybe" for flag -proxy: valid values are 'off', 'readonly', 'on'`,
+      "Usage: etcd-bun [flags] (etcd-bun --help lists them)",
+    ]);
   });
 
   test("--proxy on|readonly starts the proxy role, off the member", async () => {
