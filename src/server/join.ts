@@ -56,8 +56,13 @@ export async function fetchRemoteCluster(
       errors.push(error instanceof Error ? error.message : String(error));
     }
   }
+  if (urls.length === 0) {
+    throw new BootstrapError(
+      "could not retrieve cluster information from the given URLs: --initial-cluster names no member but this one; with --initial-cluster-state existing it must name the running members",
+    );
+  }
   throw new BootstrapError(
-    `cannot fetch the existing cluster's members from ${urls.join(", ") || "(no peer URLs)"}: ${errors.join("; ")}`,
+    `cannot fetch the existing cluster's members from ${urls.join(", ")}: ${errors.join("; ")}`,
   );
 }
 

@@ -188,6 +188,14 @@ test("joining mistakes get a clear error and do not touch the cluster", async ()
     (e: unknown) => String(e),
   );
   expect(countError).toContain("cannot start member: member count is unequal");
+  // Joining with an --initial-cluster that names only itself: nothing to ask.
+  const alone = await startMember({ name: "lonely", initialClusterState: "existing" }).then(
+    () => undefined,
+    (e: unknown) => String(e),
+  );
+  expect(alone).toContain(
+    "cannot start member: could not retrieve cluster information from the given URLs: --initial-cluster names no member but this one",
+  );
 });
 
 test("--force-new-cluster rebuilds a one-member cluster from a survivor's data dir", async () => {
