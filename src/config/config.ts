@@ -368,16 +368,12 @@ function checkSupport(
   return refused;
 }
 
-/**
- * `--config-file` (or `ETCD_CONFIG_FILE`): the values its YAML sets, which replace every flag and
- * variable given, as in etcd; undefined when there is none.
- */
+/** The values the YAML file at `path` sets; undefined for no file (an empty path). */
 function configFile(
-  values: ReadonlyMap<string, SetValue>,
+  path: string,
   options: ParseOptions,
   warnings: string[],
 ): Map<string, SetValue> | undefined {
-  const path = String(values.get("config-file")?.value ?? "");
   if (path === "") return undefined;
   let text: string;
   try {
@@ -606,13 +602,18 @@ export function parseConfig(
     const role = wantsHelp ? "help" : "version";
     return { config: defaultConfig(), warnings, role };
   }
-  readEnv(env, values, warnings);
-  const fromFile = configFile(values, options, warnings);
-  if (fromFile !== undefined) {
-    const named = values.get("config-file");
+  // As etcd: a config file (named by the flag, or else by ETCD_CONFIG_FILE) replaces the
+  // flags, and the environment is then not read at all.
+  const named: SetValue | undefined =
+    values.get("config-file") ??
+    (env.ETCD_CONFIG_FILE ? { value: env.ETCD_CONFIG_FILE, source: "env" } : undefined);
+  const fromFile =
+    named === undefined ? undefined : configFile(String(named.value), options, warnings);
+  if (fromFile === undefined) readEnv(env, values, warnings);
+  else {
     values.clear();
     for (const [name, value] of fromFile) values.set(name, value);
-    if (named !== undefined) values.set("config-file", named);
+    values.set("config-file", named as SetValue);
   }
   // Rule 3 looks at --listen-client-urls itself, not at a 0.4 --bind-addr mapped onto it.
   const listenClientUrlsGiven = values.has("listen-client-urls");

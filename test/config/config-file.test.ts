@@ -41,8 +41,9 @@ describe("parsing", () => {
       ].join("\n"),
     );
     const parsed = parseConfig(
-      ["--config-file", "/etc/etcd.yml", "--snapshot-count", "7"],
-      { ETCD_HEARTBEAT_INTERVAL: "30" },
+      ["--config-file", "/etc/etcd.yml", "--snapshot-count", "7", "--name", "flagname"],
+      // Not read at all (no conflict with --name, no warning), as in etcd.
+      { ETCD_HEARTBEAT_INTERVAL: "30", ETCD_NAME: "envname", ETCD_BOGUS: "1" },
       { readFile },
     );
     const c = parsed.config;
