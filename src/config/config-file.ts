@@ -8,14 +8,14 @@
 import { type FlagSpec, flagByName } from "./flags.ts";
 import { ConfigError, convert, type SetValue } from "./sources.ts";
 
-/** etcd's `securityConfig` fields, and the flag each one is for a side's TLS. */
-const SECURITY_FIELDS: Readonly<Record<string, string>> = {
-  "cert-file": "cert-file",
-  "key-file": "key-file",
-  "client-cert-auth": "client-cert-auth",
-  "trusted-ca-file": "trusted-ca-file",
-  "auto-tls": "auto-tls",
-};
+/** etcd's `securityConfig` fields: each is the side's flag of that name (`peer-` prefixed). */
+const SECURITY_FIELDS = new Set([
+  "cert-file",
+  "key-file",
+  "client-cert-auth",
+  "trusted-ca-file",
+  "auto-tls",
+]);
 
 const SECURITY_SECTIONS: Readonly<Record<string, string>> = {
   "client-transport-security": "",
@@ -49,8 +49,7 @@ export function configFileValues(
     const prefix = SECURITY_SECTIONS[key];
     if (prefix !== undefined) {
       for (const [field, value] of Object.entries(sectionOf(path, key, raw))) {
-        const flag = SECURITY_FIELDS[field];
-        const spec = flag === undefined ? undefined : flagByName(`${prefix}${flag}`);
+        const spec = SECURITY_FIELDS.has(field) ? flagByName(`${prefix}${field}`) : undefined;
         if (spec === undefined) warnings.push(`config file ${path}: unknown key ${key}.${field}`);
         else set(spec, `${key}.${field}`, value);
       }

@@ -609,11 +609,11 @@ export function parseConfig(
     (env.ETCD_CONFIG_FILE ? { value: env.ETCD_CONFIG_FILE, source: "env" } : undefined);
   const fromFile =
     named === undefined ? undefined : configFile(String(named.value), options, warnings);
-  if (fromFile === undefined) readEnv(env, values, warnings);
+  if (named === undefined || fromFile === undefined) readEnv(env, values, warnings);
   else {
     values.clear();
     for (const [name, value] of fromFile) values.set(name, value);
-    values.set("config-file", named as SetValue);
+    values.set("config-file", named);
   }
   // Rule 3 looks at --listen-client-urls itself, not at a 0.4 --bind-addr mapped onto it.
   const listenClientUrlsGiven = values.has("listen-client-urls");

@@ -17,30 +17,12 @@ export async function handleLogLevel(
   if (request.method !== "PUT") return methodNotAllowed("PUT");
   const name = levelField(new Uint8Array(await request.arrayBuffer()));
   if (name === undefined) return messageResponse(400, "Invalid json body", undefined);
-  const upper = name.toUpperCase();
-  const level = parseCapnslogLevel(upper);
-  if (level === undefined) return messageResponse(400, `Invalid log level ${name}`, undefined);
-  log(`globalLogLevel set to "${CAPNSLOG_NAMES[upper] ?? upper}"`);
-  setLevel(level);
+  const parsed = parseCapnslogLevel(name.toUpperCase());
+  if (parsed === undefined) return messageResponse(400, `Invalid log level ${name}`, undefined);
+  log(`globalLogLevel set to "${parsed.name}"`);
+  setLevel(parsed.level);
   return new Response(null, { status: 204 });
 }
-
-/** capnslog's names for its letters and digits (a level is logged by its name). */
-const CAPNSLOG_NAMES: Readonly<Record<string, string>> = {
-  C: "CRITICAL",
-  E: "ERROR",
-  "0": "ERROR",
-  W: "WARNING",
-  "1": "WARNING",
-  N: "NOTICE",
-  "2": "NOTICE",
-  I: "INFO",
-  "3": "INFO",
-  D: "DEBUG",
-  "4": "DEBUG",
-  T: "TRACE",
-  "5": "TRACE",
-};
 
 /**
  * The `Level` field as Go's decoder fills `struct{ Level string }` from the body's first JSON

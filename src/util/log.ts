@@ -45,33 +45,29 @@ export interface LoggerOptions {
   readonly packageLevels?: Readonly<Record<string, LogLevel>>;
 }
 
-/** capnslog's level names (letters, digits) as etcd's `--log-package-levels` takes them. */
-const CAPNSLOG_LEVELS: Readonly<Record<string, LogLevel>> = {
-  CRITICAL: "error",
-  C: "error",
-  ERROR: "error",
-  E: "error",
-  "0": "error",
-  WARNING: "warn",
-  W: "warn",
-  "1": "warn",
-  NOTICE: "info",
-  N: "info",
-  "2": "info",
-  INFO: "info",
-  I: "info",
-  "3": "info",
-  DEBUG: "debug",
-  D: "debug",
-  "4": "debug",
-  TRACE: "debug",
-  T: "debug",
-  "5": "debug",
-};
+/** capnslog's levels: name, the other spellings its `ParseLevel` takes, and the level here. */
+const CAPNSLOG: readonly (readonly [string, readonly string[], LogLevel])[] = [
+  ["CRITICAL", ["C"], "error"],
+  ["ERROR", ["E", "0"], "error"],
+  ["WARNING", ["W", "1"], "warn"],
+  ["NOTICE", ["N", "2"], "info"],
+  ["INFO", ["I", "3"], "info"],
+  ["DEBUG", ["D", "4"], "debug"],
+  ["TRACE", ["T", "5"], "debug"],
+];
 
-/** A capnslog level name or letter (`DEBUG`, `D`), as etcd's `ParseLevel`; undefined if none. */
-export function parseCapnslogLevel(name: string): LogLevel | undefined {
-  return Object.hasOwn(CAPNSLOG_LEVELS, name) ? CAPNSLOG_LEVELS[name] : undefined;
+const CAPNSLOG_BY_SPELLING: ReadonlyMap<string, { name: string; level: LogLevel }> = new Map(
+  CAPNSLOG.flatMap(([name, others, level]) =>
+    [name, ...others].map((spelling) => [spelling, { name, level }] as const),
+  ),
+);
+
+/**
+ * A capnslog level as etcd's `ParseLevel` reads it (`DEBUG`, `D`, `4`): its name and the level
+ * it is here (as `--log-package-levels` and `/config/local/log` take it); undefined if none.
+ */
+export function parseCapnslogLevel(text: string): { name: string; level: LogLevel } | undefined {
+  return CAPNSLOG_BY_SPELLING.get(text);
 }
 
 /**
@@ -83,7 +79,7 @@ export function parsePackageLevels(text: string): Record<string, LogLevel> | und
   for (const part of text.split(",")) {
     if (part.trim() === "") continue;
     const [pkg, name, extra] = part.split("=");
-    const level = parseCapnslogLevel((name ?? "").trim());
+    const level = parseCapnslogLevel((name ?? "").trim())?.level;
     if (pkg === undefined || pkg.trim() === "" || level === undefined || extra !== undefined)
       return undefined;
     out[pkg.trim()] = level;
